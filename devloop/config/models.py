@@ -1,0 +1,155 @@
+"""The schema of devloop.yaml. Unknown keys are errors, never ignored."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from devloop.names import FEATURE_RE
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CommandAgentConfig(_Strict):
+    """Any CLI: prompt on stdin or in ``{prompt_file}``, answer on stdout or in ``{output_file}``."""
+
+    kind: Literal["command"]
+    argv: list[str] = Field(min_length=1, description="Program and arguments; may use {prompt_file}, {output_file}, {model}.")
+    prompt: Literal["stdin", "file"] = "stdin"
+    output: Literal["stdout", "file"] = "stdout"
+    model: str | None = None
+    timeout: float = Field(600, gt=0, description="Seconds before the whole process group is killed.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra variables set for the agent.")
+    env_allow: list[str] = Field(default_factory=list, description="Names passed through from devloop's own environment.")
+
+    @model_validator(mode="after")
+    def _placeholders_match(self) -> CommandAgentConfig:
+        joined = " ".join(self.argv)
+        if self.prompt == "file" and "{prompt_file}" not in joined:
+            raise ValueError("prompt: file needs a {prompt_file} placeholder in argv")
+        if self.output == "file" and "{output_file}" not in joined:
+            raise ValueError("output: file needs an {output_file} placeholder in argv")
+        return self
+
+
+class ManualAgentConfig(_Strict):
+    """A human: devloop writes the prompt to a file and waits for the artifact."""
+
+    kind: Literal["manual"]
+    model: None = None
+
+
+class ReplayAgentConfig(_Strict):
+    """Answers from recorded files (offline demo, tests)."""
+
+    kind: Literal["replay"]
+    dir: str = Field(description="Folder of recorded answers, relative to the workspace.")
+    model: str | None = None
+
+
+AgentConfig = Annotated[
+    Union[CommandAgentConfig, ManualAgentConfig, ReplayAgentConfig],
+    Field(discriminator="kind"),
+]
+
+SINGLE_ROLES = ("planner", "plan_reviewer", "implementer", "verifier", "gcp_reviewer", "triage", "evaluator")
+LIST_ROLES = ("red_team", "implementer_rotation", "reviewers", "adhoc")
+
+
+class Roles(_Strict):
+    """Which configured agent plays each role of the loop."""
+
+    planner: str = "me"
+    plan_reviewer: str = "me"
+    red_team: list[str] = Field(default_factory=lambda: ["me"])
+    implementer: str = "me"
+    implementer_rotation: list[str] = Field(default_factory=list)
+    reviewers: list[str] = Field(default_factory=lambda: ["me"], min_length=1)
+    adhoc: list[str] = Field(default_factory=list)
+    verifier: str = "me"
+    gcp_reviewer: str = "me"
+    triage: str = "me"
+    evaluator: str = "me"
+
+
+class PlanReviewPolicy(_Strict):
+    max_rounds: int = Field(2, ge=1, le=20, description="Review rounds before escalating to a human gate.")
+
+
+class CodeReviewPolicy(_Strict):
+    max_cycles: int = Field(3, ge=1, le=20, description="Review/fix cycles before escalating to a human gate.")
+
+
+class ImplementPolicy(_Strict):
+    gates: list[list[str]] = Field(
+        default_factory=list,
+        description="Local gate commands (argv lists) run after the implementer, e.g. [[pytest, -q]].",
+    )
+    gate_timeout: float = Field(900, gt=0)
+
+
+class StepPolicies(_Strict):
+    plan_review: PlanReviewPolicy = PlanReviewPolicy()
+    implement: ImplementPolicy = ImplementPolicy()
+    code_review: CodeReviewPolicy = CodeReviewPolicy()
+
+
+class FeatureConfig(_Strict):
+    paths: list[str] = Field(default_factory=list, description="Globs of the feature's code, reviewed with it.")
+
+    @field_validator("paths")
+    @classmethod
+    def _relative_globs(cls, paths: list[str]) -> list[str]:
+        for p in paths:
+            if PurePosixPath(p).is_absolute() or ".." in PurePosixPath(p).parts:
+                raise ValueError(f"path glob {p!r} must be relative and stay inside the workspace")
+        return paths
+
+
+class Config(_Strict):
+    """The whole devloop.yaml."""
+
+    agents: dict[str, AgentConfig] = Field(default_factory=dict)
+    roles: Roles = Roles()
+    steps: StepPolicies = StepPolicies()
+    features: dict[str, FeatureConfig] = Field(default_factory=dict)
+    env_allow: list[str] = Field(
+        default_factory=list, description="Extra environment variable names every command agent receives."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_manual_agent(cls, data: object) -> object:
+        if isinstance(data, dict):
+            agents = dict(data.get("agents") or {})
+            agents.setdefault("me", {"kind": "manual"})
+            data = {**data, "agents": agents}
+        return data
+
+    @model_validator(mode="after")
+    def _roles_name_agents(self) -> Config:
+        problems = []
+        for role in SINGLE_ROLES:
+            name = getattr(self.roles, role)
+            if name not in self.agents:
+                problems.append(f"roles.{role}: agent {name!r} is not defined under agents")
+        for role in LIST_ROLES:
+            for i, name in enumerate(getattr(self.roles, role)):
+                if name not in self.agents:
+                    problems.append(f"roles.{role}.{i}: agent {name!r} is not defined under agents")
+        impl = self.roles.implementer
+        is_human = impl in self.agents and self.agents[impl].kind == "manual"
+        if impl in self.roles.reviewers and not is_human:
+            problems.append(
+                f"roles.reviewers: {impl!r} is the implementer; the implementer's agent never reviews its own code"
+            )
+        for name in self.features:
+            if not FEATURE_RE.match(name):
+                problems.append(f"features.{name}: not a kebab-case feature name")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

@@ -1,0 +1,24 @@
+"""Feature names: kebab-case only, checked before any file is touched."""
+
+from __future__ import annotations
+
+import re
+
+from devloop.errors import FeatureNameError
+
+FEATURE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+MAX_LEN = 64
+
+
+def check_feature_name(name: str) -> str:
+    """Return ``name`` if it is a valid feature name, else raise with the reason."""
+    if not name:
+        raise FeatureNameError("feature name is empty; use kebab-case, e.g. daily-ingest")
+    if len(name) > MAX_LEN:
+        raise FeatureNameError(f"feature name {name!r} is longer than {MAX_LEN} characters")
+    if not FEATURE_RE.match(name):
+        raise FeatureNameError(
+            f"feature name {name!r} is not kebab-case: use lowercase letters, digits and "
+            "single hyphens (e.g. daily-ingest); no spaces, slashes, dots or uppercase"
+        )
+    return name
