@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 
-class CallStatus(str, enum.Enum):
+class CallStatus(enum.StrEnum):
     """How one agent call ended. Only ``ANSWERED`` carries a usable answer."""
 
     ANSWERED = "answered"
@@ -22,7 +22,7 @@ class CallStatus(str, enum.Enum):
     ERROR = "error"  # non-zero exit, empty answer, crash
 
 
-class RoleKind(str, enum.Enum):
+class RoleKind(enum.StrEnum):
     """Authors write files in the workspace; judges answer with text."""
 
     AUTHOR = "author"
@@ -46,6 +46,9 @@ class AgentRequest:
     # Judge roles: where devloop will store the answer (relative); a human
     # (manual agent) writes exactly this file.
     answer_path: str | None = None
+    # Author roles revising existing files: their hashes before the call. A
+    # human (manual agent) has answered once one of them has changed.
+    before: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -1,0 +1,127 @@
+"""An agent that is any command-line program (claude, codex, gemini, a script...).
+
+The prompt reaches the program on stdin or in a file; the answer comes back on
+stdout or in a file. The program runs in its own process group with an
+allow-listed environment, so a timeout can kill everything it started and no
+secret of devloop's own environment leaks to it unless the user asked for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
+from devloop.config.models import CommandAgentConfig
+from devloop.procs import last_line, run_in_group
+
+# Variables every program needs to run at all; nothing else passes unless allowed.
+BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TERM", "USER", "LOGNAME", "SHELL", "TZ")
+MAX_ANSWER_BYTES = 10 * 1024 * 1024
+
+
+class CommandAgent:
+    """Runs one configured command per call; see :class:`CommandAgentConfig`."""
+
+    returns_file_blocks = False  # the program edits the workspace itself
+
+    def __init__(self, name: str, config: CommandAgentConfig, env_allow: Iterable[str] = ()) -> None:
+        self.name = name
+        self.config = config
+        self.model = config.model
+        self.env_allow = tuple(env_allow)
+
+    def run(self, request: AgentRequest) -> AgentResult:
+        """Make one call; every failure becomes a result, never an exception."""
+        start = time.monotonic()
+        tmp = Path(tempfile.mkdtemp(prefix="devloop-agent-"))
+        try:
+            result = self._run_in(request, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        result.agent = self.name
+        result.model = self.model
+        result.duration_s = time.monotonic() - start
+        return result
+
+    def _run_in(self, request: AgentRequest, tmp: Path) -> AgentResult:
+        cfg = self.config
+        prompt_file = tmp / "prompt.md"
+        output_file = tmp / "answer.md"
+        prompt_file.write_text(request.prompt, encoding="utf-8")
+        values = {"{prompt_file}": str(prompt_file), "{output_file}": str(output_file), "{model}": cfg.model or ""}
+        argv = [_substitute(arg, values) for arg in cfg.argv]
+        if not request.workspace.is_dir():
+            return AgentResult(CallStatus.ERROR, detail=f"workspace is not a directory: {request.workspace}")
+
+        use_stdin = cfg.prompt == "stdin"
+        try:
+            done = run_in_group(
+                argv,
+                request.workspace,
+                self._environment(request, prompt_file, output_file),
+                cfg.timeout,
+                request.prompt.encode("utf-8") if use_stdin else None,
+            )
+        except (FileNotFoundError, PermissionError):
+            return AgentResult(CallStatus.UNAVAILABLE, detail=f"command not found: {argv[0]}")
+        except OSError as exc:
+            return AgentResult(CallStatus.UNAVAILABLE, detail=f"cannot start {argv[0]}: {exc.strerror or exc}")
+        if done.timed_out:
+            detail = f"timed out after {cfg.timeout:g}s (process group killed)"
+            return AgentResult(CallStatus.UNAVAILABLE, detail=detail)
+        out, err = done.stdout, done.stderr
+
+        code = done.returncode
+        if code != 0:
+            why = last_line(err) or last_line(out)
+            detail = f"exited with code {code}: {why}" if why else f"exited with code {code}"
+            return AgentResult(CallStatus.ERROR, detail=detail, exit_code=code)
+
+        raw = out if cfg.output == "stdout" else _read_capped(output_file)
+        if len(raw) > MAX_ANSWER_BYTES:
+            return AgentResult(CallStatus.ERROR, detail="answer larger than 10 MB", exit_code=code)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return AgentResult(CallStatus.ERROR, detail="answer is not valid UTF-8", exit_code=code)
+        if not text.strip() and request.role_kind is not RoleKind.AUTHOR:
+            return AgentResult(CallStatus.ERROR, detail="exited 0 but the answer was empty", exit_code=code)
+        return AgentResult(CallStatus.ANSWERED, text=text, exit_code=code)
+
+    def _environment(self, request: AgentRequest, prompt_file: Path, output_file: Path) -> dict[str, str]:
+        """Allow-listed names from our environment, then the config's values, then the call's."""
+        names = (*BASE_ENV, *self.config.env_allow, *self.env_allow)
+        env = {name: os.environ[name] for name in names if name in os.environ}
+        env.update(self.config.env)
+        env.update(
+            DEVLOOP_STEP=request.step,
+            DEVLOOP_FEATURE=request.feature,
+            DEVLOOP_ROLE=request.role,
+            DEVLOOP_ROUND=str(request.round),
+            DEVLOOP_WORKSPACE=str(request.workspace.resolve()),
+            DEVLOOP_OUTPUT_FILE=str(output_file),
+            DEVLOOP_PROMPT_FILE=str(prompt_file),
+            DEVLOOP_CALL_ID=request.call_id,
+        )
+        return env
+
+
+def _substitute(arg: str, values: dict[str, str]) -> str:
+    """Plain replacement: arguments may contain other braces (JSON, shell snippets)."""
+    for placeholder, value in values.items():
+        arg = arg.replace(placeholder, value)
+    return arg
+
+
+def _read_capped(path: Path) -> bytes:
+    """The answer file, read at most one byte past the cap; a missing file is an empty answer."""
+    try:
+        with path.open("rb") as f:
+            return f.read(MAX_ANSWER_BYTES + 1)
+    except OSError:
+        return b""

@@ -1,0 +1,60 @@
+"""A human plays the role: devloop writes the prompt to a file and waits.
+
+The call is answered once the human has saved the artifact(s) it asks for;
+until then it is WAITING, which the step reports as ``Next: write <file>``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
+from devloop.atomic import atomic_write_text
+from devloop.provenance.hashing import hash_file
+
+
+def _has_content(path: Path) -> bool:
+    try:
+        return path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip() != ""
+    except OSError:
+        return False
+
+
+class ManualAgent:
+    returns_file_blocks = False
+
+    def __init__(self, name: str, model: str | None = None) -> None:
+        self.name = name
+        self.model = None
+
+    def prompt_path(self, request: AgentRequest) -> str:
+        return f".devloop/prompts/{request.feature}/{request.step}-{request.call_id}.md"
+
+    def run(self, request: AgentRequest) -> AgentResult:
+        start = time.monotonic()
+        ws = request.workspace
+        if request.role_kind is RoleKind.JUDGE:
+            wanted = [request.answer_path] if request.answer_path else []
+        else:
+            wanted = list(request.expected_files)
+        missing = [p for p in wanted if not _has_content(ws / p)]
+        if not missing and request.before and request.role_kind is RoleKind.AUTHOR:
+            if all(hash_file(ws / p) == h for p, h in request.before):
+                missing = [p for p, _ in request.before]
+        if not missing:
+            text = (ws / wanted[0]).read_text(encoding="utf-8") if request.role_kind is RoleKind.JUDGE else ""
+            return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=time.monotonic() - start)
+        rel = self.prompt_path(request)
+        path = ws / rel
+        (ws / ".devloop").mkdir(exist_ok=True)
+        ignore = ws / ".devloop" / ".gitignore"
+        if not ignore.exists():
+            atomic_write_text(ignore, "*\n")
+        atomic_write_text(path, request.prompt)
+        return AgentResult(
+            CallStatus.WAITING,
+            detail=f"{'revise' if request.before else 'write'} {', '.join(missing)} (prompt: {rel})",
+            agent=self.name,
+            prompt_path=rel,
+        )

@@ -1,0 +1,54 @@
+"""Writes that never leave a half-written file, and archives before overwrite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def archive(root: Path, path: Path, history: Path, reason: str = "") -> Path | None:
+    """Copy ``path`` into ``history`` under a timestamped name; return the copy.
+
+    Called before any overwrite so that nothing the loop or a human wrote is lost.
+    """
+    if not path.exists():
+        return None
+    rel = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    suffix = f".{reason}" if reason else ""
+    dest = history / f"{stamp}{suffix}" / rel
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = history / f"{stamp}{suffix}-{n}" / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(path, dest)
+    return dest

@@ -1,0 +1,92 @@
+"""Run a child process in its own process group under a timeout.
+
+Shared by command agents and local gates. On timeout the whole group gets
+SIGTERM, then SIGKILL after a grace period, so grandchildren never outlive the
+call, and devloop never blocks forever on a pipe an escaped process holds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+KILL_GRACE_S = 2.0  # between SIGTERM and SIGKILL
+DRAIN_S = 2.0  # how long to wait for pipes after killing
+
+
+@dataclass
+class Completed:
+    returncode: int | None  # None when killed on timeout
+    stdout: bytes
+    stderr: bytes
+    duration_s: float
+    timed_out: bool = False
+
+
+def run_in_group(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+    stdin: bytes | None = None,
+) -> Completed:
+    """Run ``argv``; raises OSError (FileNotFoundError, PermissionError) when it cannot start."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+        return Completed(proc.returncode, out, err, time.monotonic() - start)
+    except subprocess.TimeoutExpired:
+        out, err = kill_group(proc)
+        return Completed(None, out, err, time.monotonic() - start, timed_out=True)
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """SIGTERM the group, SIGKILL it after a grace period, then reap without blocking forever."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_group(proc.pid, signal.SIGKILL)  # also grandchildren that ignored SIGTERM
+    try:
+        out, err = proc.communicate(timeout=DRAIN_S)
+        return out or b"", err or b""
+    except subprocess.TimeoutExpired:
+        # A process that left our group still holds the pipes: stop listening.
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        try:
+            proc.wait(timeout=DRAIN_S)
+        except subprocess.TimeoutExpired:
+            pass  # unkillable (stuck in the kernel): give up rather than hang devloop
+        return b"", b""
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
+
+
+def last_line(data: bytes, limit: int = 200) -> str:
+    """The last non-empty line, shortened: enough to tell a human why a call failed."""
+    lines = [line.strip() for line in data.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = lines[-1]
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -1,0 +1,43 @@
+"""Render prompt templates with jinja2; a workspace copy overrides the packaged one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from devloop.provenance.hashing import hash_bytes
+from devloop.workspace import Workspace, packaged_templates_dir
+
+
+def template_hash(ws: Workspace, names: tuple[str, ...]) -> str:
+    """One hash over the templates a step uses, as resolved for this workspace."""
+    parts = []
+    for name in names:
+        path = ws.template_path(name)
+        parts.append(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"<missing>"))
+    return hash_bytes(b"\0\0".join(parts))
+
+
+def render(ws: Workspace, name: str, **context: Any) -> str:
+    import jinja2
+
+    loader = jinja2.FileSystemLoader([str(ws.root / "templates"), str(packaged_templates_dir())])
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateError as exc:
+        from devloop.errors import DevloopError
+
+        raise DevloopError(f"template {name}: {exc}") from None
+
+
+def read_text(ws: Workspace, rel: str, limit: int = 200_000) -> str:
+    """A workspace file for inlining into a prompt; missing files read as a note."""
+    path: Path = ws.root / rel
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return f"({rel} does not exist)"
+    if len(text) > limit:
+        return text[:limit] + f"\n... ({rel} truncated at {limit} characters)"
+    return text

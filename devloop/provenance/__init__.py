@@ -1,0 +1,1 @@
+"""Content-hash provenance: what each step ran with and what it wrote."""

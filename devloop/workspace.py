@@ -1,0 +1,119 @@
+"""A workspace: the user's repository, its devloop.yaml, plans and state folder.
+
+Loading the validated config costs a pydantic import, which the no-op path of
+``doit`` cannot afford; the validated config is therefore cached as JSON in
+``.devloop/`` keyed by the hash of devloop.yaml, and only re-validated when
+the file changes.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devloop.atomic import atomic_write_text
+from devloop.provenance.hashing import hash_bytes
+from devloop.provenance.lockfile import LOCK_NAME, read_lock
+
+if TYPE_CHECKING:
+    from devloop.config.models import Config
+
+CONFIG_FILE = "devloop.yaml"
+STATE_DIR = ".devloop"
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+SOURCE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def packaged_templates_dir() -> Path:
+    """Templates shipped in the wheel, or the repo's top-level folder in a source checkout."""
+    return PACKAGED_TEMPLATES if PACKAGED_TEMPLATES.is_dir() else SOURCE_TEMPLATES
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding devloop.yaml or dodo.py."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).exists() or (folder / "dodo.py").exists():
+            return folder
+    return start
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.plans = self.root / "plans"
+        self.state = self.root / STATE_DIR
+
+    # -- layout ---------------------------------------------------------
+    def ensure_state_dir(self) -> Path:
+        """Create ``.devloop/`` with a .gitignore so its contents never reach git."""
+        self.state.mkdir(exist_ok=True)
+        ignore = self.state / ".gitignore"
+        if not ignore.exists():
+            atomic_write_text(ignore, "# devloop's per-machine state; never commit it\n*\n")
+        return self.state
+
+    def features(self) -> list[str]:
+        """Features are the folders under plans/ that hold a brief.md."""
+        if not self.plans.is_dir():
+            return []
+        return sorted(p.name for p in self.plans.iterdir() if (p / "brief.md").is_file())
+
+    def feature_dir(self, feature: str) -> Path:
+        return self.plans / feature
+
+    def rel(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def lock_path(self, feature: str) -> Path:
+        return self.plans / feature / LOCK_NAME
+
+    def read_lock(self, feature: str) -> dict[str, Any]:
+        return read_lock(self.lock_path(feature), feature)
+
+    def history_dir(self, feature: str) -> Path:
+        return self.plans / feature / ".history"
+
+    # -- templates ------------------------------------------------------
+    def template_path(self, name: str) -> Path:
+        """A workspace copy in templates/ overrides the packaged template."""
+        local = self.root / "templates" / name
+        return local if local.is_file() else packaged_templates_dir() / name
+
+    # -- config ---------------------------------------------------------
+    @cached_property
+    def config(self) -> Config:
+        from devloop.config.load import load_config
+
+        return load_config(self.root)
+
+    @cached_property
+    def config_view(self) -> dict[str, Any]:
+        """The validated config as plain JSON data, from the cache when devloop.yaml is unchanged."""
+        path = self.root / CONFIG_FILE
+        try:
+            sha = hash_bytes(path.read_bytes())
+        except FileNotFoundError:
+            sha = "default"
+        cache = self.state / "config-cache.json"
+        try:
+            cached = json.loads(cache.read_text())
+            if cached.get("sha") == sha:
+                return cached["config"]
+        except (OSError, ValueError, KeyError):
+            pass
+        view = self.config.model_dump(mode="json")
+        try:
+            self.ensure_state_dir()
+            atomic_write_text(cache, json.dumps({"sha": sha, "config": view}))
+        except OSError:
+            pass
+        return view
+
+    def agent_name(self, role: str) -> str | list[str]:
+        return self.config_view["roles"][role]
+
+    def agent_view(self, name: str) -> dict[str, Any]:
+        return self.config_view["agents"][name]
