@@ -41,13 +41,15 @@ class Parsed:
     verdict: str
     reason: str = ""
     findings: list[Finding] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.verdict != UNPARSEABLE
 
     def as_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "reason": self.reason, "findings": [f.as_dict() for f in self.findings]}
+        out = {"verdict": self.verdict, "reason": self.reason, "findings": [f.as_dict() for f in self.findings]}
+        return {**out, **self.extra}
 
 
 @dataclass
@@ -172,3 +174,53 @@ def parse_file_blocks(text: str) -> dict[str, str]:
             raise ValueError(f"file block path {m.group(1)!r} is outside the workspace")
         files[path.as_posix()] = b.body
     return files
+
+
+DIMENSIONS = ("plan_quality", "review_usefulness", "implementation_drift", "trigger_correctness")
+_EVIDENCE = re.compile(r"\S+:\d+|\S+#\S+|\S+\.md\b.*§|\S+\.md\s+\(.+\)")
+
+
+def parse_evaluation(text: str) -> Parsed:
+    """One fenced ``yaml`` block with 1-5 ``scores`` and a finding for every score below 4.
+
+    The verdict is ``SCORED``; ``time_efficiency`` in the answer is ignored
+    (devloop records it from the ledger).
+    """
+    import yaml
+
+    if not text.strip():
+        return Parsed(UNPARSEABLE, "the answer is empty")
+    _, blocks, closed = split_blocks(text)
+    if not closed:
+        return Parsed(UNPARSEABLE, "a code block is not closed (truncated answer?)")
+    yaml_blocks = [b for b in blocks if b.info.lower() in ("yaml", "yml")]
+    if len(yaml_blocks) != 1:
+        return Parsed(UNPARSEABLE, f"expected exactly one fenced yaml block, found {len(yaml_blocks)}")
+    try:
+        data = yaml.safe_load(yaml_blocks[0].body)
+    except yaml.YAMLError as exc:
+        return Parsed(UNPARSEABLE, f"the yaml block does not parse: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get("scores"), dict):
+        return Parsed(UNPARSEABLE, "the yaml block has no 'scores' mapping")
+    scores = {}
+    for dim in DIMENSIONS:
+        value = data["scores"].get(dim)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+            return Parsed(UNPARSEABLE, f"scores.{dim} must be an integer 1-5, got {value!r}")
+        scores[dim] = value
+    findings = data.get("findings") or []
+    if not isinstance(findings, list):
+        return Parsed(UNPARSEABLE, "findings must be a list")
+    for dim, value in scores.items():
+        if value >= 4:
+            continue
+        entries = [f for f in findings if isinstance(f, dict) and f.get("dimension") == dim]
+        if not entries:
+            return Parsed(UNPARSEABLE, f"{dim} scored {value} (< 4) without a finding")
+        for f in entries:
+            for key in ("evidence", "impact", "suggestion"):
+                if not str(f.get(key) or "").strip():
+                    return Parsed(UNPARSEABLE, f"the {dim} finding has no {key}")
+            if not _EVIDENCE.search(str(f["evidence"])):
+                return Parsed(UNPARSEABLE, f"the {dim} finding's evidence must cite file:line or an artifact section")
+    return Parsed("SCORED", extra={"scores": scores})

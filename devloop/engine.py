@@ -97,7 +97,8 @@ def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     for up in upstream_of(step_name):
         st = step_status(ws, feature, up, lock)
         if not st.fresh:
-            return Outcome("blocked", feature, step_name, detail=f"waits for {up}: {'; '.join(st.reasons)}")
+            why = "; ".join(st.reasons)
+            return Outcome("blocked", feature, step_name, next=f"{up}:{feature} first ({why}); then doit")
     cur = current(ws, feature, step_name, lock)
     record = lock["steps"].get(step_name)
     st = assess(record, cur, lock["artifacts"])
@@ -154,7 +155,9 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur:
         return Outcome("gate", feature, step_name, artifact=g.artifact, next=nxt, calls=run.calls)
     except StepFailed as f:
         _finish(ws, feature, run, FAILED, str(f))
-        return Outcome("failed", feature, step_name, detail=str(f), next="fix the cause above, then run doit", calls=run.calls)
+        return Outcome(
+            "failed", feature, step_name, detail=str(f), next="fix the cause above, then run doit", calls=run.calls
+        )
     except DevloopError as e:
         _finish(ws, feature, run, FAILED, str(e))
         raise
@@ -162,6 +165,7 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur:
     record.pop("journal", None)
     record.pop("force", None)
     record.pop("adopted", None)
+    record["outputs"] = sorted(set(done.outputs))
     final = current(ws, feature, step_name, lock)
     record.update(
         state=DONE,
@@ -169,7 +173,6 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur:
         inputs=final.inputs,
         template=final.template,
         config=final.config,
-        outputs=sorted(set(done.outputs)),
         data=done.data,
         calls=run.calls + int(record.get("calls_before", 0) or 0),
         agent_seconds=round(run.agent_seconds, 3),
@@ -178,8 +181,15 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur:
     )
     record.pop("calls_before", None)
     write_lock(ws.lock_path(feature), lock)
-    return Outcome("done", feature, step_name, artifact=done.artifact, next=_next_hint(feature, step_name),
-                   detail=done.note, calls=run.calls)
+    return Outcome(
+        "done",
+        feature,
+        step_name,
+        artifact=done.artifact,
+        next=_next_hint(feature, step_name),
+        detail=done.note,
+        calls=run.calls,
+    )
 
 
 def _finish(ws: Workspace, feature: str, run: Any, state: str, detail: str) -> None:

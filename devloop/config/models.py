@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,13 +18,17 @@ class CommandAgentConfig(_Strict):
     """Any CLI: prompt on stdin or in ``{prompt_file}``, answer on stdout or in ``{output_file}``."""
 
     kind: Literal["command"]
-    argv: list[str] = Field(min_length=1, description="Program and arguments; may use {prompt_file}, {output_file}, {model}.")
+    argv: list[str] = Field(
+        min_length=1, description="Program and arguments; may use {prompt_file}, {output_file}, {model}."
+    )
     prompt: Literal["stdin", "file"] = "stdin"
     output: Literal["stdout", "file"] = "stdout"
     model: str | None = None
     timeout: float = Field(600, gt=0, description="Seconds before the whole process group is killed.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra variables set for the agent.")
-    env_allow: list[str] = Field(default_factory=list, description="Names passed through from devloop's own environment.")
+    env_allow: list[str] = Field(
+        default_factory=list, description="Names passed through from devloop's own environment."
+    )
 
     @model_validator(mode="after")
     def _placeholders_match(self) -> CommandAgentConfig:
@@ -52,7 +56,7 @@ class ReplayAgentConfig(_Strict):
 
 
 AgentConfig = Annotated[
-    Union[CommandAgentConfig, ManualAgentConfig, ReplayAgentConfig],
+    CommandAgentConfig | ManualAgentConfig | ReplayAgentConfig,
     Field(discriminator="kind"),
 ]
 

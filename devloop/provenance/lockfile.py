@@ -36,7 +36,7 @@ except AttributeError:  # pragma: no cover
 
 
 def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 def empty_lock(feature: str) -> dict[str, Any]:

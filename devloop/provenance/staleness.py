@@ -55,9 +55,7 @@ def assess(record: dict[str, Any] | None, cur: Current, artifacts: dict[str, Any
     missing = [p for p, h in cur.outputs.items() if h == MISSING]
     for p in missing:
         reasons.append(f"output {p} is missing")
-    edited = [
-        p for p, h in cur.outputs.items() if h != MISSING and p in artifacts and artifacts[p].get("sha256") != h
-    ]
+    edited = [p for p, h in cur.outputs.items() if h != MISSING and p in artifacts and artifacts[p].get("sha256") != h]
     old_inputs: dict[str, str] = record.get("inputs") or {}
     for p in sorted(set(old_inputs) | set(cur.inputs)):
         before, now = old_inputs.get(p), cur.inputs.get(p)

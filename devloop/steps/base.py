@@ -8,9 +8,10 @@ lock, so a run killed at any moment resumes without repeating them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest, CallStatus, RoleKind
 from devloop.atomic import archive, atomic_write_text
@@ -263,11 +264,14 @@ class StepRun:
         rnd: int = 1,
         agent_name: str | None = None,
         revise: bool = False,
+        scope: Callable[[str], bool] | None = None,
     ) -> list[str]:
         """An author call: the agent writes files; returns every file it changed.
 
         ``revise`` marks a call that must change existing files (a human has
-        answered only once one of them differs from before the call).
+        answered only once one of them differs from before the call). ``scope``
+        limits which changed files count as this call's work; by default the
+        files of other features (their plans and smoke scripts) never do.
         """
         hit = self.memo(call_id)
         if hit is not None:
@@ -308,6 +312,7 @@ class StepRun:
         else:
             after = snapshot(self.ws.root)
             changed = sorted(p for p, st in after.items() if snap.get(p) != st)
+            changed = [p for p in changed if (scope or self._own)(p) or p in expected]
         if is_manual:
             changed = sorted(set(changed) | set(expected))
         missing = [p for p in expected if hash_file(self.ws.root / p) == MISSING]
@@ -317,6 +322,14 @@ class StepRun:
         outputs = {p: self.register(p) for p in changed if (self.ws.root / p).is_file()}
         self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": agent.name, "model": agent.model})
         return sorted(outputs)
+
+    def _own(self, rel: str) -> bool:
+        """False for files that belong to another feature."""
+        if rel.startswith("plans/"):
+            return rel.startswith(f"{self.fdir}/")
+        if rel.startswith("scripts/smoke/"):
+            return rel == f"scripts/smoke/{self.feature}.sh"
+        return True
 
     def _hand_written(self, expected: list[str]) -> bool:
         """Every expected file already exists, and devloop never wrote any of them."""

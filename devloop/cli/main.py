@@ -1,0 +1,67 @@
+"""``devloop``: side commands around ``doit``. User errors are one line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from devloop import __version__
+from devloop.errors import DevloopError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="devloop")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """devloop turns the multi-agent delivery loop into a Make-style build.
+
+    Run `doit` in a workspace to advance every feature to its next stale
+    artifact; these commands create features, explain state and record
+    human decisions.
+
+    \b
+    Exit codes: 0 ok (also when a step waits for a human), 1 a step failed,
+    2 devloop error, 3 bad config / name / arguments, 4 workspace busy.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _register() -> None:
+    from devloop.cli import config_cmd, gates, inspect, run, setup
+
+    for module in (setup, inspect, gates, config_cmd, run):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        cli.main(standalone_mode=False)
+    except DevloopError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"devloop: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("devloop: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("devloop: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(3 if exc.exit_code == 2 else exc.exit_code)
+    except SystemExit:
+        raise
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,102 @@
+"""doit reporter: after each step exactly three lines, ``Step:``, ``Artifact:``, ``Next:``.
+
+Up-to-date steps stay silent; steps blocked behind a waiting one stay silent
+too (the waiting step already said what to do next). Waiting and gates are
+successes for doit, so they never read as crashes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DevloopReporter:
+    desc = "Step/Artifact/Next after each devloop step"
+
+    def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
+        self.out = outstream
+        self.printed = 0
+        self.uptodate = 0
+        self.waiting: list[str] = []
+        self.errors: list[str] = []
+        self.stopped: set[str] = set()  # features whose stop was already reported
+
+    def _three(self, o: dict[str, Any]) -> None:
+        kind = o["kind"]
+        artifact = o.get("artifact") or "(none)"
+        step = f"{o['feature']}:{o['step']}"
+        if kind == "waiting":
+            step += " (waiting for a human)"
+        elif kind == "blocked":
+            step += " (blocked)"
+        elif kind == "gate":
+            step += " (waiting for approval)"
+        elif kind == "failed" or kind == "error":
+            step += f" FAILED: {o.get('detail')}"
+        elif kind == "adopted":
+            step += " (hand edit adopted, no agent called)"
+        elif o.get("detail"):
+            step += f" ({o['detail']})"
+        self.out.write(f"Step: {step}\nArtifact: {artifact}\nNext: {o.get('next') or '-'}\n")
+        self.printed += 1
+
+    # -- doit hooks ------------------------------------------------------
+    def initialize(self, tasks: Any, selected_tasks: Any) -> None:
+        pass
+
+    def get_status(self, task: Any) -> None:
+        pass
+
+    def execute_task(self, task: Any) -> None:
+        pass
+
+    def add_success(self, task: Any) -> None:
+        o = (getattr(task, "values", None) or {}).get("devloop")
+        if not o:
+            return
+        if o["kind"] == "uptodate":
+            self.uptodate += 1
+            return
+        if o["kind"] == "blocked" and o["feature"] in self.stopped:
+            return
+        if o["kind"] in ("waiting", "gate", "blocked"):
+            self.waiting.append(f"{o['feature']}:{o['step']}")
+            self.stopped.add(o["feature"])
+        self._three(o)
+
+    def add_failure(self, task: Any, fail: Any) -> None:
+        o = getattr(fail, "devloop", None)
+        if o:
+            self.stopped.add(o["feature"])
+            self._three(o)
+            return
+        name = getattr(task, "name", "?")
+        if type(fail).__name__ == "UnmetDependency":
+            return  # the dependency's own failure was already reported
+        msg = fail.get_msg() if hasattr(fail, "get_msg") else str(fail)
+        self.errors.append(name)
+        last = msg.strip().splitlines()[-1] if msg.strip() else "see above"
+        self.out.write(f"Step: {name} ERROR\nArtifact: (none)\nNext: {last}\n")
+        self.printed += 1
+
+    def skip_uptodate(self, task: Any) -> None:
+        if ":" in getattr(task, "name", ""):
+            self.uptodate += 1
+
+    def skip_ignore(self, task: Any) -> None:
+        pass
+
+    def teardown_task(self, task: Any) -> None:
+        pass
+
+    def cleanup_error(self, exception: Any) -> None:
+        self.out.write(exception.get_msg())
+
+    def runtime_error(self, msg: str) -> None:
+        self.out.write(f"devloop: {msg}\n")
+
+    def complete_run(self) -> None:
+        if self.printed == 0:
+            self.out.write(f"Everything is up to date ({self.uptodate} steps); no agent was called.\n")
+        elif self.waiting:
+            self.out.write(f"Waiting on: {', '.join(self.waiting)}\n")

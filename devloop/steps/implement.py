@@ -1,0 +1,103 @@
+"""Step 4: the implementer writes code, deviations.md and the smoke script, then local gates run."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Callable
+from typing import Any
+
+from devloop.errors import StepFailed
+from devloop.prompts import read_text, render
+from devloop.steps.base import Done, Step, StepRun
+from devloop.workspace import Workspace
+
+NO_DEVIATIONS = "No deviations."
+
+
+class ImplementStep(Step):
+    name = "implement"
+    roles = ("implementer",)
+    templates = ("implement.md.j2",)
+    policy = "implement"
+
+    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+        return [f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
+
+    def declared_outputs(self, ws: Workspace, feature: str) -> list[str]:
+        return [f"plans/{feature}/deviations.md", f"scripts/smoke/{feature}.sh"]
+
+    def run(self, run: StepRun) -> Done:
+        ws, f = run.ws, run.feature
+        deviations, smoke = self.declared_outputs(ws, f)
+        prompt = render(
+            ws,
+            "implement.md.j2",
+            feature=f,
+            plan=read_text(ws, f"plans/{f}/plan.md"),
+            validation=read_text(ws, f"plans/{f}/validation.md"),
+            deviations_path=deviations,
+            smoke_path=smoke,
+            paths=ws.config.features.get(f).paths if f in ws.config.features else [],
+            no_deviations=NO_DEVIATIONS,
+        )
+        changed = run.author("implement", "implementer", prompt, expected=[deviations, smoke], scope=feature_scope(run))
+        note = _make_executable(ws, smoke)
+        if note:
+            run.register(smoke)
+        gates = run_gates(run)
+        red = [g for g in gates if not g["passed"]]
+        if red:
+            raise StepFailed("local gate failed: " + "; ".join(f"`{g['command']}` {g['result']}" for g in red))
+        outputs = sorted(set(changed) | {deviations, smoke})
+        return Done(f"{deviations}, {smoke}", outputs, {"gates": gates, "files": len(outputs)}, note)
+
+
+def feature_scope(run: StepRun) -> Callable[[str], bool] | None:
+    """With ``paths:`` declared, only those files (and the feature's own plans) count as its code.
+
+    Without them, any changed file does, which is ambiguous when several
+    features' implementers run at once (``doit -n``): declare ``paths:`` then.
+    """
+    cfg = run.ws.config.features.get(run.feature)
+    if not cfg or not cfg.paths:
+        return None
+    patterns = list(cfg.paths)
+
+    def keep(rel: str) -> bool:
+        return rel.startswith(f"plans/{run.feature}/") or any(fnmatch.fnmatch(rel, p) for p in patterns)
+
+    return keep
+
+
+def _make_executable(ws: Workspace, rel: str) -> str:
+    path = ws.root / rel
+    mode = path.stat().st_mode
+    if mode & stat.S_IXUSR:
+        return ""
+    os.chmod(path, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return f"{rel} was not executable; devloop made it so"
+
+
+def run_gates(run: StepRun) -> list[dict[str, Any]]:
+    """Run the configured local gates (tests, linters) in the workspace; record each result."""
+    from devloop.procs import last_line, run_in_group
+
+    policy = run.ws.config.steps.implement
+    results = []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVLOOP_")}
+    for argv in policy.gates:
+        command = " ".join(argv)
+        try:
+            done = run_in_group(list(argv), run.ws.root, env, policy.gate_timeout)
+        except OSError as exc:
+            results.append({"command": command, "passed": False, "result": f"cannot start: {exc}"})
+            continue
+        if done.timed_out:
+            result = f"timed out after {policy.gate_timeout:g}s"
+        else:
+            tail = last_line(done.stdout + b"\n" + done.stderr)
+            result = f"exit {done.returncode}" + (f": {tail}" if tail else "")
+        results.append({"command": command, "passed": done.returncode == 0, "result": result})
+    return results

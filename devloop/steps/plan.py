@@ -1,0 +1,35 @@
+"""Step 1: the planner turns the brief into plan.md and validation.md (pass 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devloop.prompts import read_text, render
+from devloop.steps.base import Done, Step, StepRun
+from devloop.workspace import Workspace
+
+
+class PlanStep(Step):
+    name = "plan"
+    roles = ("planner",)
+    templates = ("plan.md.j2",)
+
+    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+        return [f"plans/{feature}/brief.md"]
+
+    def declared_outputs(self, ws: Workspace, feature: str) -> list[str]:
+        return [f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
+
+    def run(self, run: StepRun) -> Done:
+        f = run.feature
+        plan, validation = self.declared_outputs(run.ws, f)
+        prompt = render(
+            run.ws,
+            "plan.md.j2",
+            feature=f,
+            brief=read_text(run.ws, f"plans/{f}/brief.md"),
+            plan_path=plan,
+            validation_path=validation,
+        )
+        run.author("plan", "planner", prompt, expected=[plan, validation], scope=lambda p: p.startswith(f"plans/{f}/"))
+        return Done(artifact=f"{plan}, {validation}", outputs=[plan, validation])

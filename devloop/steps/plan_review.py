@@ -1,0 +1,117 @@
+"""Steps 2-3: review rounds with planner revisions in between, then escalation.
+
+Round files are numbered across runs (``review-<agent>-round<N>.md``) and never
+overwritten, so every round stays side by side for the audit trail.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from devloop.answers import parse_plan_review
+from devloop.prompts import read_text, render
+from devloop.provenance.hashing import hash_file
+from devloop.steps.base import Done, Step, StepRun
+from devloop.workspace import Workspace
+
+_ROUND = re.compile(r"^review-.+-round(\d+)\.md$")
+
+
+def next_round(ws: Workspace, feature: str) -> int:
+    folder = ws.feature_dir(feature)
+    numbers = [int(m.group(1)) for p in folder.glob("review-*-round*.md") if (m := _ROUND.match(p.name))]
+    return max(numbers, default=0) + 1
+
+
+class PlanReviewStep(Step):
+    name = "plan_review"
+    roles = ("plan_reviewer", "planner")
+    templates = ("plan_review.md.j2", "plan_revise.md.j2")
+    policy = "plan_review"
+
+    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+        return [f"plans/{feature}/brief.md", f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
+
+    def run(self, run: StepRun) -> Done:
+        ws, f = run.ws, run.feature
+        plan, validation = f"plans/{f}/plan.md", f"plans/{f}/validation.md"
+        reviewer = ws.config.roles.plan_reviewer
+        max_rounds = ws.config.steps.plan_review.max_rounds
+        first = run.journal.setdefault("first_round", next_round(ws, f))
+        reviews: list[str] = []
+        verdict: dict[str, Any] = {}
+        for i in range(max_rounds):
+            n = first + i
+            review_path = f"plans/{f}/review-{reviewer}-round{n}.md"
+            prompt = render(
+                ws,
+                "plan_review.md.j2",
+                feature=f,
+                round=n,
+                brief=read_text(ws, f"plans/{f}/brief.md"),
+                plan=read_text(ws, plan),
+                validation=read_text(ws, validation),
+                previous=[(p, read_text(ws, p)) for p in reviews],
+                answer_path=review_path,
+            )
+            verdict = run.ask(f"round{n}-review", "plan_reviewer", prompt, review_path, parse_plan_review, rnd=n)
+            reviews.append(review_path)
+            if verdict["verdict"] == "APPROVE":
+                return Done(review_path, reviews, {"verdict": "APPROVE", "rounds": len(reviews), "first_round": first})
+            if i == max_rounds - 1:
+                break
+            prompt = render(
+                ws,
+                "plan_revise.md.j2",
+                feature=f,
+                round=n,
+                review_path=review_path,
+                review=read_text(ws, review_path),
+                plan_path=plan,
+                validation_path=validation,
+            )
+            run.author(
+                f"round{n}-revise",
+                "planner",
+                prompt,
+                expected=[plan, validation],
+                rnd=n,
+                revise=True,
+                scope=lambda p: p.startswith(f"plans/{f}/"),
+            )
+        escalation = f"plans/{f}/escalation-plan.md"
+        run.write(escalation, _escalation_note(f, reviews, verdict, max_rounds))
+        subject = {plan: hash_file(ws.root / plan), validation: hash_file(ws.root / validation)}
+        run.gate(
+            "plan",
+            subject,
+            f"plan review still divergent after {max_rounds} round(s); read {escalation}",
+            escalation,
+        )
+        outputs = [*reviews, escalation]
+        return Done(escalation, outputs, {"verdict": "ESCALATED", "approved_by_human": True, "rounds": len(reviews)})
+
+
+def _escalation_note(feature: str, reviews: list[str], verdict: dict[str, Any], max_rounds: int) -> str:
+    lines = [
+        f"# Plan review escalation: {feature}",
+        "",
+        f"The reviewer still asks for revisions after {max_rounds} round(s). Both views:",
+        "",
+        f"- **Planner's view**: the current `plans/{feature}/plan.md` and `validation.md`.",
+        f"- **Reviewer's view**: the last review, `{reviews[-1]}`, with these findings:",
+        "",
+    ]
+    findings = verdict.get("findings") or []
+    lines += [f"  - [{x['severity']}] {x['file']}:{x['line']} — {x['text']}" for x in findings] or [
+        "  - (no structured findings; read the review)"
+    ]
+    lines += [
+        "",
+        "Rounds so far: " + ", ".join(f"`{r}`" for r in reviews),
+        "",
+        f"Decide: edit the plan (the review re-runs), or accept it with `devloop approve {feature} plan`.",
+        "",
+    ]
+    return "\n".join(lines)

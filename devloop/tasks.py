@@ -1,0 +1,104 @@
+"""Turn features x steps into doit tasks whose staleness is judged by the lock.
+
+doit's own database is a per-machine cache: a task with ``file_dep`` and no
+state in ``.doit.db`` always runs, which would make a fresh clone call every
+agent again. So tasks carry no ``file_dep``; an ``uptodate`` callable asks
+``devloop.engine`` (content hashes against ``devloop.lock``), and ``task_dep``
+orders the steps of each feature.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from devloop.steps.registry import ORDER, STEPS
+from devloop.workspace import Workspace
+
+
+class LockUpToDate:
+    """doit ``uptodate`` entry: True when the step's lock record matches the workspace."""
+
+    def __init__(self, root: Path, feature: str, step: str) -> None:
+        self.root, self.feature, self.step = root, feature, step
+
+    def __call__(self) -> bool:
+        from devloop.engine import step_status
+
+        return step_status(_workspace(self.root), self.feature, self.step).fresh
+
+
+_workspaces: dict[Path, Workspace] = {}
+
+
+def _workspace(root: Path) -> Workspace:
+    ws = _workspaces.get(root)
+    if ws is None:
+        ws = _workspaces[root] = Workspace(root)
+    return ws
+
+
+def run_step(root: str, feature: str, step: str) -> Any:
+    """doit action: bring one step up to date; the outcome goes to the reporter as task values."""
+    from doit.exceptions import TaskFailed
+
+    from devloop.engine import Outcome, execute
+    from devloop.errors import DevloopError
+
+    ws = Workspace(Path(root))  # fresh: never reuse a config or lock read before the lock was taken
+    try:
+        outcome = execute(ws, feature, step)
+    except DevloopError as exc:
+        outcome = Outcome("error", feature, step, detail=str(exc), next="fix the cause above, then run doit")
+    if outcome.kind in ("failed", "error"):
+        fail = TaskFailed(f"{feature}:{step}: {outcome.detail}")
+        fail.devloop = outcome.as_dict()  # type: ignore[attr-defined]
+        return fail
+    return {"devloop": outcome.as_dict()}
+
+
+def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
+    tasks = []
+    for feature in ws.features():
+        for i, step in enumerate(ORDER):
+            task: dict[str, Any] = {
+                "basename": step,
+                "name": feature,
+                "actions": [(run_step, [str(ws.root), feature, step])],
+                "uptodate": [LockUpToDate(ws.root, feature, step)],
+                "doc": (STEPS[step].__doc__ or step).strip().splitlines()[0],
+                "verbosity": 1,
+            }
+            if i:
+                task["task_dep"] = [f"{ORDER[i - 1]}:{feature}"]
+            tasks.append(task)
+    return tasks
+
+
+def setup(namespace: dict[str, Any]) -> None:
+    """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
+    from devloop.errors import DevloopError
+    from devloop.reporter import DevloopReporter
+
+    root = Path(namespace.get("__file__") or ".").resolve().parent
+    ws = _workspace(root)
+    ws.ensure_state_dir()  # doit crashes on save when dep_file's folder is missing
+    try:
+        ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any task runs
+    except DevloopError as exc:
+        print(f"devloop: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    namespace["DOIT_CONFIG"] = {
+        "default_tasks": list(ORDER),
+        "reporter": DevloopReporter,
+        "dep_file": str(ws.state / "doit.db"),
+        "backend": "json",
+        "verbosity": 1,
+    }
+
+    def task_devloop() -> Any:
+        """The development loop, one sub-task per feature and step."""
+        yield from task_dicts(ws)
+
+    namespace["task_devloop"] = task_devloop
