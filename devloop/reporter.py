@@ -96,7 +96,9 @@ class DevloopReporter:
         self.out.write(f"devloop: {msg}\n")
 
     def complete_run(self) -> None:
-        if self.printed == 0:
+        if self.printed == 0 and self.uptodate == 0:
+            self.out.write('No features yet. Next: devloop new <feature> "what you want built"\n')
+        elif self.printed == 0:
             self.out.write(f"Everything is up to date ({self.uptodate} steps); no agent was called.\n")
         elif self.waiting:
             self.out.write(f"Waiting on: {', '.join(self.waiting)}\n")

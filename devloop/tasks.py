@@ -59,7 +59,7 @@ def run_step(root: str, feature: str, step: str) -> Any:
 
 
 def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
-    tasks = []
+    tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": STEPS[s].summary} for s in ORDER]
     for feature in ws.features():
         for i, step in enumerate(ORDER):
             task: dict[str, Any] = {
@@ -67,7 +67,7 @@ def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
                 "name": feature,
                 "actions": [(run_step, [str(ws.root), feature, step])],
                 "uptodate": [LockUpToDate(ws.root, feature, step)],
-                "doc": (STEPS[step].__doc__ or step).strip().splitlines()[0],
+                "doc": f"{STEPS[step].summary} ({feature})",
                 "verbosity": 1,
             }
             if i:
@@ -83,12 +83,12 @@ def setup(namespace: dict[str, Any]) -> None:
 
     root = Path(namespace.get("__file__") or ".").resolve().parent
     ws = _workspace(root)
-    ws.ensure_state_dir()  # doit crashes on save when dep_file's folder is missing
     try:
-        ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any task runs
+        ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any file is touched
     except DevloopError as exc:
-        print(f"devloop: {exc}", file=sys.stderr)
+        print(f"devloop: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    ws.ensure_state_dir()  # doit crashes on save when dep_file's folder is missing
     namespace["DOIT_CONFIG"] = {
         "default_tasks": list(ORDER),
         "reporter": DevloopReporter,

@@ -45,6 +45,8 @@ class ManualAgent:
         if not missing:
             text = (ws / wanted[0]).read_text(encoding="utf-8") if request.role_kind is RoleKind.JUDGE else ""
             return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=time.monotonic() - start)
+        for p in missing:  # so the human can save the file where it is expected
+            (ws / p).parent.mkdir(parents=True, exist_ok=True)
         rel = self.prompt_path(request)
         path = ws / rel
         (ws / ".devloop").mkdir(exist_ok=True)

@@ -54,6 +54,7 @@ class Step:
     """Subclasses declare their roles, templates and files, and write ``run``."""
 
     name = ""
+    summary = ""  # one line for `doit list`
     roles: tuple[str, ...] = ()
     templates: tuple[str, ...] = ()
     policy: str | None = None  # key under ``steps:`` in devloop.yaml

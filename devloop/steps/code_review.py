@@ -54,6 +54,7 @@ def numbered(ws: Workspace, rel: str) -> str:
 
 class CodeReviewStep(Step):
     name = "code_review"
+    summary = "step 5: code review and fix cycles until PRODUCTION GRADE, then a gate if capped"
     roles = ("reviewers", "implementer")
     templates = ("code_review.md.j2", "code_fix.md.j2")
     policy = "code_review"

@@ -14,6 +14,7 @@ UPSTREAM = ("plan", "plan_review", "implement", "code_review")
 
 class EvaluateStep(Step):
     name = "evaluate"
+    summary = "step 8: a fresh evaluator scores the run with the rubric"
     roles = ("evaluator",)
     templates = ("evaluate.md.j2", "rubric.md")
 

@@ -18,6 +18,7 @@ NO_DEVIATIONS = "No deviations."
 
 class ImplementStep(Step):
     name = "implement"
+    summary = "step 4: the implementer writes code, deviations.md and the smoke script; local gates run"
     roles = ("implementer",)
     templates = ("implement.md.j2",)
     policy = "implement"

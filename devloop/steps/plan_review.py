@@ -26,6 +26,7 @@ def next_round(ws: Workspace, feature: str) -> int:
 
 class PlanReviewStep(Step):
     name = "plan_review"
+    summary = "steps 2-3: plan review rounds with revisions, then a gate if still divergent"
     roles = ("plan_reviewer", "planner")
     templates = ("plan_review.md.j2", "plan_revise.md.j2")
     policy = "plan_review"

@@ -8,6 +8,7 @@ key found wins, in this order: "<feature>/<step>/<call_id>", "<step>/<call_id>",
   "write":  {relative path: content} written into the cwd (*.sh made executable)
   "stderr": text for stderr
   "sleep":  seconds to wait first
+  "sleep_after_write": seconds to wait after writing files (to be killed mid-call)
   "exit":   exit code (default 0)
 With no match the fake exits 3. Options: --prompt-file PATH reads the prompt
 from PATH instead of stdin; --to-file writes the answer to $DEVLOOP_OUTPUT_FILE;
@@ -88,6 +89,7 @@ def main() -> int:
         path.write_text(content, encoding="utf-8")
         if rel.endswith(".sh"):
             path.chmod(0o755)
+    time.sleep(float(action.get("sleep_after_write", 0)))
     if "answer" in action:
         if output_file:
             Path(output_file).write_text(action["answer"], encoding="utf-8")

@@ -1,0 +1,136 @@
+"""Shared fixtures: temp git workspaces driven through the real `doit` and `devloop` entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BIN = Path(sys.executable).parent
+FAKES = Path(__file__).parent / "fakes"
+FAKE_AGENT = FAKES / "fake_agent.py"
+
+
+def happy_script(feature: str) -> dict[str, Any]:
+    """Scripted answers for one feature's trip through the whole loop (8 agent calls)."""
+    p = f"plans/{feature}"
+    evaluation = (
+        "Scored.\n\n```yaml\nscores:\n  plan_quality: 4\n  review_usefulness: 5\n  implementation_drift: 4\n"
+        "  trigger_correctness: 3\nfindings:\n  - dimension: trigger_correctness\n"
+        f"    evidence: {p}/plan.md:1\n    impact: little\n    suggestion: a quick fix would do\n```\n"
+    )
+    return {
+        f"{feature}/plan/plan": {"write": {f"{p}/plan.md": "# Plan\nDo it.\n", f"{p}/validation.md": "# Checks\n"}},
+        f"{feature}/plan_review/round1-review": {"answer": f"- [P1] {p}/plan.md:2 — vague\nVERDICT: REVISE\n"},
+        f"{feature}/plan_review/round1-revise": {"write": {f"{p}/plan.md": "# Plan\nDo it well.\n"}},
+        f"{feature}/plan_review/round2-review": {"answer": "VERDICT: APPROVE\n"},
+        f"{feature}/implement/implement": {
+            "write": {
+                f"src/{feature}.py": "print('hi')\n",
+                f"{p}/deviations.md": "No deviations.\n",
+                f"scripts/smoke/{feature}.sh": "#!/bin/sh\nexit 0\n",
+            }
+        },
+        f"{feature}/code_review/round1-review": {
+            "answer": f"- [P1] src/{feature}.py:1 — prints\n- [P2] src/ghost.py:3 — no such file\nVOTE: NEEDS WORK\n"
+        },
+        f"{feature}/code_review/round1-fix": {"write": {f"src/{feature}.py": "import sys\nsys.stdout.write('hi')\n"}},
+        f"{feature}/code_review/round2-review": {"answer": "VOTE: PRODUCTION GRADE\n"},
+        f"{feature}/evaluate/evaluate": {"answer": evaluation},
+        # later passes (after edits) approve straight away
+        "plan_review": {"answer": "VERDICT: APPROVE\n"},
+        "code_review": {"answer": "VOTE: PRODUCTION GRADE\n"},
+        "evaluate": {"answer": evaluation},
+    }
+
+
+class WS:
+    """A temp git repository made a devloop workspace, with scripted fake agents."""
+
+    def __init__(self, root: Path, tmp: Path) -> None:
+        self.root = root
+        self.script_path = tmp / "script.json"
+        self.log = tmp / "calls.jsonl"
+        self.env = {
+            **os.environ,
+            "HOME": str(tmp / "home"),
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.invalid",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        }
+        self.env.pop("DEVLOOP_WAIT", None)
+        (tmp / "home").mkdir(exist_ok=True)
+        self.script: dict[str, Any] = {}
+
+    # -- set-up -----------------------------------------------------------
+    def config(self, extra: str = "", **roles: str) -> None:
+        agent = (
+            "    kind: command\n"
+            f"    argv: [{sys.executable}, {FAKE_AGENT}]\n"
+            f"    env: {{FAKE_AGENT_SCRIPT: '{self.script_path}', FAKE_AGENT_LOG: '{self.log}'}}\n"
+            "    timeout: 60\n"
+        )
+        defaults = {
+            "planner": "author",
+            "plan_reviewer": "judge",
+            "implementer": "author",
+            "reviewers": "[judge]",
+            "evaluator": "judge",
+        }
+        defaults.update(roles)
+        text = "agents:\n  author:\n" + agent + "  judge:\n" + agent
+        text += "roles:\n" + "".join(f"  {k}: {v}\n" for k, v in defaults.items()) + extra
+        (self.root / "devloop.yaml").write_text(text)
+
+    def set_script(self, script: dict[str, Any]) -> None:
+        self.script = script
+        self.script_path.write_text(json.dumps(script))
+
+    def add_feature(self, feature: str, script: bool = True) -> None:
+        r = self.devloop("new", feature, f"Build {feature}")
+        assert r.returncode == 0, r.stderr
+        if script:
+            self.set_script({**self.script, **happy_script(feature)})
+
+    # -- running ----------------------------------------------------------
+    def run(self, argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=120, **kw)
+
+    def doit(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run([sys.executable, "-m", "doit", *args])
+
+    def devloop(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run([str(BIN / "devloop"), *args])
+
+    def git(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run(["git", *args])
+
+    # -- inspecting ---------------------------------------------------------
+    def calls(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def calls_since(self, n: int) -> list[tuple[str, str, str]]:
+        return [(c["feature"], c["step"], c["call_id"]) for c in self.calls()[n:]]
+
+    def read(self, rel: str) -> str:
+        return (self.root / rel).read_text()
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> WS:
+    root = tmp_path / "ws"
+    root.mkdir()
+    w = WS(root, tmp_path)
+    assert w.git("init", "-q").returncode == 0
+    r = w.devloop("init")
+    assert r.returncode == 0, r.stderr
+    w.config()
+    return w

@@ -1,0 +1,154 @@
+"""Nothing lost, nothing half-written, one run at a time, one clear error for bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import WS
+
+
+def _start_doit(ws: WS) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "doit"],
+        cwd=ws.root,
+        env=ws.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_call(ws: WS, n: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while len(ws.calls()) < n:
+        assert time.monotonic() < deadline, "the agent was never called"
+        time.sleep(0.05)
+
+
+def test_a_second_run_fails_fast_while_the_first_works(ws: WS) -> None:
+    ws.add_feature("a")
+    ws.set_script({**ws.script, "a/plan/plan": {**ws.script["a/plan/plan"], "sleep": 3}})
+    first = _start_doit(ws)
+    try:
+        _wait_for_call(ws, 1)
+        started = time.monotonic()
+        second = ws.doit()
+        assert time.monotonic() - started < 10
+        assert second.returncode == 1
+        assert "another devloop or doit run is working" in second.stdout
+        assert len(ws.calls()) == 1  # the second run called no agent
+    finally:
+        out, _ = first.communicate(timeout=60)
+    assert first.returncode == 0, out
+    assert "Next: a has been through the whole loop" in out
+
+
+def test_kill_9_mid_call_leaves_nothing_half_done_and_the_next_run_resumes(ws: WS) -> None:
+    ws.add_feature("a")
+    script = dict(ws.script)
+    partial = {"write": {"plans/a/plan.md": "# Plan\nhalf"}, "sleep_after_write": 30}
+    ws.set_script({**script, "a/plan/plan": partial})
+    proc = _start_doit(ws)
+    _wait_for_call(ws, 1)
+    deadline = time.monotonic() + 10
+    while not (ws.root / "plans/a/plan.md").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert "journal" in ws.read("plans/a/devloop.lock")  # the call was in flight
+    ws.set_script(script)
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ws.read("plans/a/plan.md") == "# Plan\nDo it well.\n"
+    kept = [p.read_text() for p in (ws.root / "plans/a/.history").rglob("plan.md")]
+    assert "# Plan\nhalf" in kept  # the partial file was archived, not lost
+    assert ws.calls_since(0)[1][1:] == ("plan", "plan")  # the killed call was made again, once
+
+
+def test_kill_9_between_review_rounds_resumes_without_repeating_calls(ws: WS) -> None:
+    ws.add_feature("a")
+    script = dict(ws.script)
+    slow_revise = {**script["a/plan_review/round1-revise"], "sleep": 30}
+    ws.set_script({**script, "a/plan_review/round1-revise": slow_revise})
+    proc = _start_doit(ws)
+    _wait_for_call(ws, 3)  # plan, round1-review, round1-revise (sleeping)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    ws.set_script(script)
+    n = len(ws.calls())
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout
+    resumed = ws.calls_since(n)
+    assert resumed[:2] == [("a", "plan_review", "round1-revise"), ("a", "plan_review", "round2-review")]
+    assert ("a", "plan_review", "round1-review") not in resumed
+
+
+def test_an_agent_that_hangs_is_killed_and_the_step_fails(ws: WS) -> None:
+    ws.config(extra="")
+    text = (ws.root / "devloop.yaml").read_text().replace("timeout: 60", "timeout: 1")
+    (ws.root / "devloop.yaml").write_text(text)
+    ws.add_feature("a")
+    ws.set_script({**ws.script, "a/plan/plan": {"sleep": 30}})
+    started = time.monotonic()
+    r = ws.doit()
+    assert time.monotonic() - started < 20
+    assert r.returncode == 1
+    assert "timed out after 1s (process group killed)" in r.stdout
+    assert not (ws.root / "plans/a/plan.md").exists()
+
+
+def test_bad_feature_names_are_refused_and_nothing_is_written(ws: WS) -> None:
+    for bad in ["Bad Name", "../escape", "a/b", "UPPER", ""]:
+        r = ws.devloop("new", bad, "x")
+        assert r.returncode == 3, (bad, r.stderr)
+        assert "kebab-case" in r.stderr or "empty" in r.stderr
+    assert not (ws.root / "plans").exists()
+
+
+def test_bad_config_is_one_clear_error_naming_the_field(ws: WS) -> None:
+    ws.add_feature("a")
+    (ws.root / "devloop.yaml").write_text("roles:\n  planner: ghost\n")
+    before = sorted(p.relative_to(ws.root).as_posix() for p in ws.root.rglob("*") if ".git/" not in p.as_posix())
+    r = ws.doit()
+    assert r.returncode == 3
+    assert "roles.planner: agent 'ghost' is not defined under agents" in r.stderr
+    assert "Traceback" not in r.stderr
+    st = ws.devloop("status")
+    assert st.returncode == 3 and "roles.planner" in st.stderr
+    after = sorted(p.relative_to(ws.root).as_posix() for p in ws.root.rglob("*") if ".git/" not in p.as_posix())
+    assert before == after
+    assert ws.calls() == []
+
+
+def test_init_refuses_to_overwrite(ws: WS) -> None:
+    original = ws.read("devloop.yaml")
+    r = ws.devloop("init")
+    assert r.returncode == 3 and "already exist" in r.stderr
+    assert ws.read("devloop.yaml") == original
+
+
+def test_help_and_noop_never_import_google_cloud(ws: WS) -> None:
+    ws.add_feature("a")
+    assert ws.doit().returncode == 0
+    probe = (
+        "import sys, runpy; sys.argv=['doit']\n"
+        "try:\n    runpy.run_module('doit', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "assert not [m for m in sys.modules if m.startswith('google')], 'google imported'\n"
+        "assert 'pydantic' not in sys.modules and 'jinja2' not in sys.modules, 'heavy import on the no-op path'\n"
+    )
+    r = ws.run([sys.executable, "-c", probe])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Everything is up to date" in r.stdout
+    probe_help = (
+        "import sys\nfrom devloop.cli.main import cli\n"
+        "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "assert not [m for m in sys.modules if m.startswith('google')]\n"
+    )
+    r = ws.run([sys.executable, "-c", probe_help])
+    assert r.returncode == 0, r.stderr
