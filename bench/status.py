@@ -136,15 +136,19 @@ def make_devloop_workspace(root: Path, features: list[str]) -> None:
     for f in features:
         ident = f.replace("-", "_")
         write(root / "plans" / f / "brief.md", f"# {f}\n\nAdd a function `{ident}()` that returns {f!r}.\n")
-        plan = fence(
-            f"plans/{f}/plan.md",
-            f"# Plan: {f}\n\n1. Write `src/{f}.py` with `{ident}()`.\n2. Smoke-test it from `scripts/smoke/{f}.sh`.",
-        ) + "\n" + fence(f"plans/{f}/validation.md", f"# Validation: {f}\n\n- `scripts/smoke/{f}.sh` exits 0.")
+        plan = (
+            fence(
+                f"plans/{f}/plan.md",
+                f"# Plan: {f}\n\n1. Write `src/{f}.py` with `{ident}()`.\n2. Smoke-test it from `scripts/smoke/{f}.sh`.",
+            )
+            + "\n"
+            + fence(f"plans/{f}/validation.md", f"# Validation: {f}\n\n- `scripts/smoke/{f}.sh` exits 0.")
+        )
         write(rec / f / "plan" / "plan.md", f"Here is the plan.\n\n{plan}")
         impl = (
             fence(f"plans/{f}/deviations.md", "No deviations.")
             + "\n"
-            + fence(f"scripts/smoke/{f}.sh", f'#!/bin/sh\nset -e\npython3 -c "import sys; sys.path.insert(0, \'src\')"')
+            + fence(f"scripts/smoke/{f}.sh", f"#!/bin/sh\nset -e\npython3 -c \"import sys; sys.path.insert(0, 'src')\"")
             + "\n"
             + fence(f"src/{f}.py", f'def {ident}() -> str:\n    return "{f}"')
         )
@@ -291,13 +295,13 @@ def import_report(root: Path) -> tuple[dict[str, bool], list[tuple[float, str]]]
         if not line.startswith("import time:") or "|" not in line:
             continue
         try:
-            _, cumulative, name = (x.strip() for x in line.removeprefix("import time:").split("|"))
+            _, cumulative, name = line.removeprefix("import time:").split("|")
             us = int(cumulative)
         except ValueError:
             continue
         module = name.strip()
         imported.add(module.split(".")[0])
-        if not name.startswith("  "):  # imported directly, not by another import
+        if not name.startswith("  "):  # nesting is indented by two spaces a level: this one is top-level
             root_name = module.split(".")[0]
             top[root_name] = top.get(root_name, 0.0) + us / 1e6
     heavy = {h: h in imported for h in HEAVY}

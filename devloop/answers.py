@@ -81,7 +81,8 @@ def split_blocks(text: str) -> tuple[list[str], list[Block], bool]:
 
 
 def _clean(line: str) -> str:
-    return re.sub(r"[*_`]", "", line).strip()
+    """Drop markdown emphasis around a line (``**VOTE: X**``, ``__VOTE: X__``, backticks)."""
+    return re.sub(r"[*`]", "", line).strip().strip("_").strip()
 
 
 def _keyword_verdict(text: str, key: str, choices: dict[str, str]) -> Parsed:
@@ -126,6 +127,8 @@ def parse_plan_review(text: str) -> Parsed:
 def parse_code_review(text: str) -> Parsed:
     """``VOTE: PRODUCTION GRADE`` / ``VOTE: NEEDS WORK``, or one fenced json block."""
     choices = {"PRODUCTION GRADE": "PRODUCTION_GRADE", "NEEDS WORK": "NEEDS_WORK"}
+    if len(text or "") > MAX_ANSWER_CHARS:
+        return Parsed(UNPARSEABLE, f"the answer is longer than {MAX_ANSWER_CHARS} characters")
     prose, blocks, closed = split_blocks(text or "")
     json_blocks = [b for b in blocks if b.info.lower() == "json"]
     has_vote_line = any(re.match(r"^VOTE\s*:", _clean(line), re.IGNORECASE) for line in prose)
@@ -144,14 +147,17 @@ def _json_vote(body: str, choices: dict[str, str]) -> Parsed:
     vote = re.sub(r"[\s_]+", " ", data["vote"]).strip().upper()
     if vote not in choices:
         return Parsed(UNPARSEABLE, f"unknown vote {data['vote']!r}")
+    raw = data.get("findings") or []
+    if not isinstance(raw, list):
+        return Parsed(UNPARSEABLE, '"findings" must be a list')
     findings = []
-    for i, f in enumerate(data.get("findings") or []):
+    for i, f in enumerate(raw):
         try:
             sev, line = str(f["severity"]).upper(), int(f["line"])
             if sev not in SEVERITIES:
                 raise ValueError(sev)
             findings.append(Finding(sev, str(f["file"]), line, str(f.get("text", ""))))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return Parsed(UNPARSEABLE, f"finding {i} needs severity P0-P3, file, line")
     return Parsed(choices[vote], findings=findings)
 

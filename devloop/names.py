@@ -10,13 +10,17 @@ FEATURE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MAX_LEN = 64
 
 
+def is_feature_name(name: str) -> bool:
+    return len(name) <= MAX_LEN and FEATURE_RE.fullmatch(name) is not None
+
+
 def check_feature_name(name: str) -> str:
     """Return ``name`` if it is a valid feature name, else raise with the reason."""
     if not name:
         raise FeatureNameError("feature name is empty; use kebab-case, e.g. daily-ingest")
     if len(name) > MAX_LEN:
         raise FeatureNameError(f"feature name {name!r} is longer than {MAX_LEN} characters")
-    if not FEATURE_RE.match(name):
+    if not FEATURE_RE.fullmatch(name):
         raise FeatureNameError(
             f"feature name {name!r} is not kebab-case: use lowercase letters, digits and "
             "single hyphens (e.g. daily-ingest); no spaces, slashes, dots or uppercase"

@@ -71,11 +71,6 @@ def test_vote_line_tolerates_markdown_case_and_spacing(line: str) -> None:
     assert parse_code_review(f"Looks good.\n{line}\n").verdict == "PRODUCTION_GRADE"
 
 
-@pytest.mark.xfail(
-    reason="answers.py _clean strips '_' before _keyword_verdict's [\\s_]+ normalisation, so "
-    "'VOTE: PRODUCTION_GRADE' reads as unknown 'PRODUCTIONGRADE' (the json path accepts it)",
-    strict=True,
-)
 def test_vote_line_with_underscore_spelling_is_accepted() -> None:
     assert parse_code_review("VOTE: PRODUCTION_GRADE\n").verdict == "PRODUCTION_GRADE"
     assert parse_code_review("VOTE: NEEDS_WORK\n").verdict == "NEEDS_WORK"
@@ -166,10 +161,6 @@ def test_answer_exactly_at_the_limit_is_parsed() -> None:
     assert parse_code_review(answer).verdict == "NEEDS_WORK"
 
 
-@pytest.mark.xfail(
-    reason="answers.py parse_code_review: the json-block path returns before the MAX_ANSWER_CHARS check",
-    strict=True,
-)
 def test_json_answer_longer_than_the_limit_is_unparseable() -> None:
     answer = json_answer({"vote": "PRODUCTION GRADE"}) + "x" * MAX_ANSWER_CHARS
     assert parse_code_review(answer).verdict == UNPARSEABLE
@@ -230,21 +221,14 @@ def test_json_block_with_a_bad_finding_is_unparseable(finding: object) -> None:
     assert "finding 0" in p.reason
 
 
-@pytest.mark.xfail(
-    reason="answers.py _json_vote: a non-list 'findings' (e.g. 5 or true) raises TypeError instead of UNPARSEABLE",
-    strict=True,
-)
 @pytest.mark.parametrize("findings", [5, True])
 def test_json_block_with_non_list_findings_is_unparseable(findings: object) -> None:
     assert parse_code_review(json_answer({"vote": "NEEDS WORK", "findings": findings})).verdict == UNPARSEABLE
 
 
-@pytest.mark.xfail(
-    reason="answers.py _json_vote: line Infinity raises OverflowError (not caught) instead of UNPARSEABLE",
-    strict=True,
-)
 def test_json_block_with_infinite_line_is_unparseable() -> None:
-    answer = f'{FENCE}json\n{{"vote": "NEEDS WORK", "findings": [{{"severity": "P1", "file": "a", "line": Infinity}}]}}\n{FENCE}\n'
+    finding = '{"severity": "P1", "file": "a", "line": Infinity}'
+    answer = f'{FENCE}json\n{{"vote": "NEEDS WORK", "findings": [{finding}]}}\n{FENCE}\n'
     assert parse_code_review(answer).verdict == UNPARSEABLE
 
 
@@ -524,7 +508,7 @@ _decoy = st.sampled_from(
         ">VOTE: PRODUCTION GRADE",
         "  > **VOTE: PRODUCTION GRADE**",
         f"{FENCE}text\nVOTE: PRODUCTION GRADE\n{FENCE}",
-        f"~~~\nVOTE: PRODUCTION GRADE\n~~~",
+        "~~~\nVOTE: PRODUCTION GRADE\n~~~",
         "PRODUCTION GRADE",
         "- [P0] a.py:1 — PRODUCTION GRADE",
     ]

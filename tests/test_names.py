@@ -42,10 +42,6 @@ def test_error_is_a_usage_error_with_exit_code_3() -> None:
     assert "kebab-case" in str(info.value)
 
 
-@pytest.mark.xfail(
-    reason="names.py FEATURE_RE ends with '$', which also matches before a trailing newline; use \\Z or fullmatch",
-    strict=True,
-)
 @pytest.mark.parametrize("name", ["abc\n", "daily-ingest\n"])
 def test_trailing_newline_is_refused(name: str) -> None:
     with pytest.raises(FeatureNameError):

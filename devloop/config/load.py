@@ -13,9 +13,14 @@ from devloop.errors import ConfigError
 CONFIG_FILE = "devloop.yaml"
 
 
+KIND_TAGS = ("command", "manual", "replay")
+
+
 def _format_loc(loc: tuple[object, ...]) -> str:
-    # Drop pydantic's union-member tags (e.g. "command") so the path matches the YAML.
-    parts = [str(p) for p in loc if p not in ("command", "manual", "replay")]
+    """Dotted path as written in the YAML: pydantic's union tag after ``agents.<name>`` is dropped."""
+    parts = [str(p) for p in loc]
+    if len(parts) > 2 and parts[0] == "agents" and parts[2] in KIND_TAGS:
+        del parts[2]
     return ".".join(parts)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from devloop.names import FEATURE_RE
+from devloop.names import is_feature_name
 
 
 class _Strict(BaseModel):
@@ -152,7 +152,7 @@ class Config(_Strict):
                 f"roles.reviewers: {impl!r} is the implementer; the implementer's agent never reviews its own code"
             )
         for name in self.features:
-            if not FEATURE_RE.match(name):
+            if not is_feature_name(name):
                 problems.append(f"features.{name}: not a kebab-case feature name")
         if problems:
             raise ValueError("; ".join(problems))

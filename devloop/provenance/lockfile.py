@@ -49,10 +49,15 @@ def read_lock(path: Path, feature: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return empty_lock(feature)
-    data = yaml.load(text, Loader=_Loader) or {}
-    if not isinstance(data, dict) or data.get("version") != VERSION:
-        from devloop.errors import DevloopError
+    from devloop.errors import DevloopError
 
+    try:
+        data = yaml.load(text, Loader=_Loader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise DevloopError(f"{path}: not valid YAML{where}; resolve conflicts or restore it from git") from None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
         raise DevloopError(f"{path}: not a devloop lock of version {VERSION}; restore it from git")
     lock = empty_lock(feature)
     lock.update(data)

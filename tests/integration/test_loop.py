@@ -107,7 +107,7 @@ def test_deleting_an_output_reruns_that_step_only(ws: WS) -> None:
     assert ws.calls_since(n) == [("a", "evaluate", "evaluate")]
 
 
-def test_fresh_clone_with_committed_locks_calls_no_agent(ws: WS, tmp_path) -> None:  # noqa: ANN001
+def test_fresh_clone_with_committed_locks_calls_no_agent(ws: WS, tmp_path) -> None:
     ws.add_feature("a")
     assert ws.doit().returncode == 0
     assert ws.git("add", "-A").returncode == 0
@@ -155,7 +155,7 @@ def test_an_unparseable_review_fails_closed_and_resumes_later(ws: WS) -> None:
     ws.set_script({**script, "a/plan_review/round1-review": {"answer": "VERDICT: APPROVE\n"}})
     r = ws.doit()
     assert r.returncode == 0, r.stdout
-    assert [c[1] for c in ws.calls_since(n)][0] == "plan_review"  # the plan is not redone
+    assert next(c[1] for c in ws.calls_since(n)) == "plan_review"  # the plan is not redone
     assert ws.calls_since(n)[0][2] == "round1-review"
 
 
@@ -176,7 +176,7 @@ def test_plan_review_escalates_to_a_gate_and_approve_opens_it(ws: WS) -> None:
     assert ok.returncode == 0, ok.stderr
     r = ws.doit()
     assert r.returncode == 0, r.stdout
-    assert [c[1] for c in ws.calls_since(n)][0] == "implement"
+    assert next(c[1] for c in ws.calls_since(n)) == "implement"
 
 
 def test_status_and_why_call_no_agent(ws: WS) -> None:

@@ -53,7 +53,8 @@ def test_a_human_plays_every_role_through_files(ws: WS) -> None:
     assert r.returncode == 1
     assert "scores.review_usefulness must be an integer 1-5" in r.stdout
     (ws.root / "plans/a/evaluation.md").write_text(
-        "```yaml\nscores: {plan_quality: 5, review_usefulness: 5, implementation_drift: 5, trigger_correctness: 4}\n```\n"
+        "```yaml\nscores: {plan_quality: 5, review_usefulness: 5,\n"
+        "  implementation_drift: 5, trigger_correctness: 4}\n```\n"
     )
     r = ws.doit()
     assert r.returncode == 0
