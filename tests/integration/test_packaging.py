@@ -31,7 +31,8 @@ def test_wheel_ships_templates_and_uses_them(tmp_path: Path) -> None:
         "from devloop.prompts import render\n"
         "d = packaged_templates_dir()\n"
         f"assert d.is_relative_to(Path({str(site)!r})), d\n"
-        "text = render(Workspace(Path('.')), 'plan.md.j2', feature='x', brief='B', plan_path='p', validation_path='v')\n"
+        "ws = Workspace(Path('.'))\n"
+        "text = render(ws, 'plan.md.j2', feature='x', brief='B', plan_path='p', validation_path='v')\n"
         "assert 'planner' in text and 'B' in text\n"
     )
     r = subprocess.run(
