@@ -1,6 +1,6 @@
 """Benchmark: what an up-to-date ``doit`` and ``devloop status`` cost, against bare doit.
 
-    .venv/bin/python bench/status.py [--features 100] [--repeat 5] [--jobs 2] [--keep] [--profile]
+    .venv/bin/python bench/status.py [--features 100] [--repeat 5] [--jobs 2] [--keep] [--profile] [--no-bytecode]
 
 In a temporary folder it builds two workspaces of the same shape:
 
@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -56,9 +55,17 @@ DOIT = _tool("doit", "doit")
 DEVLOOP = _tool("devloop", "devloop.cli.main")
 
 
+PYCACHE: Path | None = None  # set by main(): bytecode of every child goes there
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVLOOP_")}
     env.pop("PYTHONPROFILEIMPORTTIME", None)
+    if PYCACHE is not None:
+        # As on a user's machine, modules load from bytecode, not from source every run; the
+        # prefix keeps the bench from writing __pycache__ folders into the source tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     env["NO_COLOR"] = "1"
     return env
 
@@ -139,7 +146,8 @@ def make_devloop_workspace(root: Path, features: list[str]) -> None:
         plan = (
             fence(
                 f"plans/{f}/plan.md",
-                f"# Plan: {f}\n\n1. Write `src/{f}.py` with `{ident}()`.\n2. Smoke-test it from `scripts/smoke/{f}.sh`.",
+                f"# Plan: {f}\n\n1. Write `src/{f}.py` with `{ident}()`.\n"
+                f"2. Smoke-test it from `scripts/smoke/{f}.sh`.",
             )
             + "\n"
             + fence(f"plans/{f}/validation.md", f"# Validation: {f}\n\n- `scripts/smoke/{f}.sh` exits 0.")
@@ -148,7 +156,7 @@ def make_devloop_workspace(root: Path, features: list[str]) -> None:
         impl = (
             fence(f"plans/{f}/deviations.md", "No deviations.")
             + "\n"
-            + fence(f"scripts/smoke/{f}.sh", f"#!/bin/sh\nset -e\npython3 -c \"import sys; sys.path.insert(0, 'src')\"")
+            + fence(f"scripts/smoke/{f}.sh", "#!/bin/sh\nset -e\npython3 -c \"import sys; sys.path.insert(0, 'src')\"")
             + "\n"
             + fence(f"src/{f}.py", f'def {ident}() -> str:\n    return "{f}"')
         )
@@ -319,19 +327,24 @@ try:
     prof.runcall(DoitMain().run, [])
 finally:
     sys.stdout = out
-s = io.StringIO()
-pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(int(sys.argv[1]))
-print(s.getvalue())
+for key in ("cumulative", "tottime"):
+    s = io.StringIO()
+    pstats.Stats(prof, stream=s).sort_stats(key).print_stats(int(sys.argv[1]))
+    print(s.getvalue())
+    print("=====")
 """
 
 
 def profile_noop(root: Path, top: int = 10) -> str:
-    """cProfile of the devloop no-op (in a child process so state stays clean)."""
+    """cProfile of the devloop no-op (in a child process so state stays clean): top by cumulative, by own time."""
     done = run([sys.executable, "-c", PROFILE_RUNNER, str(top)], root)
-    lines = done.stdout.splitlines()
-    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
-    head = [line for line in lines[:start] if "function calls" in line]
-    return "\n".join([*head, *lines[start : start + top + 1]])
+    out = []
+    for key, part in zip(("cumulative", "own time"), done.stdout.split("====="), strict=False):
+        lines = part.splitlines()
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+        head = [line.strip() for line in lines[:start] if "function calls" in line]
+        out += [f"top {top} by {key} ({head[0] if head else ''}):", *lines[start : start + top + 1], ""]
+    return "\n".join(out).rstrip()
 
 
 # -- main -------------------------------------------------------------------
@@ -341,7 +354,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each command (default 5)")
     ap.add_argument("--jobs", type=int, default=2, help="doit -n for the first, real run (default 2; 1: plain doit)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary workspaces and print where")
-    ap.add_argument("--profile", action="store_true", help="also print cProfile's top 10 of the devloop no-op")
+    ap.add_argument("--profile", action="store_true", help="also print cProfile's top 10 entries of the devloop no-op")
+    ap.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="compile every module from source on every run (as with PYTHONDONTWRITEBYTECODE=1) "
+        "instead of caching bytecode in the temp folder",
+    )
     args = ap.parse_args(argv)
     if args.features < 1 or args.repeat < 1:
         ap.error("--features and --repeat must be at least 1")
@@ -349,10 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="devloop-bench-status-"))
     features = feature_names(args.features)
+    global PYCACHE
+    PYCACHE = None if args.no_bytecode else tmp / "pycache"
     dl, bare = tmp / "devloop", tmp / "bare"
     try:
         print(f"devloop bench: status / no-op, {args.features} features x {len(STEPS)} steps, repeat {args.repeat}")
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), doit: {' '.join(DOIT)}")
+        print(f"bytecode: {'cached under ' + str(PYCACHE) if PYCACHE else 'none (compiled from source every run)'}")
         took, used = bring_up_to_date(dl, features, args.jobs)
         print(f"devloop first run (`{used}`, {5 * args.features} steps, replay agents): {took:.2f} s")
         check_devloop_fresh(dl, features)
@@ -392,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         print("costliest top-level imports (cumulative): " + ", ".join(f"{m} {t * 1000:.0f} ms" for t, m in top))
         if args.profile:
             print()
-            print("cProfile of the devloop no-op, top 10 by cumulative time:")
+            print("cProfile of the devloop no-op:")
             print(profile_noop(dl))
         print()
         print(f"total bench time: {time.perf_counter() - started:.1f} s")
