@@ -13,7 +13,7 @@ from typing import Any
 
 from devloop.errors import DevloopError, StepFailed
 from devloop.provenance.hashing import hash_file, hash_json
-from devloop.provenance.lockfile import now_iso, write_lock
+from devloop.provenance.lockfile import now_iso
 from devloop.provenance.staleness import DONE, FAILED, GATE, WAITING, Current, Status, assess
 from devloop.steps.registry import STEPS, next_step, upstream_of
 from devloop.workspace import Workspace
@@ -37,6 +37,9 @@ class Outcome:
 
 def config_fingerprint(ws: Workspace, step_name: str) -> str:
     """Hash of the agent configs of the step's roles and of its policy."""
+    cached = ws.memo.get(("config", step_name))
+    if cached is not None:
+        return cached
     step = STEPS[step_name]
     view = ws.config_view
     roles: dict[str, Any] = {}
@@ -45,7 +48,8 @@ def config_fingerprint(ws: Workspace, step_name: str) -> str:
         names = names if isinstance(names, list) else [names]
         roles[role] = [{"name": n, **view["agents"][n]} for n in names]
     policy = view["steps"].get(step.policy) if step.policy else None
-    return hash_json({"roles": roles, "policy": policy})
+    ws.memo[("config", step_name)] = sha = hash_json({"roles": roles, "policy": policy})
+    return sha
 
 
 def current(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any]) -> Current:
@@ -54,16 +58,18 @@ def current(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any]) -
     step = STEPS[step_name]
     record = lock["steps"].get(step_name) or {}
     outputs = list(record.get("outputs") or step.declared_outputs(ws, feature))
+    root = f"{ws.root}/"
     return Current(
-        inputs={p: hash_file(ws.root / p) for p in step.inputs(ws, feature, lock)},
+        inputs={p: hash_file(root + p) for p in step.inputs(ws, feature, lock)},
         template=template_hash(ws, step.templates),
         config=config_fingerprint(ws, step_name),
-        outputs={p: hash_file(ws.root / p) for p in outputs},
+        outputs={p: hash_file(root + p) for p in outputs},
     )
 
 
 def step_status(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any] | None = None) -> Status:
-    lock = lock if lock is not None else ws.read_lock(feature)
+    """Own status of one step (not looking upstream); reads the lock unless given it."""
+    lock = lock if lock is not None else ws.read_lock_shared(feature)
     return assess(lock["steps"].get(step_name), current(ws, feature, step_name, lock), lock["artifacts"])
 
 
@@ -120,7 +126,7 @@ def _adopt(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cu
         lock["artifacts"][p] = {"sha256": cur.outputs[p], "step": step_name, "edited": True, "at": now_iso()}
     record = lock["steps"][step_name]
     record.update(inputs=cur.inputs, template=cur.template, config=cur.config, state=DONE, adopted=sorted(st.edited))
-    write_lock(ws.lock_path(feature), lock)
+    ws.write_lock(feature, lock)
     return Outcome(
         "adopted",
         feature,
@@ -180,7 +186,7 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur:
         finished=now_iso(),
     )
     record.pop("calls_before", None)
-    write_lock(ws.lock_path(feature), lock)
+    ws.write_lock(feature, lock)
     return Outcome(
         "done",
         feature,
@@ -197,7 +203,7 @@ def _finish(ws: Workspace, feature: str, run: Any, state: str, detail: str) -> N
     rec["state"] = state
     rec["detail"] = detail
     rec["calls_before"] = int(rec.get("calls_before", 0) or 0) + run.calls
-    write_lock(ws.lock_path(feature), run.lock)
+    ws.write_lock(feature, run.lock)
 
 
 def redo(ws: Workspace, feature: str, step_name: str) -> None:
@@ -207,4 +213,4 @@ def redo(ws: Workspace, feature: str, step_name: str) -> None:
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
     lock["steps"].setdefault(step_name, {})["force"] = True
-    write_lock(ws.lock_path(feature), lock)
+    ws.write_lock(feature, lock)

@@ -10,12 +10,16 @@ from devloop.workspace import Workspace, packaged_templates_dir
 
 
 def template_hash(ws: Workspace, names: tuple[str, ...]) -> str:
-    """One hash over the templates a step uses, as resolved for this workspace."""
+    """One hash over the templates a step uses, as resolved for this workspace (cached per workspace object)."""
+    cached = ws.memo.get(("template", names))
+    if cached is not None:
+        return cached
     parts = []
     for name in names:
         path = ws.template_path(name)
         parts.append(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"<missing>"))
-    return hash_bytes(b"\0\0".join(parts))
+    ws.memo[("template", names)] = sha = hash_bytes(b"\0\0".join(parts))
+    return sha
 
 
 def render(ws: Workspace, name: str, **context: Any) -> str:

@@ -26,7 +26,19 @@ class LockUpToDate:
     def __call__(self) -> bool:
         from devloop.engine import step_status
 
-        return step_status(_workspace(self.root), self.feature, self.step).fresh
+        ws = _workspace(self.root)
+        fresh = step_status(ws, self.feature, self.step).fresh
+        if not fresh:
+            # Take the lock here, in doit's main process, before any worker runs a step.
+            from devloop import wslock
+            from devloop.errors import DevloopError
+
+            try:
+                wslock.acquire(ws.state)
+            except DevloopError as exc:
+                print(f"devloop: error: {exc}", file=sys.stderr)
+                raise SystemExit(exc.exit_code) from None
+        return fresh
 
 
 _workspaces: dict[Path, Workspace] = {}

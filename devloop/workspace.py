@@ -9,13 +9,14 @@ the file changes.
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devloop.atomic import atomic_write_text
 from devloop.provenance.hashing import hash_bytes
-from devloop.provenance.lockfile import LOCK_NAME, read_lock
+from devloop.provenance.lockfile import LOCK_NAME, read_lock, write_lock
 
 if TYPE_CHECKING:
     from devloop.config.models import Config
@@ -45,6 +46,7 @@ class Workspace:
         self.root = Path(root).resolve()
         self.plans = self.root / "plans"
         self.state = self.root / STATE_DIR
+        self.memo: dict[Any, Any] = {}  # per-object caches of things a run does not change
 
     # -- layout ---------------------------------------------------------
     def ensure_state_dir(self) -> Path:
@@ -70,8 +72,29 @@ class Workspace:
     def lock_path(self, feature: str) -> Path:
         return self.plans / feature / LOCK_NAME
 
+    @property
+    def lock_cache(self) -> Path | None:
+        """JSON copies of the locks, kept only once the state folder exists."""
+        return self.state / "cache" / "locks" if self.state.is_dir() else None
+
     def read_lock(self, feature: str) -> dict[str, Any]:
-        return read_lock(self.lock_path(feature), feature)
+        return read_lock(self.lock_path(feature), feature, self.lock_cache)
+
+    def read_lock_shared(self, feature: str) -> dict[str, Any]:
+        """Like ``read_lock``, parsed once per lock version for this object: treat it as read-only."""
+        path = self.lock_path(feature)
+        try:
+            st = os.stat(path)
+            key = ("lock", feature, st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            key = ("lock", feature, None)
+        lock = self.memo.get(key)
+        if lock is None:
+            lock = self.memo[key] = self.read_lock(feature)
+        return lock
+
+    def write_lock(self, feature: str, lock: dict[str, Any]) -> None:
+        write_lock(self.lock_path(feature), lock, self.lock_cache)
 
     def history_dir(self, feature: str) -> Path:
         return self.plans / feature / ".history"

@@ -11,7 +11,7 @@ from devloop.cli.common import open_workspace, workspace_option
 from devloop.errors import UsageError
 from devloop.names import check_feature_name
 from devloop.provenance.hashing import hash_file
-from devloop.provenance.lockfile import now_iso, write_lock
+from devloop.provenance.lockfile import now_iso
 from devloop.steps.registry import check_step
 
 
@@ -40,7 +40,7 @@ def approve(feature: str, gate: str, root: Path | None) -> None:
     if changed:
         raise UsageError(f"{', '.join(changed)} changed since the gate opened; run doit first")
     lock["gates"][gate] = {"subject": stamp["subject"], "by": getpass.getuser(), "at": now_iso()}
-    write_lock(ws.lock_path(feature), lock)
+    ws.write_lock(feature, lock)
     click.echo(f"Approved {feature} {gate}.")
     click.echo("Next: doit")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 MISSING = "missing"
@@ -13,12 +14,30 @@ def hash_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def hash_file(path: Path) -> str:
-    """Hash of the file's bytes, or ``MISSING`` when it does not exist."""
+_seen: dict[str, tuple[int, int, int, str]] = {}
+
+
+def hash_file(path: Path | str) -> str:
+    """Hash of the file's bytes, or ``MISSING`` when it does not exist.
+
+    Within one process a file whose inode, size and nanosecond mtime are
+    unchanged is not read again: the no-op ``doit`` hashes each input once.
+    """
+    key = str(path)
     try:
-        return hash_bytes(path.read_bytes())
+        st = os.stat(key)
+    except (FileNotFoundError, NotADirectoryError):
+        return MISSING
+    seen = _seen.get(key)
+    if seen is not None and seen[:3] == (st.st_mtime_ns, st.st_size, st.st_ino):
+        return seen[3]
+    try:
+        with open(key, "rb") as fh:
+            sha = hash_bytes(fh.read())
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return MISSING
+    _seen[key] = (st.st_mtime_ns, st.st_size, st.st_ino, sha)
+    return sha
 
 
 def hash_json(value: object) -> str:

@@ -16,23 +16,16 @@ must stay cheap.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from devloop.atomic import atomic_write_text
+from devloop.provenance.hashing import hash_bytes
 
 LOCK_NAME = "devloop.lock"
 VERSION = 1
 HEADER = "# devloop.lock: provenance written by devloop. Commit it; do not edit by hand.\n"
-
-try:  # the C loader is several times faster; fall back when libyaml is absent
-    _Loader: Any = yaml.CSafeLoader
-    _Dumper: Any = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
-    _Dumper = yaml.SafeDumper
 
 
 def now_iso() -> str:
@@ -43,16 +36,54 @@ def empty_lock(feature: str) -> dict[str, Any]:
     return {"version": VERSION, "feature": feature, "artifacts": {}, "steps": {}, "gates": {}}
 
 
-def read_lock(path: Path, feature: str) -> dict[str, Any]:
-    """The lock at ``path``, or an empty one; a corrupt lock is an error, not a reset."""
+def _yaml() -> tuple[Any, Any, Any]:
+    """PyYAML with its C loader/dumper when available; imported only when needed."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml, loader, dumper
+
+
+def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> dict[str, Any]:
+    """The lock at ``path``, or an empty one; a corrupt lock is an error, not a reset.
+
+    Parsing YAML dominates the no-op ``doit``; with ``cache_dir`` a JSON copy
+    keyed by the lock's content hash is used instead while the lock is unchanged.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return empty_lock(feature)
+    sha = hash_bytes(raw)
+    cache = cache_dir / f"{feature}.json" if cache_dir is not None else None
+    if cache is not None:
+        try:
+            cached = json.loads(cache.read_bytes())
+            if cached.get("sha") == sha:
+                return cached["lock"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass
+    lock = _parse(path, raw.decode("utf-8"), feature)
+    if cache is not None:
+        _write_cache(cache, sha, lock)
+    return lock
+
+
+def _write_cache(cache: Path, sha: str, lock: dict[str, Any]) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache, json.dumps({"sha": sha, "lock": lock}), fsync=False)
+    except OSError:
+        pass  # the cache is an optimisation; the lock stays the truth
+
+
+def _parse(path: Path, text: str, feature: str) -> dict[str, Any]:
     from devloop.errors import DevloopError
 
+    yaml, loader, _ = _yaml()
     try:
-        data = yaml.load(text, Loader=_Loader) or {}
+        data = yaml.load(text, Loader=loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -68,8 +99,12 @@ def read_lock(path: Path, feature: str) -> dict[str, Any]:
 
 
 def dump_lock(lock: dict[str, Any]) -> str:
-    return HEADER + yaml.dump(lock, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    yaml, _, dumper = _yaml()
+    return HEADER + yaml.dump(lock, Dumper=dumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
-def write_lock(path: Path, lock: dict[str, Any]) -> None:
-    atomic_write_text(path, dump_lock(lock))
+def write_lock(path: Path, lock: dict[str, Any], cache_dir: Path | None = None) -> None:
+    text = dump_lock(lock)
+    atomic_write_text(path, text)
+    if cache_dir is not None:
+        _write_cache(cache_dir / f"{lock['feature']}.json", hash_bytes(text.encode("utf-8")), lock)

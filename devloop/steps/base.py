@@ -7,6 +7,7 @@ lock, so a run killed at any moment resumes without repeating them.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from devloop.agents.base import AgentRequest, CallStatus, RoleKind
 from devloop.atomic import archive, atomic_write_text
 from devloop.errors import StepFailed
 from devloop.provenance.hashing import MISSING, hash_bytes, hash_file
-from devloop.provenance.lockfile import now_iso, write_lock
+from devloop.provenance.lockfile import now_iso
 
 if TYPE_CHECKING:
     from devloop.answers import Parsed
@@ -137,7 +138,7 @@ class StepRun:
         self.save()
 
     def save(self) -> None:
-        write_lock(self.ws.lock_path(self.feature), self.lock)
+        self.ws.write_lock(self.feature, self.lock)
 
     @property
     def first_call(self) -> bool:
@@ -299,8 +300,11 @@ class StepRun:
                 archive(self.ws.root, self.ws.root / rel, self.ws.history_dir(self.feature), self.step.name)
             self.journal["inflight"] = call_id
             self.save()
-        snap = snapshot(self.ws.root)
-        result = self._invoke(agent, req)
+        diffs = not getattr(agent, "returns_file_blocks", False)
+        with self._alone(diffs and not is_manual and scope is None):
+            snap = snapshot(self.ws.root) if diffs else {}
+            result = self._invoke(agent, req)
+            after = snapshot(self.ws.root) if diffs and result.ok else {}
         if result.status is CallStatus.WAITING:
             self.journal["waiting"] = {"call": call_id, "paths": list(expected), "before": before}
             raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)
@@ -308,10 +312,9 @@ class StepRun:
         if not result.ok:
             self.journal["inflight"] = None
             raise StepFailed(f"{role} agent {agent.name!r} failed ({call_id}): {result.detail}")
-        if getattr(agent, "returns_file_blocks", False):
+        if not diffs:
             changed = self._write_blocks(result.text, role)
         else:
-            after = snapshot(self.ws.root)
             changed = sorted(p for p, st in after.items() if snap.get(p) != st)
             changed = [p for p in changed if (scope or self._own)(p) or p in expected]
         if is_manual:
@@ -323,6 +326,14 @@ class StepRun:
         outputs = {p: self.register(p) for p in changed if (self.ws.root / p).is_file()}
         self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": agent.name, "model": agent.model})
         return sorted(outputs)
+
+    def _alone(self, needed: bool) -> contextlib.AbstractContextManager[None]:
+        """Serialize author calls whose changes are found by snapshots (see ``wslock.serial``)."""
+        if not needed:
+            return contextlib.nullcontext()
+        from devloop.wslock import serial
+
+        return serial(self.ws.state, "authors")
 
     def _own(self, rel: str) -> bool:
         """False for files that belong to another feature."""

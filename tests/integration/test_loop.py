@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 from tests.conftest import WS
 
@@ -191,5 +192,20 @@ def test_status_and_why_call_no_agent(ws: WS) -> None:
 def test_dodo_default_tasks_never_include_smoke(ws: WS) -> None:
     r = ws.doit("list")
     assert r.returncode == 0
-    names = r.stdout.split()
-    assert "plan" in names and "smoke" not in names
+    names = [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+    assert names == sorted(STEPS)
+    probe = "import runpy; ns = runpy.run_path('dodo.py'); print(ns['DOIT_CONFIG']['default_tasks'])"
+    defaults = ws.run([sys.executable, "-c", probe]).stdout
+    assert "plan" in defaults and "smoke" not in defaults
+
+
+def test_features_advance_in_parallel_under_one_workspace_lock(ws: WS) -> None:
+    ws.add_feature("a")
+    ws.add_feature("b")
+    r = ws.doit("-n", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "another devloop" not in r.stdout + r.stderr
+    for f in ("a", "b"):
+        assert f"Next: {f} has been through the whole loop" in r.stdout
+    assert len(ws.calls()) == 18
+    assert "Everything is up to date (10 steps)" in ws.doit("-n", "2").stdout
