@@ -88,6 +88,24 @@ def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
     return tasks
 
 
+def _drop_truncated_db(path: Path) -> None:
+    """doit rewrites its json database in place; a run killed mid-write leaves it cut short.
+
+    The database is only a cache here (the locks are the truth), so a damaged
+    one is removed rather than crashing every later run.
+    """
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-1, 2)
+            if fh.read(1) == b"}":
+                return
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass  # empty file: seek before the start
+    path.unlink(missing_ok=True)
+
+
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
     from devloop.errors import DevloopError
@@ -101,6 +119,7 @@ def setup(namespace: dict[str, Any]) -> None:
         print(f"devloop: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
     ws.ensure_state_dir()  # doit crashes on save when dep_file's folder is missing
+    _drop_truncated_db(ws.state / "doit.db")
     namespace["DOIT_CONFIG"] = {
         "default_tasks": list(ORDER),
         "reporter": DevloopReporter,

@@ -209,3 +209,17 @@ def test_features_advance_in_parallel_under_one_workspace_lock(ws: WS) -> None:
         assert f"Next: {f} has been through the whole loop" in r.stdout
     assert len(ws.calls()) == 18
     assert "Everything is up to date (10 steps)" in ws.doit("-n", "2").stdout
+
+
+def test_a_changed_prompt_template_reruns_the_steps_that_use_it(ws: WS) -> None:
+    ws.add_feature("a")
+    assert ws.doit().returncode == 0
+    (ws.root / "templates").mkdir()
+    (ws.root / "templates/evaluate.md.j2").write_text("Score {{ feature }} with:\n{{ rubric }}\n")
+    why = ws.devloop("why", "a").stdout
+    assert "evaluate: stale\n  - prompt template changed" in why
+    assert "plan: up to date" in why
+    n = len(ws.calls())
+    assert ws.doit().returncode == 0
+    assert ws.calls_since(n) == [("a", "evaluate", "evaluate")]
+    assert (ws.root.parent / "last-prompt-evaluate.txt").read_text().startswith("Score a with:")

@@ -56,4 +56,4 @@ def test_a_workspace_template_overrides_the_packaged_one(tmp_path: Path) -> None
     assert render(ws, "plan.md.j2", feature="x", brief="", plan_path="", validation_path="") == (
         "Custom plan prompt for x"
     )
-    assert template_hash(ws, ("plan.md.j2",)) != before
+    assert template_hash(Workspace(tmp_path), ("plan.md.j2",)) != before  # the next run sees the change

@@ -152,3 +152,15 @@ def test_help_and_noop_never_import_google_cloud(ws: WS) -> None:
     )
     r = ws.run([sys.executable, "-c", probe_help])
     assert r.returncode == 0, r.stderr
+
+
+def test_a_truncated_doit_database_is_only_a_lost_cache(ws: WS) -> None:
+    ws.add_feature("a")
+    assert ws.doit().returncode == 0
+    db = ws.root / ".devloop/doit.db"
+    db.write_text(db.read_text()[:25])
+    n = len(ws.calls())
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Everything is up to date" in r.stdout
+    assert len(ws.calls()) == n
