@@ -48,6 +48,9 @@ def assess(record: dict[str, Any] | None, cur: Current, artifacts: dict[str, Any
     if record.get("force"):
         return Status("stale", ["forced by devloop redo"])
     state = record.get("state")
+    inflight = (record.get("journal") or {}).get("inflight")
+    if inflight:
+        return Status("stale", [f"interrupted during call {inflight}; the next doit archives what it left and resumes"])
     if state != DONE:
         detail = record.get("detail") or state or "unfinished"
         return Status(state if state in (WAITING, GATE, FAILED) else "stale", [str(detail)])

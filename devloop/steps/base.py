@@ -8,6 +8,7 @@ lock, so a run killed at any moment resumes without repeating them.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,21 @@ class Step:
 
     def run(self, run: StepRun) -> Done:
         raise NotImplementedError
+
+
+def _has_text(path: Path) -> bool:
+    try:
+        return path.is_file() and path.read_bytes().strip() != b""
+    except OSError:
+        return False
+
+
+def next_round(folder: Path, pattern: re.Pattern[str]) -> int:
+    """One past the highest round number among ``folder``'s file names: rounds are never overwritten."""
+    if not folder.is_dir():
+        return 1
+    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := pattern.match(p.name))]
+    return max(numbers, default=0) + 1
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -319,10 +335,10 @@ class StepRun:
             changed = [p for p in changed if (scope or self._own)(p) or p in expected]
         if is_manual:
             changed = sorted(set(changed) | set(expected))
-        missing = [p for p in expected if hash_file(self.ws.root / p) == MISSING]
+        missing = [p for p in expected if not _has_text(self.ws.root / p)]
         if missing:
             self.journal["inflight"] = None
-            raise StepFailed(f"{role} agent {agent.name!r} did not write {', '.join(missing)}")
+            raise StepFailed(f"{role} agent {agent.name!r} did not write {', '.join(missing)} (missing or empty)")
         outputs = {p: self.register(p) for p in changed if (self.ws.root / p).is_file()}
         self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": agent.name, "model": agent.model})
         return sorted(outputs)

@@ -13,7 +13,7 @@ from typing import Any
 from devloop.answers import parse_code_review
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
-from devloop.steps.base import Done, Step, StepRun
+from devloop.steps.base import Done, Step, StepRun, next_round
 from devloop.steps.implement import feature_scope
 from devloop.workspace import Workspace
 
@@ -67,9 +67,7 @@ class CodeReviewStep(Step):
         ws, f = run.ws, run.feature
         reviewer = ws.config.roles.reviewers[0]
         max_cycles = ws.config.steps.code_review.max_cycles
-        folder = ws.feature_dir(f) / "reviews"
-        existing = [int(m.group(1)) for p in folder.glob("round*.md") if (m := _ROUND.match(p.name))]
-        first = run.journal.setdefault("first_round", max(existing, default=0) + 1)
+        first = run.journal.setdefault("first_round", next_round(ws.feature_dir(f) / "reviews", _ROUND))
         gates = ((run.lock["steps"].get("implement") or {}).get("data") or {}).get("gates") or []
         cycles: list[dict[str, Any]] = []
         outputs: list[str] = []

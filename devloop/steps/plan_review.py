@@ -12,16 +12,10 @@ from typing import Any
 from devloop.answers import parse_plan_review
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
-from devloop.steps.base import Done, Step, StepRun
+from devloop.steps.base import Done, Step, StepRun, next_round
 from devloop.workspace import Workspace
 
 _ROUND = re.compile(r"^review-.+-round(\d+)\.md$")
-
-
-def next_round(ws: Workspace, feature: str) -> int:
-    folder = ws.feature_dir(feature)
-    numbers = [int(m.group(1)) for p in folder.glob("review-*-round*.md") if (m := _ROUND.match(p.name))]
-    return max(numbers, default=0) + 1
 
 
 class PlanReviewStep(Step):
@@ -39,7 +33,7 @@ class PlanReviewStep(Step):
         plan, validation = f"plans/{f}/plan.md", f"plans/{f}/validation.md"
         reviewer = ws.config.roles.plan_reviewer
         max_rounds = ws.config.steps.plan_review.max_rounds
-        first = run.journal.setdefault("first_round", next_round(ws, f))
+        first = run.journal.setdefault("first_round", next_round(ws.feature_dir(f), _ROUND))
         reviews: list[str] = []
         verdict: dict[str, Any] = {}
         for i in range(max_rounds):

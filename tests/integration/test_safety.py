@@ -62,6 +62,7 @@ def test_kill_9_mid_call_leaves_nothing_half_done_and_the_next_run_resumes(ws: W
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert "journal" in ws.read("plans/a/devloop.lock")  # the call was in flight
+    assert "interrupted during call plan" in ws.devloop("why", "a").stdout
     ws.set_script(script)
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
@@ -164,3 +165,11 @@ def test_a_truncated_doit_database_is_only_a_lost_cache(ws: WS) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Everything is up to date" in r.stdout
     assert len(ws.calls()) == n
+
+
+def test_an_author_that_writes_an_empty_file_fails_the_step(ws: WS) -> None:
+    ws.add_feature("a")
+    ws.set_script({**ws.script, "a/plan/plan": {"write": {"plans/a/plan.md": "# Plan\n", "plans/a/validation.md": ""}}})
+    r = ws.doit()
+    assert r.returncode == 1
+    assert "did not write plans/a/validation.md (missing or empty)" in r.stdout
