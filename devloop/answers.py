@@ -230,3 +230,40 @@ def parse_evaluation(text: str) -> Parsed:
             if not _EVIDENCE.search(str(f["evidence"])):
                 return Parsed(UNPARSEABLE, f"the {dim} finding's evidence must cite file:line or an artifact section")
     return Parsed("SCORED", extra={"scores": scores})
+
+
+_CLAIM = re.compile(r"^CLAIM\s*#?\s*(\d+)\s*:\s*(CONFIRMED|REJECTED)\b\s*(?:[—–:-]+\s*)?(.*)$", re.IGNORECASE)
+
+
+def parse_verifier(text: str, claims: int) -> Parsed:
+    """``CLAIM <n>: CONFIRMED`` / ``CLAIM <n>: REJECTED — reason`` lines, one per numbered claim.
+
+    A claim with no verdict, or with contradictory verdicts, is left out of
+    ``verdicts``: the caller keeps it blocking. No verdict line at all is
+    UNPARSEABLE.
+    """
+    if not (text or "").strip():
+        return Parsed(UNPARSEABLE, "the answer is empty")
+    if len(text) > MAX_ANSWER_CHARS:
+        return Parsed(UNPARSEABLE, f"the answer is longer than {MAX_ANSWER_CHARS} characters")
+    prose, _, closed = split_blocks(text)
+    if not closed:
+        return Parsed(UNPARSEABLE, "a code block is not closed (truncated answer?)")
+    seen: dict[int, set[str]] = {}
+    reasons: dict[int, str] = {}
+    for line in prose:
+        m = _CLAIM.match(_clean(line))
+        if not m:
+            continue
+        n = int(m.group(1))
+        if not 1 <= n <= claims:
+            continue
+        seen.setdefault(n, set()).add(m.group(2).upper())
+        if m.group(3).strip():
+            reasons.setdefault(n, m.group(3).strip())
+    if not seen:
+        return Parsed(UNPARSEABLE, "no 'CLAIM <n>: CONFIRMED|REJECTED' line")
+    verdicts = {
+        str(n): {"verdict": next(iter(v)), "reason": reasons.get(n, "")} for n, v in seen.items() if len(v) == 1
+    }
+    return Parsed("VERIFIED", extra={"verdicts": verdicts})

@@ -137,7 +137,8 @@ def _adopt(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cu
 
 
 def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur: Current) -> Outcome:
-    from devloop.steps.base import GateStop, StepRun, Waiting
+    from devloop.steps.base import GateStop, Waiting
+    from devloop.steps.run import StepRun
 
     step = STEPS[step_name]
     ws.config  # noqa: B018 - validate the full config before any agent call

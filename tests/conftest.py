@@ -17,7 +17,7 @@ FAKE_AGENT = FAKES / "fake_agent.py"
 
 
 def happy_script(feature: str) -> dict[str, Any]:
-    """Scripted answers for one feature's trip through the whole loop (8 agent calls)."""
+    """Scripted answers for one feature's trip through the whole loop (10 agent calls)."""
     p = f"plans/{feature}"
     evaluation = (
         "Scored.\n\n```yaml\nscores:\n  plan_quality: 4\n  review_usefulness: 5\n  implementation_drift: 4\n"
@@ -36,11 +36,12 @@ def happy_script(feature: str) -> dict[str, Any]:
                 f"scripts/smoke/{feature}.sh": "#!/bin/sh\nexit 0\n",
             }
         },
-        f"{feature}/code_review/round1-review": {
+        f"{feature}/code_review/round1-judge": {
             "answer": f"- [P1] src/{feature}.py:1 — prints\n- [P2] src/ghost.py:3 — no such file\nVOTE: NEEDS WORK\n"
         },
+        f"{feature}/code_review/round1-verify": {"answer": "CLAIM 1: CONFIRMED\n"},
         f"{feature}/code_review/round1-fix": {"write": {f"src/{feature}.py": "import sys\nsys.stdout.write('hi')\n"}},
-        f"{feature}/code_review/round2-review": {"answer": "VOTE: PRODUCTION GRADE\n"},
+        f"{feature}/code_review/round2-judge": {"answer": "VOTE: PRODUCTION GRADE\n"},
         f"{feature}/evaluate/evaluate": {"answer": evaluation},
         # later passes (after edits) approve straight away
         "plan_review": {"answer": "VERDICT: APPROVE\n"},
@@ -81,6 +82,7 @@ class WS:
             "plan_reviewer": "judge",
             "implementer": "author",
             "reviewers": "[judge]",
+            "verifier": "judge",
             "evaluator": "judge",
         }
         defaults.update(roles)

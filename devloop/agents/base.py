@@ -64,6 +64,9 @@ class AgentResult:
     exit_code: int | None = None
     prompt_path: str | None = None  # manual agent: where the prompt was written
     usage: dict[str, int | float | None] = field(default_factory=dict)
+    # The program ran and exited 0, but its answer is unusable (empty, not
+    # UTF-8, too large): a review cycle counts it UNPARSEABLE, not DID_NOT_RUN.
+    malformed: bool = False
 
     @property
     def ok(self) -> bool:

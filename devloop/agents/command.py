@@ -84,13 +84,15 @@ class CommandAgent:
 
         raw = out if cfg.output == "stdout" else _read_capped(output_file)
         if len(raw) > MAX_ANSWER_BYTES:
-            return AgentResult(CallStatus.ERROR, detail="answer larger than 10 MB", exit_code=code)
+            return AgentResult(CallStatus.ERROR, detail="answer larger than 10 MB", exit_code=code, malformed=True)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return AgentResult(CallStatus.ERROR, detail="answer is not valid UTF-8", exit_code=code)
+            return AgentResult(CallStatus.ERROR, detail="answer is not valid UTF-8", exit_code=code, malformed=True)
         if not text.strip() and request.role_kind is not RoleKind.AUTHOR:
-            return AgentResult(CallStatus.ERROR, detail="exited 0 but the answer was empty", exit_code=code)
+            return AgentResult(
+                CallStatus.ERROR, detail="exited 0 but the answer was empty", exit_code=code, malformed=True
+            )
         return AgentResult(CallStatus.ANSWERED, text=text, exit_code=code)
 
     def _environment(self, request: AgentRequest, prompt_file: Path, output_file: Path) -> dict[str, str]:

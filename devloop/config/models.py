@@ -80,12 +80,42 @@ class Roles(_Strict):
     evaluator: str = "me"
 
 
+Severity = Literal["P0", "P1", "P2", "P3"]
+RISK_TAGS = ["distributed", "iam", "data-destruction", "concurrency", "blast-radius"]
+
+
 class PlanReviewPolicy(_Strict):
     max_rounds: int = Field(2, ge=1, le=20, description="Review rounds before escalating to a human gate.")
+    lint_max_code_lines: int = Field(
+        15, ge=1, description="Application-language code blocks in plan.md longer than this are flagged."
+    )
+
+
+class RedTeamPolicy(_Strict):
+    when: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: run when plan.md's front matter has a matching risk tag (or the feature asks)."
+    )
+    risk_tags: list[str] = Field(default_factory=lambda: list(RISK_TAGS))
+    retries: int = Field(1, ge=0, le=3, description="Extra attempts for a team that did not answer.")
 
 
 class CodeReviewPolicy(_Strict):
+    """The Production-Grade cycle; defaults are seed 000's rules."""
+
     max_cycles: int = Field(3, ge=1, le=20, description="Review/fix cycles before escalating to a human gate.")
+    quorum: int | Literal["all"] = Field(
+        "all", description="PRODUCTION GRADE votes (or P3-only) needed to pass; 'all' = every reviewer."
+    )
+    fix: list[Severity] = Field(
+        default_factory=lambda: ["P0", "P1", "P2"], description="Confirmed severities the implementer must fix."
+    )
+    recheck: Literal["full", "raisers"] = Field(
+        "full", description="After a fix: every reviewer reviews again (full) or only those not yet satisfied."
+    )
+    retries: int = Field(1, ge=0, le=3, description="Extra attempts for a reviewer that did not run.")
+    substitute: bool = Field(True, description="Replace a reviewer that still did not run from roles.adhoc.")
+    stall_at: int = Field(2, ge=1, description="This many reviewers down in one cycle is a hard stall.")
+    verify: bool = Field(True, description="Ask roles.verifier to confirm or reject each claim.")
 
 
 class ImplementPolicy(_Strict):
@@ -98,12 +128,14 @@ class ImplementPolicy(_Strict):
 
 class StepPolicies(_Strict):
     plan_review: PlanReviewPolicy = PlanReviewPolicy()
+    red_team: RedTeamPolicy = RedTeamPolicy()
     implement: ImplementPolicy = ImplementPolicy()
     code_review: CodeReviewPolicy = CodeReviewPolicy()
 
 
 class FeatureConfig(_Strict):
     paths: list[str] = Field(default_factory=list, description="Globs of the feature's code, reviewed with it.")
+    red_team: bool | None = Field(None, description="Force the red team on (true) or off (false) for this feature.")
 
     @field_validator("paths")
     @classmethod
@@ -150,6 +182,16 @@ class Config(_Strict):
         if impl in self.roles.reviewers and not is_human:
             problems.append(
                 f"roles.reviewers: {impl!r} is the implementer; the implementer's agent never reviews its own code"
+            )
+        for role in ("reviewers", "red_team"):
+            names = getattr(self.roles, role)
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                problems.append(f"roles.{role}: {', '.join(dupes)} listed twice; each entry is a separate agent")
+        quorum = self.steps.code_review.quorum
+        if isinstance(quorum, int) and not 1 <= quorum <= len(self.roles.reviewers):
+            problems.append(
+                f"steps.code_review.quorum: {quorum} is not between 1 and the {len(self.roles.reviewers)} reviewers"
             )
         for name in self.features:
             if not is_feature_name(name):

@@ -1,24 +1,36 @@
-"""Step 5: review the implementation, fix what blocks, review again; capped, then a gate.
+"""Step 5: the Production-Grade cycle (seed 000).
 
-One reviewer for now (the first of ``roles.reviewers``); findings' ``file:line``
-references are checked mechanically before they may block.
+N reviewers judge the same prompt in parallel; every ``file:line`` claim is
+checked mechanically, then by the verifier; confirmed blocking claims go back
+to the (pinned) implementer, and the cycle runs again, up to a cap. A reviewer
+that does not run is retried, then substituted from the ad-hoc pool; too many
+down at once is a hard stall.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import PurePosixPath
 from typing import Any
 
-from devloop.answers import parse_code_review
+from devloop.answers import parse_code_review, parse_verifier
+from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
-from devloop.steps.base import Done, Step, StepRun, next_round
-from devloop.steps.implement import feature_scope
+from devloop.review import policy as P
+from devloop.review.record import render as render_record
+from devloop.steps.base import Ask, AskResult, Done, Step, Waiting
+from devloop.steps.files import next_round
+from devloop.steps.implement import feature_scope, run_gates
+from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
-BLOCKING = ("P0", "P1", "P2")
 _ROUND = re.compile(r"^round(\d+)-.+\.md$")
+
+
+class StallError(StepFailed):
+    """Too many reviewers down: no merge verdict can be given."""
 
 
 def code_files(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
@@ -47,128 +59,261 @@ def check_location(ws: Workspace, file: str, line: int) -> str | None:
     return None
 
 
-def numbered(ws: Workspace, rel: str) -> str:
-    text = read_text(ws, rel)
-    return "\n".join(f"{i:5d}  {line}" for i, line in enumerate(text.splitlines(), 1))
+def numbered(ws: Workspace, rel: str, around: int | None = None, radius: int = 5) -> str:
+    lines = read_text(ws, rel).splitlines()
+    lo, hi = (1, len(lines)) if around is None else (max(1, around - radius), min(len(lines), around + radius))
+    return "\n".join(f"{i:5d}  {lines[i - 1]}" for i in range(lo, hi + 1))
+
+
+def git_diff(ws: Workspace, base: str | None, files: list[str]) -> str:
+    if not base or not files:
+        return ""
+    try:
+        done = subprocess.run(
+            ["git", "diff", "--no-color", base, "--", *files], cwd=ws.root, capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout[:200_000] if done.returncode == 0 else ""
 
 
 class CodeReviewStep(Step):
     name = "code_review"
-    summary = "step 5: code review and fix cycles until PRODUCTION GRADE, then a gate if capped"
-    roles = ("reviewers", "implementer")
-    templates = ("code_review.md.j2", "code_fix.md.j2")
+    summary = "step 5: N reviewers in parallel, claim checks, fix cycles until PRODUCTION GRADE"
+    roles = ("reviewers", "adhoc", "verifier", "implementer", "implementer_rotation")
+    templates = ("code_review.md.j2", "code_fix.md.j2", "verify.md.j2")
     policy = "code_review"
 
     def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
         fixed = [f"plans/{feature}/{n}" for n in ("plan.md", "validation.md", "deviations.md")]
-        return sorted(set([*fixed, f"scripts/smoke/{feature}.sh", *code_files(ws, feature, lock)]))
+        return sorted({*fixed, f"scripts/smoke/{feature}.sh", *code_files(ws, feature, lock)})
 
     def run(self, run: StepRun) -> Done:
-        ws, f = run.ws, run.feature
-        reviewer = ws.config.roles.reviewers[0]
-        max_cycles = ws.config.steps.code_review.max_cycles
+        ws, f, cfg = run.ws, run.feature, run.ws.config
+        pol = cfg.steps.code_review
+        impl_data = (run.lock["steps"].get("implement") or {}).get("data") or {}
+        implementer = impl_data.get("implementer") or cfg.roles.implementer
+        seats, notes = P.reviewer_seats(list(cfg.roles.reviewers), list(cfg.roles.adhoc), implementer)
+        if not seats:
+            raise StepFailed("no reviewer left: every configured reviewer is the implementer; add roles.adhoc")
         first = run.journal.setdefault("first_round", next_round(ws.feature_dir(f) / "reviews", _ROUND))
-        gates = ((run.lock["steps"].get("implement") or {}).get("data") or {}).get("gates") or []
+        gates = impl_data.get("gates") or []
         cycles: list[dict[str, Any]] = []
-        outputs: list[str] = []
-        for c in range(max_cycles):
+        carried: dict[str, P.Reviewer] = {}
+        for c in range(pol.max_cycles):
             k = first + c
-            review_path = f"plans/{f}/reviews/round{k}-{reviewer}.md"
-            files = code_files(ws, f, run.lock)
-            prompt = render(
-                ws,
-                "code_review.md.j2",
-                feature=f,
-                round=k,
-                plan=read_text(ws, f"plans/{f}/plan.md"),
-                validation=read_text(ws, f"plans/{f}/validation.md"),
-                deviations=read_text(ws, f"plans/{f}/deviations.md"),
-                files=[(p, numbered(ws, p)) for p in [*files, f"scripts/smoke/{f}.sh"]],
-                gates=gates,
-                previous=cycles,
-            )
-            vote = run.ask(f"round{k}-review", "reviewers", prompt, review_path, parse_code_review, k, reviewer)
-            outputs.append(review_path)
-            cycle = _judge(ws, vote, k, reviewer, review_path)
+            prompt = self._prompt(run, k, gates, cycles, impl_data.get("base_commit"))
+            to_run = [s for s in seats if s not in carried]
+            reviewers = self._review(run, k, to_run, prompt, implementer, seats)
+            reviewers = [carried[s] if s in carried else next(r for r in reviewers if r.slot == s) for s in seats]
+            claims = self._claims(run, k, reviewers)
+            green = all(g["passed"] for g in gates)
+            d = P.decide(reviewers, claims, pol.fix, pol.quorum, pol.stall_at, green)
+            cycle = _cycle_record(c + 1, k, reviewers, claims, pol.fix, gates, d, run.journal.get(f"verifier{k}"))
             cycles.append(cycle)
-            if cycle["passed"]:
-                record = self._record(run, cycles)
-                return Done(record, [*outputs, record], {"verdict": "PRODUCTION_GRADE", "cycles": len(cycles)})
-            if c == max_cycles - 1:
+            if d.outcome == "pass":
+                record = self._write_record(run, len(seats), cycles, notes)
+                return Done(
+                    record, self._outputs(run, cycles, record), {"verdict": "PRODUCTION_GRADE", **_tally(cycles)}
+                )
+            if d.outcome == "stall":
+                self._write_record(run, len(seats), cycles, notes)
+                raise StallError(f"{d.reason}; fix their availability (or roles.adhoc), then run doit")
+            if c == pol.max_cycles - 1:
                 break
-            prompt = render(
-                ws,
-                "code_fix.md.j2",
-                feature=f,
-                round=k,
-                review_path=review_path,
-                blocking=cycle["blocking"],
-                review=read_text(ws, review_path),
-                deviations_path=f"plans/{f}/deviations.md",
-            )
-            changed = run.author(
-                f"round{k}-fix", "implementer", prompt, [f"plans/{f}/deviations.md"], k, scope=feature_scope(run)
-            )
+            blocking = [x for x in cycle["claims"] if x["blocks"]]
+            changed = self._fix(run, k, implementer, blocking, reviewers, gates)
             cycle["fix"] = changed
-            _credit_implementer(run, changed)
-            self._record(run, cycles)
-        record = self._record(run, cycles)
+            gates = run_gates(run)
+            carried = {r.slot: r for r in reviewers if r.ok(claims, pol.fix)} if pol.recheck == "raisers" else {}
+            self._write_record(run, len(seats), cycles, notes)
+        record = self._write_record(run, len(seats), cycles, notes)
         subject = {p: hash_file(ws.root / p) for p in self.inputs(ws, f, run.lock)}
-        run.gate("code-review", subject, f"still NEEDS WORK after {max_cycles} cycle(s); read {record}", record)
-        return Done(record, [*outputs, record], {"verdict": "ESCALATED", "cycles": len(cycles)})
+        run.gate("code-review", subject, f"not PRODUCTION GRADE after {pol.max_cycles} cycle(s); read {record}", record)
+        return Done(record, self._outputs(run, cycles, record), {"verdict": "ESCALATED", **_tally(cycles)})
 
-    def _record(self, run: StepRun, cycles: list[dict[str, Any]]) -> str:
+    # -- one review round: parallel, retried, substituted ----------------------
+    def _review(
+        self, run: StepRun, k: int, slots: list[str], prompt: str, implementer: str, seats: list[str]
+    ) -> list[P.Reviewer]:
+        pol = run.ws.config.steps.code_review
+        f = run.feature
+
+        def ask(agent: str, call_id: str) -> Ask:
+            path = f"plans/{f}/reviews/round{k}-{agent}.md"
+            return Ask(call_id, "reviewers", prompt, path, parse_code_review, k, agent)
+
+        results = dict(
+            zip(slots, run.ask_all([ask(s, f"round{k}-{s}") for s in slots], f"review round {k}"), strict=True)
+        )
+        for attempt in range(1, pol.retries + 1):
+            again = [
+                s for s, r in results.items() if r.status in ("did_not_run", "unparseable") and not _manual(run, s)
+            ]
+            if not again:
+                break
+            retried = run.ask_all([ask(s, f"round{k}-{s}-retry{attempt}") for s in again], f"review round {k} retry")
+            results.update(zip(again, retried, strict=True))
+        _raise_if_waiting(results.values())
+        for s, r in results.items():
+            if r.status == "unparseable" and _manual(run, s):
+                raise StepFailed(f"{r.ask.answer_path} is unparseable: {r.detail}")
+        reviewers = {s: _reviewer(s, s, r) for s, r in results.items()}
+        down = [s for s, r in reviewers.items() if r.state in P.DOWN]
+        if down and pol.substitute and len(down) < pol.stall_at:
+            busy = {implementer, *seats}
+            for s in down:
+                sub = P.substitute(list(run.ws.config.roles.adhoc), busy)
+                if sub is None:
+                    reviewers[s].notes.append("no ad-hoc agent left to substitute")
+                    continue
+                busy.add(sub)
+                (res,) = run.ask_all([ask(sub, f"round{k}-{sub}")], f"review round {k} substitute")
+                _raise_if_waiting([res])
+                why = reviewers[s].detail or reviewers[s].state
+                reviewers[s] = _reviewer(s, sub, res)
+                reviewers[s].notes.append(f"substitute for {s} ({why})")
+        return [reviewers[s] for s in slots]
+
+    # -- claims: mechanical check, then the verifier --------------------------------
+    def _claims(self, run: StepRun, k: int, reviewers: list[P.Reviewer]) -> list[P.Claim]:
+        claims: list[P.Claim] = []
+        for r in reviewers:
+            claims += P.claims_from(r, len(claims) + 1)
+        for c in claims:
+            c.location = check_location(run.ws, c.file, c.line) or "ok"
+        checkable = [c for c in claims if c.location == "ok"]
+        if not checkable or not run.ws.config.steps.code_review.verify:
+            return claims
+        f = run.feature
+        prompt = render(
+            run.ws,
+            "verify.md.j2",
+            feature=f,
+            claims=[(c, numbered(run.ws, c.file, c.line)) for c in checkable],
+            plan=read_text(run.ws, f"plans/{f}/plan.md"),
+        )
+        path = f"plans/{f}/reviews/round{k}-verifier.md"
+        ask = Ask(f"round{k}-verify", "verifier", prompt, path, lambda t: parse_verifier(t, len(checkable)), k)
+        (res,) = run.ask_all([ask], f"verify round {k}")
+        _raise_if_waiting([res])
+        if res.status != "answered" or res.data is None:
+            run.journal[f"verifier{k}"] = f"did not verify ({res.detail or res.status}); every claim stands"
+            return claims
+        run.journal[f"verifier{k}"] = f"{res.data.get('agent')} answered in `{path}`"
+        verdicts = res.data.get("verdicts") or {}
+        for i, c in enumerate(checkable, 1):
+            v = verdicts.get(str(i))
+            if v:
+                c.verdict, c.reason = v["verdict"], v.get("reason", "")
+        return claims
+
+    # -- fix round, prompt, record ----------------------------------------------
+    def _fix(
+        self,
+        run: StepRun,
+        k: int,
+        implementer: str,
+        blocking: list[dict[str, Any]],
+        reviewers: list[P.Reviewer],
+        gates: list[dict[str, Any]],
+    ) -> list[str]:
+        f = run.feature
+        unsubstantiated = [r.answer for r in reviewers if r.state == P.NEEDS_WORK and r.answer]
+        prompt = render(
+            run.ws,
+            "code_fix.md.j2",
+            feature=f,
+            round=k,
+            blocking=blocking,
+            reviews=[(p, read_text(run.ws, p)) for p in unsubstantiated],
+            red_gates=[g for g in gates if not g["passed"]],
+            deviations_path=f"plans/{f}/deviations.md",
+        )
+        expected = [f"plans/{f}/deviations.md"]
+        changed = run.author(f"round{k}-fix", "implementer", prompt, expected, k, implementer, scope=feature_scope(run))
+        impl = run.lock["steps"].setdefault("implement", {})
+        impl["outputs"] = sorted(set(impl.get("outputs") or []) | set(changed))
+        run.save()
+        return changed
+
+    def _prompt(
+        self, run: StepRun, k: int, gates: list[dict[str, Any]], cycles: list[dict[str, Any]], base: Any
+    ) -> str:
+        ws, f = run.ws, run.feature
+        files = code_files(ws, f, run.lock)
+        return render(
+            ws,
+            "code_review.md.j2",
+            feature=f,
+            round=k,
+            plan=read_text(ws, f"plans/{f}/plan.md"),
+            validation=read_text(ws, f"plans/{f}/validation.md"),
+            deviations=read_text(ws, f"plans/{f}/deviations.md"),
+            diff=git_diff(ws, base, files),
+            files=[(p, numbered(ws, p)) for p in [*files, f"scripts/smoke/{f}.sh"]],
+            gates=gates,
+            previous=cycles,
+        )
+
+    def _write_record(self, run: StepRun, seats: int, cycles: list[dict[str, Any]], notes: list[str]) -> str:
         rel = f"plans/{run.feature}/reviews.md"
-        run.write(rel, render_record(run.feature, cycles))
+        run.write(rel, render_record(run.feature, seats, cycles, run.ws.config.steps.code_review.fix, notes))
         return rel
 
+    def _outputs(self, run: StepRun, cycles: list[dict[str, Any]], record: str) -> list[str]:
+        out = {record}
+        for c in cycles:
+            out.update(r["answer"] for r in c["reviewers"] if r.get("answer"))
+            if (run.ws.root / f"plans/{run.feature}/reviews/round{c['round']}-verifier.md").exists():
+                out.add(f"plans/{run.feature}/reviews/round{c['round']}-verifier.md")
+        return sorted(out)
 
-def _credit_implementer(run: StepRun, changed: list[str]) -> None:
-    """Code a fix round wrote belongs to the implementation: later edits to it re-trigger review."""
-    impl = run.lock["steps"].setdefault("implement", {})
-    impl["outputs"] = sorted(set(impl.get("outputs") or []) | set(changed))
-    run.save()
+
+def _manual(run: StepRun, agent: str) -> bool:
+    cfg = run.ws.config.agents.get(agent)
+    return cfg is not None and cfg.kind == "manual"
 
 
-def _judge(ws: Workspace, vote: dict[str, Any], k: int, reviewer: str, path: str) -> dict[str, Any]:
-    checked = []
-    for f in vote.get("findings") or []:
-        problem = check_location(ws, f["file"], int(f["line"]))
-        checked.append({**f, "location": problem or "ok"})
-    blocking = [f for f in checked if f["location"] == "ok" and f["severity"] in BLOCKING]
-    needs_work_without_reason = vote["verdict"] == "NEEDS_WORK" and not any(f["location"] == "ok" for f in checked)
-    passed = not blocking and not needs_work_without_reason
+def _raise_if_waiting(results: Any) -> None:
+    waiting = [r for r in results if r.status == "waiting"]
+    if waiting:
+        files = ", ".join(r.ask.answer_path for r in waiting)
+        prompts = ", ".join(r.prompt_path for r in waiting if r.prompt_path)
+        raise Waiting(f"write {files} (prompt: {prompts})", waiting[0].ask.answer_path, waiting[0].prompt_path)
+
+
+def _reviewer(slot: str, agent: str, res: AskResult) -> P.Reviewer:
+    if res.status == "answered" and res.data is not None:
+        findings = list(res.data.get("findings") or [])
+        return P.Reviewer(slot, agent, res.data["verdict"], res.model, res.ask.answer_path, findings=findings)
+    state = P.UNPARSEABLE if res.status == "unparseable" else P.DID_NOT_RUN
+    return P.Reviewer(slot, agent, state, res.model, "", res.detail)
+
+
+def _cycle_record(
+    n: int,
+    k: int,
+    reviewers: list[P.Reviewer],
+    claims: list[P.Claim],
+    fix: list[str],
+    gates: list[dict[str, Any]],
+    d: P.Decision,
+    verifier: str | None,
+) -> dict[str, Any]:
     return {
+        "cycle": n,
         "round": k,
-        "reviewer": reviewer,
-        "agent": vote.get("agent"),
-        "model": vote.get("model"),
-        "vote": vote["verdict"],
-        "findings": checked,
-        "blocking": blocking,
-        "passed": passed,
-        "answer": path,
+        "reviewers": [{k: v for k, v in r.__dict__.items() if k != "findings"} for r in reviewers],
+        "claims": [{**c.__dict__, "blocks": c.blocks(fix)} for c in claims],
+        "gates": gates,
+        "verifier": verifier,
+        "outcome": d.outcome,
+        "reason": d.reason,
+        "ok": d.ok,
     }
 
 
-def render_record(feature: str, cycles: list[dict[str, Any]]) -> str:
-    """reviews.md: per cycle, who reviewed with which model, the vote, each finding's check, the fix."""
-    out = [f"# Code review record: {feature}", ""]
-    for c in cycles:
-        model = f" ({c['model']})" if c.get("model") else ""
-        out += [f"## Round {c['round']}", "", f"- Reviewer: {c['reviewer']} -> {c.get('agent')}{model}"]
-        out += [f"- Vote: {c['vote'].replace('_', ' ')}", f"- Answer: `{c['answer']}`"]
-        if c["findings"]:
-            out.append("- Findings:")
-            for f in c["findings"]:
-                check = "location ok" if f["location"] == "ok" else f"not counted: {f['location']}"
-                out.append(f"  - [{f['severity']}] {f['file']}:{f['line']} — {f['text']} ({check})")
-        else:
-            out.append("- Findings: none")
-        if c.get("fix") is not None:
-            out.append("- Fix applied: " + (", ".join(f"`{p}`" for p in c["fix"]) or "no files changed"))
-        verdict = "PRODUCTION GRADE" if c["passed"] else "blocked"
-        out += [f"- Result: {verdict}", ""]
-    passed = sum(1 for c in cycles[-1:] if c["passed"])
-    out += [f"Final PRODUCTION GRADE count: {passed}/1", ""]
-    return "\n".join(out)
+def _tally(cycles: list[dict[str, Any]]) -> dict[str, Any]:
+    last = cycles[-1]
+    return {"cycles": len(cycles), "production_grade": last["ok"], "seats": len(last["reviewers"])}

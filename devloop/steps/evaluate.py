@@ -6,10 +6,11 @@ from typing import Any
 
 from devloop.answers import parse_evaluation
 from devloop.prompts import render
-from devloop.steps.base import Done, Step, StepRun
+from devloop.steps.base import Done, Step
+from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
-UPSTREAM = ("plan", "plan_review", "implement", "code_review")
+UPSTREAM = ("plan", "plan_review", "red_team", "implement", "code_review")
 
 
 class EvaluateStep(Step):

@@ -6,11 +6,13 @@ import fnmatch
 import os
 import stat
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
-from devloop.steps.base import Done, Step, StepRun
+from devloop.steps.base import Done, Step
+from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
 NO_DEVIATIONS = "No deviations."
@@ -19,7 +21,7 @@ NO_DEVIATIONS = "No deviations."
 class ImplementStep(Step):
     name = "implement"
     summary = "step 4: the implementer writes code, deviations.md and the smoke script; local gates run"
-    roles = ("implementer",)
+    roles = ("implementer", "implementer_rotation")
     templates = ("implement.md.j2",)
     policy = "implement"
 
@@ -43,7 +45,12 @@ class ImplementStep(Step):
             paths=ws.config.features.get(f).paths if f in ws.config.features else [],
             no_deviations=NO_DEVIATIONS,
         )
-        changed = run.author("implement", "implementer", prompt, expected=[deviations, smoke], scope=feature_scope(run))
+        base = run.journal.setdefault("base_commit", git_head(ws.root))
+        rotation = tuple(ws.config.roles.implementer_rotation)
+        changed = run.author(
+            "implement", "implementer", prompt, [deviations, smoke], scope=feature_scope(run), fallbacks=rotation
+        )
+        who = (run.memo("implement") or {}).get("data") or {}
         note = _make_executable(ws, smoke)
         if note:
             run.register(smoke)
@@ -52,7 +59,19 @@ class ImplementStep(Step):
         if red:
             raise StepFailed("local gate failed: " + "; ".join(f"`{g['command']}` {g['result']}" for g in red))
         outputs = sorted(set(changed) | {deviations, smoke})
-        return Done(f"{deviations}, {smoke}", outputs, {"gates": gates, "files": len(outputs)}, note)
+        data = {
+            "gates": gates,
+            "files": len(outputs),
+            "implementer": who.get("agent") or ws.config.roles.implementer,
+            "rotation": who.get("rotation") or [],
+            "base_commit": base,
+        }
+        if data["rotation"]:
+            skipped = ", ".join(f"{r['agent']} ({r['detail']})" for r in data["rotation"])
+            note = "; ".join(
+                x for x in (note, f"backup implementer {data['implementer']} took over from {skipped}") if x
+            )
+        return Done(f"{deviations}, {smoke}", outputs, data, note)
 
 
 def feature_scope(run: StepRun) -> Callable[[str], bool] | None:
@@ -70,6 +89,17 @@ def feature_scope(run: StepRun) -> Callable[[str], bool] | None:
         return rel.startswith(f"plans/{run.feature}/") or any(fnmatch.fnmatch(rel, p) for p in patterns)
 
     return keep
+
+
+def git_head(root: Path) -> str | None:
+    """The commit the implementation starts from, so reviewers can see the whole diff."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _make_executable(ws: Workspace, rel: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from devloop.prompts import read_text, render
-from devloop.steps.base import Done, Step, StepRun
+from devloop.steps.base import Done, Step
+from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
 

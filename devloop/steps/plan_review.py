@@ -10,9 +10,12 @@ import re
 from typing import Any
 
 from devloop.answers import parse_plan_review
+from devloop.lint import lint_plan, render_flags
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
-from devloop.steps.base import Done, Step, StepRun, next_round
+from devloop.steps.base import Done, Step
+from devloop.steps.files import next_round
+from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
 _ROUND = re.compile(r"^review-.+-round(\d+)\.md$")
@@ -35,15 +38,19 @@ class PlanReviewStep(Step):
         max_rounds = ws.config.steps.plan_review.max_rounds
         first = run.journal.setdefault("first_round", next_round(ws.feature_dir(f), _ROUND))
         reviews: list[str] = []
+        rounds: list[dict[str, Any]] = []
         verdict: dict[str, Any] = {}
         for i in range(max_rounds):
             n = first + i
             review_path = f"plans/{f}/review-{reviewer}-round{n}.md"
+            flags = lint_plan(read_text(ws, plan), ws.config.steps.plan_review.lint_max_code_lines)
+            lint = render_flags(plan, flags)
             prompt = render(
                 ws,
                 "plan_review.md.j2",
                 feature=f,
                 round=n,
+                lint=lint,
                 brief=read_text(ws, f"plans/{f}/brief.md"),
                 plan=read_text(ws, plan),
                 validation=read_text(ws, validation),
@@ -52,8 +59,12 @@ class PlanReviewStep(Step):
             )
             verdict = run.ask(f"round{n}-review", "plan_reviewer", prompt, review_path, parse_plan_review, rnd=n)
             reviews.append(review_path)
+            rounds.append({"round": n, "path": review_path, "lint": lint, "flags": len(flags), **verdict})
+            record = f"plans/{f}/plan-review.md"
+            run.write(record, render_plan_record(f, rounds))
             if verdict["verdict"] == "APPROVE":
-                return Done(review_path, reviews, {"verdict": "APPROVE", "rounds": len(reviews), "first_round": first})
+                data = {"verdict": "APPROVE", "rounds": len(reviews), "first_round": first, "lint_flags": len(flags)}
+                return Done(review_path, [*reviews, record], data)
             if i == max_rounds - 1:
                 break
             prompt = render(
@@ -84,7 +95,7 @@ class PlanReviewStep(Step):
             f"plan review still divergent after {max_rounds} round(s); read {escalation}",
             escalation,
         )
-        outputs = [*reviews, escalation]
+        outputs = [*reviews, escalation, f"plans/{f}/plan-review.md"]
         return Done(escalation, outputs, {"verdict": "ESCALATED", "approved_by_human": True, "rounds": len(reviews)})
 
 
@@ -110,3 +121,16 @@ def _escalation_note(feature: str, reviews: list[str], verdict: dict[str, Any], 
         "",
     ]
     return "\n".join(lines)
+
+
+def render_plan_record(feature: str, rounds: list[dict[str, Any]]) -> str:
+    """plans/<f>/plan-review.md: per round, who reviewed, the verdict, the findings and the boundary lint."""
+    out = [f"# Plan review record: {feature}", ""]
+    for r in rounds:
+        model = f" ({r['model']})" if r.get("model") else ""
+        out += [f"## Round {r['round']}", "", f"- Reviewer: {r.get('agent')}{model}", f"- Verdict: {r['verdict']}"]
+        out.append(f"- Answer: `{r['path']}`")
+        out.append("- Findings:" if r.get("findings") else "- Findings: none")
+        out += [f"  - [{x['severity']}] `{x['file']}:{x['line']}` — {x['text']}" for x in r.get("findings") or []]
+        out += [f"- Boundary lint: {r['lint']}", ""]
+    return "\n".join(out)

@@ -8,9 +8,10 @@ from devloop.steps.evaluate import EvaluateStep
 from devloop.steps.implement import ImplementStep
 from devloop.steps.plan import PlanStep
 from devloop.steps.plan_review import PlanReviewStep
+from devloop.steps.red_team import RedTeamStep
 
 STEPS: dict[str, Step] = {
-    s.name: s for s in (PlanStep(), PlanReviewStep(), ImplementStep(), CodeReviewStep(), EvaluateStep())
+    s.name: s for s in (PlanStep(), PlanReviewStep(), RedTeamStep(), ImplementStep(), CodeReviewStep(), EvaluateStep())
 }
 ORDER = list(STEPS)
 

@@ -68,7 +68,7 @@ def test_run_wait_waits_for_the_other_run(ws: WS) -> None:
     first.communicate(timeout=60)
     assert first.returncode == 0
     assert second.returncode == 0, second.stdout + second.stderr
-    assert len(ws.calls()) == 9  # the waiting run found everything done and called nobody
+    assert len(ws.calls()) == 10  # the waiting run found everything done and called nobody
 
 
 def test_why_refuses_unknown_features(ws: WS) -> None:

@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import WS
 
-STEPS = ["plan", "plan_review", "implement", "code_review", "evaluate"]
+STEPS = ["plan", "plan_review", "red_team", "implement", "code_review", "evaluate"]
 
 
 def three_line_blocks(out: str) -> list[tuple[str, str, str]]:
@@ -34,9 +34,10 @@ def test_first_run_goes_through_the_whole_loop(ws: WS) -> None:
         "round1-revise",
         "round2-review",
         "implement",
-        "round1-review",
+        "round1-judge",
+        "round1-verify",
         "round1-fix",
-        "round2-review",
+        "round2-judge",
         "evaluate",
     ]
     p = "plans/daily-ingest"
@@ -45,7 +46,8 @@ def test_first_run_goes_through_the_whole_loop(ws: WS) -> None:
     assert (ws.root / f"{p}/review-judge-round2.md").exists()
     assert (ws.root / f"{p}/reviews/round1-judge.md").exists()
     record = ws.read(f"{p}/reviews.md")
-    assert "src/ghost.py:3" in record and "not counted: file does not exist" in record
+    assert "`src/ghost.py:3`" in record and "rejected mechanically: file does not exist" in record
+    assert "verifier CONFIRMED; blocks" in record
     assert "Final PRODUCTION GRADE count: 1/1" in record
     assert ws.read("src/daily-ingest.py").startswith("import sys")
     assert "plan_quality: 4" in ws.read(f"{p}/evaluation.md")
@@ -53,7 +55,7 @@ def test_first_run_goes_through_the_whole_loop(ws: WS) -> None:
     lock = ws.read(f"{p}/devloop.lock")
     assert "src/daily-ingest.py" in lock and "journal" not in lock
     ledger = ws.read("runs/ledger.jsonl").splitlines()
-    assert len(ledger) == 9
+    assert len(ledger) == 10
 
 
 def test_second_run_calls_no_agent(ws: WS) -> None:
@@ -62,7 +64,7 @@ def test_second_run_calls_no_agent(ws: WS) -> None:
     n = len(ws.calls())
     r = ws.doit()
     assert r.returncode == 0
-    assert "Everything is up to date (5 steps); no agent was called." in r.stdout
+    assert "Everything is up to date (6 steps); no agent was called." in r.stdout
     assert len(ws.calls()) == n
 
 
@@ -121,7 +123,7 @@ def test_fresh_clone_with_committed_locks_calls_no_agent(ws: WS, tmp_path) -> No
     other = WS(clone, tmp_path)
     r = other.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Everything is up to date (5 steps)" in r.stdout
+    assert "Everything is up to date (6 steps)" in r.stdout
     assert len(ws.calls()) == n
 
 
@@ -207,8 +209,8 @@ def test_features_advance_in_parallel_under_one_workspace_lock(ws: WS) -> None:
     assert "another devloop" not in r.stdout + r.stderr
     for f in ("a", "b"):
         assert f"Next: {f} has been through the whole loop" in r.stdout
-    assert len(ws.calls()) == 18
-    assert "Everything is up to date (10 steps)" in ws.doit("-n", "2").stdout
+    assert len(ws.calls()) == 20
+    assert "Everything is up to date (12 steps)" in ws.doit("-n", "2").stdout
 
 
 def test_a_changed_prompt_template_reruns_the_steps_that_use_it(ws: WS) -> None:

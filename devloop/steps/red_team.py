@@ -1,0 +1,154 @@
+"""Step 3.5: red teams attack the plan (only when its risk calls for it), then validation pass 2 and a gate.
+
+Teams get an identical prompt and run in parallel; their findings are
+deduplicated and graded into red-team.md. The planner then revises
+validation.md so that every must-fix and should-fix finding is covered, which
+devloop checks by id, and implementation waits for ``devloop approve <f> red-team``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any
+
+from devloop.answers import UNPARSEABLE, Parsed
+from devloop.errors import StepFailed
+from devloop.prompts import read_text, render
+from devloop.provenance.hashing import hash_file
+from devloop.redteam import RTFinding, merge, missing_references, parse_red_team, render_report, required_ids
+from devloop.steps.base import Ask, Done, Step, Waiting
+from devloop.steps.run import StepRun
+from devloop.workspace import Workspace
+
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+
+
+def risk_tags(plan_text: str) -> list[str]:
+    """The ``risk:`` tags of plan.md's YAML front matter (a list or a comma-separated string)."""
+    m = _FRONT.match(plan_text)
+    if not m:
+        return []
+    import yaml
+
+    try:
+        data = yaml.safe_load(m.group(1))
+    except yaml.YAMLError:
+        return []
+    risk = data.get("risk") if isinstance(data, dict) else None
+    if isinstance(risk, str):
+        risk = [r.strip() for r in risk.split(",")]
+    return [str(r).strip().lower() for r in risk or [] if str(r).strip()]
+
+
+def triggered(ws: Workspace, feature: str, forced: bool) -> tuple[bool, str]:
+    """Whether the red team runs for this feature, and why (recorded either way)."""
+    if forced:
+        return True, "requested with devloop redo"
+    feature_cfg = ws.config.features.get(feature)
+    if feature_cfg is not None and feature_cfg.red_team is not None:
+        return feature_cfg.red_team, f"features.{feature}.red_team is {str(feature_cfg.red_team).lower()}"
+    pol = ws.config.steps.red_team
+    if pol.when != "auto":
+        return pol.when == "always", f"steps.red_team.when is {pol.when}"
+    tags = risk_tags(read_text(ws, f"plans/{feature}/plan.md"))
+    hits = sorted(set(tags) & set(pol.risk_tags))
+    if hits:
+        return True, f"plan.md risk tags: {', '.join(hits)}"
+    return False, "no red-team risk tag in plan.md front matter" + (f" (has: {', '.join(tags)})" if tags else "")
+
+
+def _team_parser(team: str) -> Any:
+    def parse(text: str) -> Parsed:
+        findings, reason = parse_red_team(text, team)
+        if findings is None:
+            return Parsed(UNPARSEABLE, reason)
+        return Parsed("FINDINGS", extra={"rt_findings": [asdict(f) for f in findings]})
+
+    return parse
+
+
+class RedTeamStep(Step):
+    name = "red_team"
+    summary = "step 3.5: red teams attack risky plans in parallel, validation pass 2, then the red-team gate"
+    roles = ("red_team", "planner")
+    templates = ("red_team.md.j2", "validation_pass2.md.j2")
+    policy = "red_team"
+
+    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+        return [f"plans/{feature}/brief.md", f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
+
+    def run(self, run: StepRun) -> Done:
+        ws, f = run.ws, run.feature
+        on, why = triggered(ws, f, bool(run.record.get("force")))
+        if not on:
+            return Done(f"(skipped: {why})", [], {"skipped": True, "reason": why})
+        teams = list(ws.config.roles.red_team)
+        prompt = render(
+            ws,
+            "red_team.md.j2",
+            feature=f,
+            brief=read_text(ws, f"plans/{f}/brief.md"),
+            plan=read_text(ws, f"plans/{f}/plan.md"),
+            validation=read_text(ws, f"plans/{f}/validation.md"),
+        )
+        answers = self._teams(run, teams, prompt)
+        findings = [RTFinding(**x) for data in answers.values() for x in data["rt_findings"]]
+        merged = merge(findings)
+        report = f"plans/{f}/red-team.md"
+        run.write(report, render_report(f, merged, teams))
+        validation = f"plans/{f}/validation.md"
+        required = required_ids(merged)
+        if required:
+            self._pass2(run, report, validation, required)
+        run.accept_upstream("plan_review", [validation])
+        subject = {report: hash_file(ws.root / report), validation: hash_file(ws.root / validation)}
+        counts = {g: sum(1 for m in merged if m.grade == g) for g in ("must-fix", "should-fix", "acceptable")}
+        detail = f"red team found {counts['must-fix']} must-fix, {counts['should-fix']} should-fix; read {report}"
+        run.gate("red-team", subject, detail, report)
+        outputs = [report, *(f"plans/{f}/red-team-{t}.md" for t in teams)]
+        return Done(report, outputs, {"reason": why, "teams": teams, "findings": counts, "required": required})
+
+    def _teams(self, run: StepRun, teams: list[str], prompt: str) -> dict[str, dict[str, Any]]:
+        def ask(team: str, call_id: str) -> Ask:
+            path = f"plans/{run.feature}/red-team-{team}.md"
+            return Ask(call_id, "red_team", prompt, path, _team_parser(team), 1, team)
+
+        results = dict(zip(teams, run.ask_all([ask(t, f"team-{t}") for t in teams], "red team"), strict=True))
+        for attempt in range(1, run.ws.config.steps.red_team.retries + 1):
+            again = [t for t, r in results.items() if r.status in ("did_not_run", "unparseable")]
+            if not again:
+                break
+            retried = run.ask_all([ask(t, f"team-{t}-retry{attempt}") for t in again], "red team retry")
+            results.update(zip(again, retried, strict=True))
+        waiting = [r for r in results.values() if r.status == "waiting"]
+        if waiting:
+            files = ", ".join(r.ask.answer_path for r in waiting)
+            raise Waiting(f"write {files} (prompt: {waiting[0].prompt_path})", waiting[0].ask.answer_path)
+        failed = {t: r for t, r in results.items() if r.status != "answered" or r.data is None}
+        if failed:
+            why = "; ".join(f"{t}: {r.status} ({r.detail})" for t, r in failed.items())
+            raise StepFailed(f"red team did not complete: {why}")
+        return {t: r.data for t, r in results.items() if r.data is not None}
+
+    def _pass2(self, run: StepRun, report: str, validation: str, required: list[str]) -> None:
+        """The planner covers every must-fix/should-fix finding in validation.md; devloop checks the ids."""
+        f = run.feature
+        missing = required
+        for attempt in range(2):
+            prompt = render(
+                run.ws,
+                "validation_pass2.md.j2",
+                feature=f,
+                report=read_text(run.ws, report),
+                validation_path=validation,
+                required=required,
+                missing=missing if attempt else [],
+            )
+            call = "validation-pass2" if attempt == 0 else "validation-pass2-again"
+            scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
+            run.author(call, "planner", prompt, [validation], revise=True, scope=scope)
+            missing = missing_references(read_text(run.ws, validation), required)
+            if not missing:
+                return
+        raise StepFailed(f"{validation} still does not reference {', '.join(missing)} after validation pass 2")
