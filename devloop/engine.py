@@ -169,6 +169,9 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur:
         _finish(ws, feature, run, FAILED, str(e))
         raise
     record = lock["steps"][step_name]
+    for gate, stamp in list(lock["gates"].items()):
+        if stamp.get("pending") and stamp.get("step") == step_name:
+            del lock["gates"][gate]  # this run finished without needing that decision
     record.pop("journal", None)
     record.pop("force", None)
     record.pop("adopted", None)

@@ -64,19 +64,16 @@ class WS:
             "GIT_AUTHOR_EMAIL": "t@example.invalid",
             "GIT_COMMITTER_NAME": "t",
             "GIT_COMMITTER_EMAIL": "t@example.invalid",
+            "FAKE_AGENT_SCRIPT": str(self.script_path),
+            "FAKE_AGENT_LOG": str(self.log),
         }
         self.env.pop("DEVLOOP_WAIT", None)
         (tmp / "home").mkdir(exist_ok=True)
         self.script: dict[str, Any] = {}
 
     # -- set-up -----------------------------------------------------------
-    def config(self, extra: str = "", **roles: str) -> None:
-        agent = (
-            "    kind: command\n"
-            f"    argv: [{sys.executable}, {FAKE_AGENT}]\n"
-            f"    env: {{FAKE_AGENT_SCRIPT: '{self.script_path}', FAKE_AGENT_LOG: '{self.log}'}}\n"
-            "    timeout: 60\n"
-        )
+    def config(self, extra: str = "", agents: tuple[str, ...] = ("author", "judge"), **roles: str) -> None:
+        """devloop.yaml with fake agents; each gets its name as `--agent NAME` so the log shows who ran."""
         defaults = {
             "planner": "author",
             "plan_reviewer": "judge",
@@ -86,7 +83,11 @@ class WS:
             "evaluator": "judge",
         }
         defaults.update(roles)
-        text = "agents:\n  author:\n" + agent + "  judge:\n" + agent
+        text = "env_allow: [FAKE_AGENT_SCRIPT, FAKE_AGENT_LOG]\nagents:\n"
+        for name in agents:
+            text += (
+                f"  {name}: {{kind: command, argv: [{sys.executable}, {FAKE_AGENT}, --agent, {name}], timeout: 60}}\n"
+            )
         text += "roles:\n" + "".join(f"  {k}: {v}\n" for k, v in defaults.items()) + extra
         (self.root / "devloop.yaml").write_text(text)
 
@@ -118,6 +119,14 @@ class WS:
         if not self.log.exists():
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def agents_since(self, n: int) -> list[tuple[str, str, str]]:
+        """(step, call id, agent name) per call, from the `--agent NAME` argument."""
+        out = []
+        for c in self.calls()[n:]:
+            argv = c["argv"]
+            out.append((c["step"], c["call_id"], argv[argv.index("--agent") + 1] if "--agent" in argv else "?"))
+        return out
 
     def calls_since(self, n: int) -> list[tuple[str, str, str]]:
         return [(c["feature"], c["step"], c["call_id"]) for c in self.calls()[n:]]

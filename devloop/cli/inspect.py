@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.names import check_feature_name
 from devloop.steps.registry import ORDER
+from devloop.workspace import Workspace
 
 LABELS = {
     "fresh": "up to date",
@@ -52,7 +54,21 @@ def status(as_json: bool, root: Path | None) -> None:
             cells = [f"[{colors.get(st.state, 'white')}]{LABELS[st.state]}[/]" for st in steps.values()]
             table.add_row(f, *cells)
         Console().print(table)
+        _open_gates(ws, rows)
         return
+    _plain_table(rows)
+    _open_gates(ws, rows)
+
+
+def _open_gates(ws: Workspace, rows: dict[str, Any]) -> None:
+    """One line per gate that waits for a human decision."""
+    for f in rows:
+        for gate, stamp in (ws.read_lock(f).get("gates") or {}).items():
+            if stamp.get("pending"):
+                click.echo(f"Waiting for approval: devloop approve {f} {gate}  ({stamp.get('detail', '')})")
+
+
+def _plain_table(rows: dict[str, Any]) -> None:
     width = max(len("feature"), *(len(f) for f in rows))
     click.echo("  ".join(["feature".ljust(width), *(s.ljust(11) for s in ORDER)]).rstrip())
     for f, steps in rows.items():

@@ -384,5 +384,5 @@ class StepRun:
         stamp = (self.lock.get("gates") or {}).get(gate) or {}
         if stamp.get("subject") == subject:
             return
-        self.lock["gates"][gate] = {"pending": True, "subject": subject, "detail": detail}
+        self.lock["gates"][gate] = {"pending": True, "subject": subject, "detail": detail, "step": self.step.name}
         raise GateStop(gate, detail, artifact)
