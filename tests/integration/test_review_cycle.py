@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,15 @@ def test_a_rotated_implementer_never_reviews_and_its_seat_is_filled(implemented:
     reviewers = sorted(a for c, a in code_review_calls(ws) if c.startswith("round"))
     assert reviewers == ["a1", "r2", "r3", "r4", "r5"]
     assert "a1 fills the seat of r1, who implemented this feature" in ws.read("plans/a/reviews.md")
+
+
+def test_non_utf8_bytes_are_unparseable_not_a_vote(implemented: Path, tmp_path: Path) -> None:
+    ws = fresh(implemented, tmp_path, {**all_pg(1), **review(1, "a1", PG)})
+    text = (ws.root / "devloop.yaml").read_text()
+    garbage = Path(__file__).resolve().parents[1] / "fakes" / "garbage.py"
+    text = re.sub(r"(?m)^  r1: \{.*\}$", f"  r1: {{kind: command, argv: [{garbage}], timeout: 60}}", text)
+    (ws.root / "devloop.yaml").write_text(text)
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    record = ws.read("plans/a/reviews.md")
+    assert "| r1 | a1 | PRODUCTION GRADE | substitute for r1 (answer is not valid UTF-8) |" in record
