@@ -22,11 +22,25 @@ def template_hash(ws: Workspace, names: tuple[str, ...]) -> str:
     return sha
 
 
+_environments: dict[Path, Any] = {}
+
+
+def _environment(ws: Workspace) -> Any:
+    """One jinja2 environment per workspace and process, so templates compile once."""
+    env = _environments.get(ws.root)
+    if env is None:
+        import jinja2
+
+        loader = jinja2.FileSystemLoader([str(ws.root / "templates"), str(packaged_templates_dir())])
+        env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        _environments[ws.root] = env
+    return env
+
+
 def render(ws: Workspace, name: str, **context: Any) -> str:
     import jinja2
 
-    loader = jinja2.FileSystemLoader([str(ws.root / "templates"), str(packaged_templates_dir())])
-    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = _environment(ws)
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateError as exc:

@@ -107,10 +107,16 @@ class Workspace:
 
     # -- config ---------------------------------------------------------
     @cached_property
-    def config(self) -> Config:
+    def model(self) -> Config:
+        """devloop.yaml validated by pydantic (errors name the file and field)."""
         from devloop.config.load import load_config
 
         return load_config(self.root)
+
+    @cached_property
+    def config(self) -> Any:
+        """The validated config with attribute access, without importing pydantic when the cache is valid."""
+        return AttrView(self.config_view)
 
     @cached_property
     def config_view(self) -> dict[str, Any]:
@@ -127,7 +133,7 @@ class Workspace:
                 return cached["config"]
         except (OSError, ValueError, KeyError):
             pass
-        view = self.config.model_dump(mode="json")
+        view = self.model.model_dump(mode="json")
         try:
             self.ensure_state_dir()
             atomic_write_text(cache, json.dumps({"sha": sha, "config": view}))
@@ -140,3 +146,27 @@ class Workspace:
 
     def agent_view(self, name: str) -> dict[str, Any]:
         return self.config_view["agents"][name]
+
+
+class AttrView(dict):  # type: ignore[type-arg]
+    """A read-only view of the cached config: ``cfg.roles.planner`` as well as ``cfg.agents.get(name)``."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __getitem__(self, key: Any) -> Any:
+        return _wrap(super().__getitem__(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return _wrap(super().get(key, default))
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, dict) and not isinstance(value, AttrView):
+        return AttrView(value)
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    return value

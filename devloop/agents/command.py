@@ -14,10 +14,13 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
-from devloop.config.models import CommandAgentConfig
 from devloop.procs import last_line, run_in_group
+
+if TYPE_CHECKING:
+    from devloop.config.models import CommandAgentConfig
 
 # Variables every program needs to run at all; nothing else passes unless allowed.
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TERM", "USER", "LOGNAME", "SHELL", "TZ")

@@ -28,7 +28,7 @@ def schema() -> None:
 def check(root: Path | None) -> None:
     """Validate devloop.yaml; errors name the file and the field."""
     ws = open_workspace(root)
-    cfg = ws.config
+    cfg = ws.model
     click.echo(f"{ws.root / 'devloop.yaml'}: ok ({len(cfg.agents)} agents)")
 
 

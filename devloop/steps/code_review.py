@@ -93,7 +93,8 @@ class CodeReviewStep(Step):
         pol = cfg.steps.code_review
         impl_data = (run.lock["steps"].get("implement") or {}).get("data") or {}
         implementer = impl_data.get("implementer") or cfg.roles.implementer
-        seats, notes = P.reviewer_seats(list(cfg.roles.reviewers), list(cfg.roles.adhoc), implementer)
+        human = implementer == "hand" or _manual(run, implementer)  # a person may review their own work
+        seats, notes = P.reviewer_seats(list(cfg.roles.reviewers), list(cfg.roles.adhoc), "" if human else implementer)
         if not seats:
             raise StepFailed("no reviewer left: every configured reviewer is the implementer; add roles.adhoc")
         first = run.journal.setdefault("first_round", next_round(ws.feature_dir(f) / "reviews", _ROUND))

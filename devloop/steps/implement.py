@@ -42,7 +42,7 @@ class ImplementStep(Step):
             validation=read_text(ws, f"plans/{f}/validation.md"),
             deviations_path=deviations,
             smoke_path=smoke,
-            paths=ws.config.features.get(f).paths if f in ws.config.features else [],
+            paths=(ws.config.features.get(f) or {}).get("paths") or [],
             no_deviations=NO_DEVIATIONS,
         )
         base = run.journal.setdefault("base_commit", git_head(ws.root))
