@@ -17,6 +17,10 @@ def build_agent(name: str, config: Any, env_allow: list[str] | None = None) -> A
         from devloop.agents.command import CommandAgent
 
         return CommandAgent(name, config, list(env_allow or []))
+    if kind == "openai":
+        from devloop.agents.openai import OpenAIAgent
+
+        return OpenAIAgent(name, config)
     if kind == "manual":
         from devloop.agents.manual import ManualAgent
 

@@ -13,7 +13,7 @@ from devloop.errors import ConfigError
 CONFIG_FILE = "devloop.yaml"
 
 
-KIND_TAGS = ("command", "manual", "replay")
+KIND_TAGS = ("command", "openai", "manual", "replay")
 
 
 def _format_loc(loc: tuple[object, ...]) -> str:

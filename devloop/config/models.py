@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
@@ -40,6 +41,37 @@ class CommandAgentConfig(_Strict):
         return self
 
 
+class OpenAIAgentConfig(_Strict):
+    """Any OpenAI-compatible chat-completions endpoint (LiteLLM proxy, vLLM, Ollama, llama.cpp server)."""
+
+    kind: Literal["openai"]
+    base_url: str = Field(description="e.g. http://localhost:4000/v1 (the path before /chat/completions).")
+    model: str
+    api_key_env: str | None = Field(None, description="NAME of the environment variable holding the API key.")
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    system: str | None = Field(None, description="Optional system message sent before every prompt.")
+    timeout: float = Field(600, gt=0, description="Seconds per HTTP request.")
+    max_retries: int = Field(
+        3, ge=0, le=10, description="Extra attempts on 429, 5xx, timeouts and refused connections."
+    )
+    backoff: float = Field(1.0, ge=0, description="Base of the exponential backoff, in seconds.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return url.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, name: str | None) -> str | None:
+        if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError("api_key_env is the NAME of an environment variable (e.g. LITELLM_API_KEY), not the key")
+        return name
+
+
 class ManualAgentConfig(_Strict):
     """A human: devloop writes the prompt to a file and waits for the artifact."""
 
@@ -56,7 +88,7 @@ class ReplayAgentConfig(_Strict):
 
 
 AgentConfig = Annotated[
-    CommandAgentConfig | ManualAgentConfig | ReplayAgentConfig,
+    CommandAgentConfig | OpenAIAgentConfig | ManualAgentConfig | ReplayAgentConfig,
     Field(discriminator="kind"),
 ]
 

@@ -18,6 +18,7 @@ from devloop.atomic import archive, atomic_write_text
 from devloop.errors import StepFailed
 from devloop.provenance.hashing import MISSING, hash_bytes, hash_file
 from devloop.provenance.lockfile import now_iso
+from devloop.redact import redact
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
 from devloop.steps.files import has_text, snapshot
 
@@ -125,6 +126,7 @@ class StepRun:
         else:
             with agent_progress(label):
                 result = agent.run(request)
+        result.detail = redact(result.detail)
         if result.status is not CallStatus.WAITING:
             with self._mutex:
                 self.calls += 1
@@ -144,6 +146,7 @@ class StepRun:
                     "tokens_in": result.usage.get("tokens_in"),
                     "tokens_out": result.usage.get("tokens_out"),
                     "cost_usd": result.usage.get("cost_usd"),
+                    "detail": result.detail or None,
                 },
             )
         return result
@@ -239,7 +242,7 @@ class StepRun:
             return answer_path
         rel = f".devloop/rejected/{self.feature}/{self.step.name}-{call_id}-{int(time.time())}.md"
         self.ws.ensure_state_dir()
-        atomic_write_text(self.ws.root / rel, text)
+        atomic_write_text(self.ws.root / rel, redact(text))
         return rel
 
     def author(

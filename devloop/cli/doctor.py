@@ -1,0 +1,48 @@
+"""``devloop doctor``: can every role be played? No model is called unless --probe asks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from devloop.cli.common import open_workspace, workspace_option
+
+
+@click.command()
+@click.option("--probe", is_flag=True, help="Also send each agent a one-line prompt (costs a call per agent).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@workspace_option
+def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
+    """Check every configured agent (binary, version, API key) and say which roles can run.
+
+    Exits 1 when a role has no working agent.
+    """
+    from devloop.doctor import check_agent, role_report
+
+    ws = open_workspace(root)
+    checks = {name: check_agent(ws, name, cfg, probe) for name, cfg in ws.config.agents.items()}
+    roles = role_report(ws, checks)
+    broken = [r for r, _, v in roles if v == "none"]
+    if as_json:
+        data = {
+            "agents": {n: c.__dict__ for n, c in checks.items()},
+            "roles": {r: {"agents": a, "verdict": v} for r, a, v in roles},
+        }
+        click.echo(json.dumps(data, indent=2))
+    else:
+        width = max(len(n) for n in checks)
+        click.echo("agents:")
+        for n, c in checks.items():
+            mark = "ok  " if c.ok else "FAIL"
+            version = f"  [{c.version}]" if c.version else ""
+            click.echo(f"  {mark} {n.ljust(width)}  {c.kind:<7} {c.detail}{version}")
+        click.echo("roles:")
+        for role, names, verdict in roles:
+            click.echo(f"  {verdict:<8} {role:<20} {', '.join(names) or '-'}")
+    if broken:
+        raise SystemExit(f"devloop: no working agent for: {', '.join(broken)}") from None
+
+
+COMMANDS = [doctor]

@@ -1,0 +1,51 @@
+"""``devloop cost``: what the agent calls of this workspace took, from runs/ledger.jsonl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from devloop import ledger
+from devloop.cli.common import open_workspace, workspace_option
+from devloop.costs import totals
+
+
+@click.command()
+@click.option(
+    "--by",
+    type=click.Choice(["feature", "step", "agent", "model", "all"]),
+    default="feature",
+    show_default=True,
+    help="How to group the calls.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@workspace_option
+def cost(by: str, as_json: bool, root: Path | None) -> None:
+    """Calls, agent time, tokens and cost per feature (or step, agent, model).
+
+    Cost a provider did not report is shown as unknown, never as $0.
+    """
+    ws = open_workspace(root)
+    entries = ledger.read(ws.root)
+    groups = totals(entries, by)
+    if as_json:
+        click.echo(json.dumps({k: t.as_dict() for k, t in groups.items()}, indent=2))
+        return
+    if not entries:
+        click.echo("No agent calls recorded yet (runs/ledger.jsonl is empty).")
+        return
+    grand = totals(entries, "all")["all"]
+    rows = [(k, t) for k, t in groups.items()] + ([("TOTAL", grand)] if by != "all" else [])
+    width = max(len(by), *(len(k) for k, _ in rows))
+    click.echo(f"{by.ljust(width)}  calls  failed  agent time   tokens in  tokens out  cost")
+    for key, t in rows:
+        tokens_in = f"{t.tokens_in:>9}" if t.unknown_tokens < t.calls else "  unknown"
+        tokens_out = f"{t.tokens_out:>10}" if t.unknown_tokens < t.calls else "   unknown"
+        click.echo(
+            f"{key.ljust(width)}  {t.calls:>5}  {t.failed:>6}  {t.seconds:>9.1f}s  {tokens_in}  {tokens_out}  {t.cost_text()}"
+        )
+
+
+COMMANDS = [cost]

@@ -1,0 +1,168 @@
+"""A tiny real OpenAI-compatible HTTP server for tests: scripted responses, recorded requests.
+
+Usage in a test module::
+
+    from tests.chat_server import ChatServer, chat_server_fixture  # noqa: F401  (registers `chat_server`)
+
+    def test_x(chat_server):
+        chat_server.enqueue(200, chat_server.completion("hi"))
+        ... OpenAIAgent(..., base_url=chat_server.url) ...
+        assert chat_server.requests[0].body["model"] == "m"
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Scripted:
+    """One response: status, a JSON-able body (or raw bytes), extra headers, seconds to wait before answering.
+
+    A header whose value is None is left out; ``{"Content-Length": None}`` sends the body without a length
+    and closes the connection after it.
+    """
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str | None] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Recorded:
+    """One request as the server saw it; ``body`` is the parsed JSON, or None if it was not JSON."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    raw: bytes
+    body: Any
+
+
+class ChatServer:
+    """Serves ``POST /v1/chat/completions`` from a queue of scripted responses on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self._queue: deque[Scripted] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> ChatServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()  # wakes handlers sleeping in a scripted delay
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def enqueue(
+        self, status: int = 200, body: Any = None, headers: dict[str, str | None] | None = None, delay: float = 0.0
+    ) -> None:
+        """Add one response; requests take them in order. An empty queue answers 500."""
+        with self._lock:
+            self._queue.append(Scripted(status, body, dict(headers or {}), delay))
+
+    @staticmethod
+    def completion(
+        text: str | None = "hello",
+        *,
+        model: str = "served-model",
+        finish_reason: str | None = "stop",
+        usage: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A chat-completions response body in OpenAI's shape."""
+        body: dict[str, Any] = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+            ],
+        }
+        if usage is not None:
+            body["usage"] = usage
+        return body
+
+    # -- used by the handler -----------------------------------------------------
+    def _next(self, recorded: Recorded, routed: bool) -> Scripted:
+        """Record the request; answer it from the queue, or 404 off the one route (the queue is kept)."""
+        with self._lock:
+            self.requests.append(recorded)
+            if not routed:
+                return Scripted(404, {"error": {"message": f"no route {recorded.path}"}})
+            if self._queue:
+                return self._queue.popleft()
+        return Scripted(500, {"error": {"message": "chat_server: no scripted response left"}})
+
+
+def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            headers = {k: v for k, v in self.headers.items()}
+            routed = self.path.rstrip("/") == "/v1/chat/completions"
+            scripted = server._next(Recorded("POST", self.path, headers, raw, body), routed)
+            if scripted.delay and server._stop.wait(scripted.delay):
+                return
+            payload = scripted.body if isinstance(scripted.body, bytes) else json.dumps(scripted.body).encode()
+            given = {k.lower(): v for k, v in scripted.headers.items()}
+            try:
+                self.send_response(scripted.status)
+                if "content-type" not in given:
+                    self.send_header("Content-Type", "application/json")
+                if "content-length" not in given:
+                    self.send_header("Content-Length", str(len(payload)))
+                elif given["content-length"] is None:  # no length: the body ends when the connection closes
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                for name, value in scripted.headers.items():
+                    if value is not None:
+                        self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout test): nothing to tell it
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output clean
+
+    return Handler
+
+
+@pytest.fixture(name="chat_server")
+def chat_server_fixture() -> Iterator[ChatServer]:
+    """The ``chat_server`` fixture: a started :class:`ChatServer`, stopped after the test."""
+    server = ChatServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
