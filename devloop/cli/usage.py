@@ -43,9 +43,8 @@ def cost(by: str, as_json: bool, root: Path | None) -> None:
     for key, t in rows:
         tokens_in = f"{t.tokens_in:>9}" if t.unknown_tokens < t.calls else "  unknown"
         tokens_out = f"{t.tokens_out:>10}" if t.unknown_tokens < t.calls else "   unknown"
-        click.echo(
-            f"{key.ljust(width)}  {t.calls:>5}  {t.failed:>6}  {t.seconds:>9.1f}s  {tokens_in}  {tokens_out}  {t.cost_text()}"
-        )
+        counts = f"{t.calls:>5}  {t.failed:>6}  {t.seconds:>9.1f}s"
+        click.echo(f"{key.ljust(width)}  {counts}  {tokens_in}  {tokens_out}  {t.cost_text()}")
 
 
 COMMANDS = [cost]
