@@ -236,10 +236,10 @@ def test_non_executable_file_is_unavailable(ws, tmp_path):
     assert str(plain) in result.detail
 
 
-def test_non_zero_exit_reports_the_last_stderr_line(ws):
+def test_not_logged_in_is_unavailable_with_the_last_stderr_line(ws):
     big_prompt = "x" * 1_000_000  # the program never reads stdin: no broken-pipe crash
     result = agent([str(FAKES / "not_logged_in.py")]).run(request(ws, prompt=big_prompt))
-    assert result.status is CallStatus.ERROR
+    assert result.status is CallStatus.UNAVAILABLE  # a login problem: retry or substitute, not a code bug
     assert result.exit_code == 1
     assert result.detail == "exited with code 1: Error: not logged in. Run `login` first."
 

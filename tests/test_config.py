@@ -101,8 +101,14 @@ env_allow: [HTTPS_PROXY]
 # -- errors name the file and the field --------------------------------------
 
 
-def test_missing_argv_names_the_field_path() -> None:
-    assert f"{SRC}: agents.a.argv:" in error_of("agents:\n  a: {kind: command}\n")
+def test_missing_argv_and_preset_names_the_agent() -> None:
+    msg = error_of("agents:\n  a: {kind: command}\n")
+    assert f"{SRC}: agents.a: give either preset (a known CLI) or argv (any command)" in msg
+
+
+def test_unknown_preset_lists_the_known_ones() -> None:
+    msg = error_of("agents:\n  a: {kind: command, preset: kodex}\n")
+    assert "unknown preset 'kodex'; known: aider, claude, codex, gemini, llm, opencode" in msg
 
 
 def test_empty_argv_is_refused() -> None:

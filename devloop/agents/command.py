@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
+from devloop.agents.presets import PRESETS, Preset, expand, looks_unavailable, read_answer
 from devloop.procs import last_line, run_in_group
 
 if TYPE_CHECKING:
@@ -30,13 +31,22 @@ MAX_ANSWER_BYTES = 10 * 1024 * 1024
 class CommandAgent:
     """Runs one configured command per call; see :class:`CommandAgentConfig`."""
 
-    returns_file_blocks = False  # the program edits the workspace itself
-
     def __init__(self, name: str, config: CommandAgentConfig, env_allow: Iterable[str] = ()) -> None:
         self.name = name
         self.config = config
         self.model = config.model
         self.env_allow = tuple(env_allow)
+        self.preset: Preset | None = PRESETS[config.preset] if config.preset else None
+
+    @property
+    def returns_file_blocks(self) -> bool:
+        """Most CLIs edit the workspace themselves; text-only ones (llm) answer with file blocks."""
+        return self.preset is not None and not self.preset.writes_files
+
+    def argv_for(self, kind: RoleKind) -> list[str]:
+        if self.preset is not None:
+            return expand(self.preset, kind is RoleKind.JUDGE, self.model, list(self.config.args))
+        return list(self.config.argv or [])
 
     def run(self, request: AgentRequest) -> AgentResult:
         """Make one call; every failure becomes a result, never an exception."""
@@ -57,18 +67,18 @@ class CommandAgent:
         output_file = tmp / "answer.md"
         prompt_file.write_text(request.prompt, encoding="utf-8")
         values = {"{prompt_file}": str(prompt_file), "{output_file}": str(output_file), "{model}": cfg.model or ""}
-        argv = [_substitute(arg, values) for arg in cfg.argv]
+        argv = [_substitute(arg, values) for arg in self.argv_for(request.role_kind)]
         if not request.workspace.is_dir():
             return AgentResult(CallStatus.ERROR, detail=f"workspace is not a directory: {request.workspace}")
-
-        use_stdin = cfg.prompt == "stdin"
+        prompt_mode = self.preset.prompt if self.preset else cfg.prompt
+        output_mode = self.preset.output if self.preset else cfg.output
         try:
             done = run_in_group(
                 argv,
                 request.workspace,
                 self._environment(request, prompt_file, output_file),
                 cfg.timeout,
-                request.prompt.encode("utf-8") if use_stdin else None,
+                request.prompt.encode("utf-8") if prompt_mode == "stdin" else None,
             )
         except (FileNotFoundError, PermissionError):
             return AgentResult(CallStatus.UNAVAILABLE, detail=f"command not found: {argv[0]}")
@@ -78,25 +88,42 @@ class CommandAgent:
             detail = f"timed out after {cfg.timeout:g}s (process group killed)"
             return AgentResult(CallStatus.UNAVAILABLE, detail=detail)
         out, err = done.stdout, done.stderr
-
         code = done.returncode
-        if code != 0:
+        seen = (out + b"\n" + err).decode("utf-8", errors="replace")
+        if code != 0 or self._fails_despite_exit_0(seen):
             why = last_line(err) or last_line(out)
             detail = f"exited with code {code}: {why}" if why else f"exited with code {code}"
-            return AgentResult(CallStatus.ERROR, detail=detail, exit_code=code)
+            return AgentResult(self._classify(seen), detail=detail, exit_code=code)
 
-        raw = out if cfg.output == "stdout" else _read_capped(output_file)
+        raw = out if output_mode == "stdout" else _read_capped(output_file)
         if len(raw) > MAX_ANSWER_BYTES:
             return AgentResult(CallStatus.ERROR, detail="answer larger than 10 MB", exit_code=code, malformed=True)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return AgentResult(CallStatus.ERROR, detail="answer is not valid UTF-8", exit_code=code, malformed=True)
+        usage: dict[str, int | float | None] = {}
+        if self.preset is not None:
+            reading = read_answer(self.preset.answer, text, out.decode("utf-8", errors="replace"))
+            usage = reading.usage
+            if reading.error is not None:
+                status = self._classify(reading.error)
+                return AgentResult(status, detail=f"{argv[0]}: {reading.error}", exit_code=code, usage=usage)
+            text = reading.text
         if not text.strip() and request.role_kind is not RoleKind.AUTHOR:
             return AgentResult(
                 CallStatus.ERROR, detail="exited 0 but the answer was empty", exit_code=code, malformed=True
             )
-        return AgentResult(CallStatus.ANSWERED, text=text, exit_code=code)
+        return AgentResult(CallStatus.ANSWERED, text=text, exit_code=code, usage=usage)
+
+    def _fails_despite_exit_0(self, output: str) -> bool:
+        signatures = self.preset.failure_when_exit_0 if self.preset else ()
+        low = output.lower()
+        return any(s in low for s in signatures)
+
+    def _classify(self, output: str) -> CallStatus:
+        """Not logged in, no network, quota: the agent is unavailable (retry, substitute); else an error."""
+        return CallStatus.UNAVAILABLE if looks_unavailable(self.preset, output) else CallStatus.ERROR
 
     def _environment(self, request: AgentRequest, prompt_file: Path, output_file: Path) -> dict[str, str]:
         """Allow-listed names from our environment, then the config's values, then the call's."""

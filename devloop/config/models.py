@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from devloop.agents.presets import PRESETS
 from devloop.names import is_feature_name
 
 
@@ -16,12 +17,19 @@ class _Strict(BaseModel):
 
 
 class CommandAgentConfig(_Strict):
-    """Any CLI: prompt on stdin or in ``{prompt_file}``, answer on stdout or in ``{output_file}``."""
+    """Any CLI: prompt on stdin or in ``{prompt_file}``, answer on stdout or in ``{output_file}``.
+
+    ``preset`` names a known CLI (codex, claude, gemini, opencode, llm, aider)
+    whose flags, answer format and failure signatures devloop knows; ``argv``
+    runs anything else.
+    """
 
     kind: Literal["command"]
-    argv: list[str] = Field(
-        min_length=1, description="Program and arguments; may use {prompt_file}, {output_file}, {model}."
+    preset: str | None = Field(None, description="A known CLI: " + ", ".join(sorted(PRESETS)) + ".")
+    argv: list[str] | None = Field(
+        None, min_length=1, description="Program and arguments; may use {prompt_file}, {output_file}, {model}."
     )
+    args: list[str] = Field(default_factory=list, description="Extra arguments appended to a preset's command.")
     prompt: Literal["stdin", "file"] = "stdin"
     output: Literal["stdout", "file"] = "stdout"
     model: str | None = None
@@ -33,7 +41,13 @@ class CommandAgentConfig(_Strict):
 
     @model_validator(mode="after")
     def _placeholders_match(self) -> CommandAgentConfig:
-        joined = " ".join(self.argv)
+        if (self.preset is None) == (self.argv is None):
+            raise ValueError("give either preset (a known CLI) or argv (any command), not both or neither")
+        if self.preset is not None:
+            if self.preset not in PRESETS:
+                raise ValueError(f"unknown preset {self.preset!r}; known: {', '.join(sorted(PRESETS))}")
+            return self
+        joined = " ".join(self.argv or [])
         if self.prompt == "file" and "{prompt_file}" not in joined:
             raise ValueError("prompt: file needs a {prompt_file} placeholder in argv")
         if self.output == "file" and "{output_file}" not in joined:

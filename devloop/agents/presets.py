@@ -1,0 +1,238 @@
+"""Known agent CLIs as data: their non-interactive flags, answer format and failure signatures.
+
+A preset has one command line for judges (read-only: they answer with text)
+and one for authors (they edit the workspace). ``{model_args}`` expands to the
+model flag when the agent config names a model. Checked against the real CLIs
+installed from the registries; their recorded outputs live in
+tests/fixtures/cli/.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Output that means the agent could not work at all (retry / substitute), in any CLI.
+GENERIC_UNAVAILABLE = (
+    "not logged in",
+    "please run /login",
+    "please log in",
+    "login required",
+    "authentication",
+    "unauthorized",
+    "invalid api key",
+    "api key not",
+    "missing api key",
+    "no api key",
+    "quota",
+    "rate limit",
+    "429",
+    "insufficient_quota",
+    "failed to lookup address",
+    "name does not resolve",
+    "could not resolve host",
+    "getaddrinfo",
+    "enotfound",
+    "econnrefused",
+    "econnreset",
+    "network is unreachable",
+    "waiting for network",
+    "connection refused",
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    judge: tuple[str, ...]
+    author: tuple[str, ...]
+    prompt: str = "stdin"  # or "file": the argv holds {prompt_file}
+    output: str = "stdout"  # or "file": the argv holds {output_file}
+    answer: str = "text"  # how to read the answer: text, claude-json, gemini-json, codex-events, opencode-events
+    model_args: tuple[str, ...] = ("--model", "{model}")
+    writes_files: bool = True  # False: authors answer with ```file=path blocks instead
+    unavailable: tuple[str, ...] = ()
+    failure_when_exit_0: tuple[str, ...] = ()  # CLIs that exit 0 on failure (aider)
+    version: tuple[str, ...] = ("--version",)
+    notes: str = field(default="", compare=False)
+
+
+PRESETS: dict[str, Preset] = {
+    "codex": Preset(
+        judge=(
+            "codex", "exec", "{model_args}", "--sandbox", "read-only", "--skip-git-repo-check", "--ephemeral",
+            "--color", "never", "--json", "-o", "{output_file}", "-",
+        ),
+        author=(
+            "codex", "exec", "{model_args}", "--sandbox", "workspace-write", "--skip-git-repo-check", "--ephemeral",
+            "--color", "never", "--json", "-o", "{output_file}", "-",
+        ),
+        output="file",
+        answer="codex-events",
+        model_args=("-m", "{model}"),
+        unavailable=("not inside a trusted directory",),
+        notes="codex 0.169: --full-auto is gone; exec never asks for approval; hangs retrying when offline",
+    ),
+    "claude": Preset(
+        judge=(
+            "claude", "-p", "--output-format", "json", "{model_args}", "--permission-mode", "plan",
+            "--allowedTools", "Read Glob Grep", "--no-session-persistence",
+        ),
+        author=(
+            "claude", "-p", "--output-format", "json", "{model_args}", "--permission-mode", "acceptEdits",
+            "--allowedTools", "Read Edit Write Glob Grep Bash", "--no-session-persistence",
+        ),
+        answer="claude-json",
+        notes="--dangerously-skip-permissions is refused when running as root",
+    ),
+    "gemini": Preset(
+        judge=("gemini", "{model_args}", "-o", "json", "--approval-mode", "default", "-p", "{prompt_file_note}"),
+        author=("gemini", "{model_args}", "-o", "json", "--approval-mode", "auto_edit", "-p", "{prompt_file_note}"),
+        answer="gemini-json",
+        model_args=("-m", "{model}"),
+    ),
+    "opencode": Preset(
+        judge=("opencode", "run", "{model_args}", "--format", "json", "{prompt_file_note}", "-f", "{prompt_file}"),
+        author=("opencode", "run", "{model_args}", "--format", "json", "{prompt_file_note}", "-f", "{prompt_file}"),
+        prompt="file",
+        answer="opencode-events",
+        model_args=("-m", "{model}"),
+    ),
+    "llm": Preset(
+        judge=("llm", "prompt", "{model_args}", "--no-stream"),
+        author=("llm", "prompt", "{model_args}", "--no-stream"),
+        model_args=("-m", "{model}"),
+        writes_files=False,
+    ),
+    "aider": Preset(
+        judge=(
+            "aider", "{model_args}", "--message-file", "{prompt_file}", "--dry-run", "--yes-always",
+            "--no-auto-commits", "--no-stream", "--no-pretty", "--no-check-update", "--no-analytics",
+            "--no-show-model-warnings",
+        ),
+        author=(
+            "aider", "{model_args}", "--message-file", "{prompt_file}", "--yes-always", "--no-auto-commits",
+            "--no-stream", "--no-pretty", "--no-check-update", "--no-analytics", "--no-show-model-warnings",
+        ),
+        prompt="file",
+        failure_when_exit_0=("authenticationerror", "api key", "litellm.", "error:"),
+        notes="aider exits 0 even when the model call failed: judged by its output",
+    ),
+}  # fmt: skip
+
+PROMPT_FILE_NOTE = "Follow the instructions in the attached prompt (also on standard input, if any)."
+
+
+def expand(preset: Preset, judge: bool, model: str | None, extra: list[str]) -> list[str]:
+    out: list[str] = []
+    for arg in preset.judge if judge else preset.author:
+        if arg == "{model_args}":
+            out += [a.replace("{model}", model) for a in preset.model_args] if model else []
+        elif arg == "{prompt_file_note}":
+            out.append(PROMPT_FILE_NOTE)
+        else:
+            out.append(arg)
+    return out + list(extra)
+
+
+@dataclass
+class Reading:
+    """What a preset's output says: the answer, usage, or why it failed."""
+
+    text: str
+    usage: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def read_answer(kind: str, raw: str, stdout: str) -> Reading:
+    """Turn a CLI's output into the answer. ``raw`` is the answer channel (stdout or the output file)."""
+    if kind == "claude-json":
+        return _claude(raw)
+    if kind == "gemini-json":
+        return _gemini(raw)
+    if kind == "codex-events":
+        return Reading(raw, _codex_usage(stdout))
+    if kind == "opencode-events":
+        return _opencode(raw)
+    return Reading(raw)
+
+
+def _json(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _claude(raw: str) -> Reading:
+    data = _json(raw)
+    if not isinstance(data, dict):
+        return Reading("", error="claude did not print a JSON result")
+    usage = data.get("usage") or {}
+    tokens_in = sum(
+        int(usage.get(k) or 0) for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+    )
+    counted = {"tokens_in": tokens_in, "tokens_out": usage.get("output_tokens"), "cost_usd": data.get("total_cost_usd")}
+    if data.get("is_error") or data.get("subtype") not in (None, "success"):
+        return Reading("", counted, str(data.get("result") or data.get("subtype") or "claude reported an error"))
+    return Reading(str(data.get("result") or ""), counted)
+
+
+def _gemini(raw: str) -> Reading:
+    data = _json(raw)
+    if not isinstance(data, dict):
+        return Reading("", error="gemini did not print a JSON result")
+    if data.get("error"):
+        err = data["error"]
+        return Reading("", error=str(err.get("message") if isinstance(err, dict) else err))
+    tokens_in = tokens_out = 0
+    for model in ((data.get("stats") or {}).get("models") or {}).values():
+        tokens = model.get("tokens") or {}
+        tokens_in += int(tokens.get("prompt") or 0)
+        tokens_out += int(tokens.get("candidates") or 0)
+    usage = {"tokens_in": tokens_in or None, "tokens_out": tokens_out or None, "cost_usd": None}
+    return Reading(str(data.get("response") or ""), usage)
+
+
+def _events(raw: str) -> list[dict[str, Any]]:
+    out = []
+    for line in raw.splitlines():
+        event = _json(line)
+        if isinstance(event, dict):
+            out.append(event)
+    return out
+
+
+def _codex_usage(stdout: str) -> dict[str, Any]:
+    tokens_in = tokens_out = None
+    for event in _events(stdout):
+        usage = event.get("usage") if event.get("type") == "turn.completed" else None
+        if isinstance(usage, dict):
+            tokens_in = (tokens_in or 0) + int(usage.get("input_tokens") or 0)
+            tokens_out = (tokens_out or 0) + int(usage.get("output_tokens") or 0)
+    return {"tokens_in": tokens_in, "tokens_out": tokens_out, "cost_usd": None}
+
+
+def _opencode(raw: str) -> Reading:
+    texts, errors = [], []
+    for event in _events(raw):
+        part = event.get("part") or {}
+        if event.get("type") == "text" and isinstance(part, dict) and part.get("text"):
+            texts.append(str(part["text"]))
+        if event.get("type") == "error":
+            errors.append(
+                str(
+                    (event.get("error") or {}).get("message")
+                    if isinstance(event.get("error"), dict)
+                    else event.get("error")
+                )
+            )
+    if errors and not texts:
+        return Reading("", error="; ".join(errors))
+    return Reading("".join(texts), {"tokens_in": None, "tokens_out": None, "cost_usd": None})
+
+
+def looks_unavailable(preset: Preset | None, output: str) -> bool:
+    low = output.lower()
+    signatures = GENERIC_UNAVAILABLE + (preset.unavailable if preset else ())
+    return any(s in low for s in signatures)
