@@ -163,6 +163,12 @@ class AttrView(dict):  # type: ignore[type-arg]
     def get(self, key: Any, default: Any = None) -> Any:
         return _wrap(super().get(key, default))
 
+    def items(self) -> Any:
+        return [(k, _wrap(v)) for k, v in super().items()]
+
+    def values(self) -> Any:
+        return [_wrap(v) for v in super().values()]
+
 
 def _wrap(value: Any) -> Any:
     if isinstance(value, dict) and not isinstance(value, AttrView):

@@ -202,6 +202,9 @@ class Config(_Strict):
     env_allow: list[str] = Field(
         default_factory=list, description="Extra environment variable names every command agent receives."
     )
+    max_prompt_chars: int = Field(
+        1_000_000, ge=1000, description="A prompt longer than this is refused before any agent is called."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -152,6 +152,12 @@ class StepRun:
         return result
 
     def _request(self, role: str, kind: RoleKind, call_id: str, prompt: str, rnd: int, **kw: Any) -> AgentRequest:
+        limit = self.ws.config.max_prompt_chars
+        if len(prompt) > limit:
+            raise StepFailed(
+                f"the {role} prompt for {call_id} is {len(prompt):,} characters, over max_prompt_chars ({limit:,}); "
+                "narrow the feature's paths or raise the limit in devloop.yaml"
+            )
         return AgentRequest(
             prompt=prompt,
             workspace=self.ws.root,

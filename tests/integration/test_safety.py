@@ -173,3 +173,27 @@ def test_an_author_that_writes_an_empty_file_fails_the_step(ws: WS) -> None:
     r = ws.doit()
     assert r.returncode == 1
     assert "did not write plans/a/validation.md (missing or empty)" in r.stdout
+
+
+def test_an_oversized_prompt_is_refused_before_any_call(ws: WS) -> None:
+    ws.config(extra="max_prompt_chars: 1000\n")
+    ws.add_feature("a", script=False)
+    (ws.root / "plans/a/brief.md").write_text("# a\n\n" + "word " * 400)
+    r = ws.doit()
+    assert r.returncode == 1
+    assert "the planner prompt for plan is" in r.stdout and "over max_prompt_chars (1,000)" in r.stdout
+    assert ws.calls() == []
+
+
+def test_secrets_never_reach_the_output_the_ledger_or_the_lock(ws: WS) -> None:
+    secret = "sk-live-0123456789abcdef"
+    ws.env["MY_SERVICE_TOKEN"] = secret
+    ws.add_feature("a")
+    ws.set_script({**ws.script, "a/plan/plan": {"stderr": f"auth failed for key {secret}\n", "exit": 1}})
+    r = ws.doit()
+    assert r.returncode == 1
+    assert secret not in r.stdout + r.stderr
+    assert "auth failed for key [redacted]" in r.stdout
+    for rel in ("runs/ledger.jsonl", "plans/a/devloop.lock"):
+        text = ws.read(rel)
+        assert secret not in text and "[redacted]" in text
