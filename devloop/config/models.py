@@ -192,6 +192,20 @@ class FeatureConfig(_Strict):
         return paths
 
 
+class GcpConfig(_Strict):
+    """Where GCP checks run: production, a staging project, or a local emulator."""
+
+    project: str | None = Field(None, description="Project id for BigQuery jobs and Logging reads.")
+    location: str | None = Field(None, description="BigQuery job location, e.g. US or europe-west1.")
+    credentials: Literal["adc", "anonymous"] = Field(
+        "adc", description="adc: Application Default Credentials; anonymous: emulators and tests."
+    )
+    bigquery_endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:9050 for an emulator.")
+    logging_endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:8085 for a local server.")
+    max_bytes_billed: int = Field(1_000_000_000, ge=1, description="Default cap for every BigQuery check.")
+    query_timeout: float = Field(120, gt=0, description="Seconds a BigQuery check may take.")
+
+
 class Config(_Strict):
     """The whole devloop.yaml."""
 
@@ -202,6 +216,7 @@ class Config(_Strict):
     env_allow: list[str] = Field(
         default_factory=list, description="Extra environment variable names every command agent receives."
     )
+    gcp: GcpConfig = GcpConfig()
     max_prompt_chars: int = Field(
         1_000_000, ge=1000, description="A prompt longer than this is refused before any agent is called."
     )
