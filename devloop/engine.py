@@ -60,7 +60,7 @@ def current(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any]) -
     outputs = list(record.get("outputs") or step.declared_outputs(ws, feature))
     root = f"{ws.root}/"
     return Current(
-        inputs={p: hash_file(root + p) for p in step.inputs(ws, feature, lock)},
+        inputs={**{p: hash_file(root + p) for p in step.inputs(ws, feature, lock)}, **step.facts(ws, feature, lock)},
         template=template_hash(ws, step.templates),
         config=config_fingerprint(ws, step_name),
         outputs={p: hash_file(root + p) for p in outputs},
@@ -85,7 +85,7 @@ def feature_status(ws: Workspace, feature: str) -> dict[str, Status]:
         elif behind and st.state == "new":
             st = Status("blocked", [f"waits for {behind}"])
         out[name] = st
-        if not st.fresh and behind is None:
+        if not st.fresh and behind is None and not STEPS[name].optional(ws, feature, lock):
             behind = name
     return out
 
@@ -102,7 +102,7 @@ def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     lock = ws.read_lock(feature)
     for up in upstream_of(step_name):
         st = step_status(ws, feature, up, lock)
-        if not st.fresh:
+        if not st.fresh and not STEPS[up].optional(ws, feature, lock):
             why = "; ".join(st.reasons)
             return Outcome("blocked", feature, step_name, next=f"{up}:{feature} first ({why}); then doit")
     cur = current(ws, feature, step_name, lock)
@@ -172,6 +172,7 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur:
     for gate, stamp in list(lock["gates"].items()):
         if stamp.get("pending") and stamp.get("step") == step_name:
             del lock["gates"][gate]  # this run finished without needing that decision
+    (lock.get("context") or {}).pop(step_name, None)  # a triage note is consumed once the step re-ran
     record.pop("journal", None)
     record.pop("force", None)
     record.pop("adopted", None)

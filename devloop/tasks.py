@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devloop.steps.registry import ORDER, STEPS
+from devloop.steps.registry import DEFAULT, ORDER, STEPS, doit_dep
 from devloop.workspace import Workspace
 
 
@@ -73,7 +73,7 @@ def run_step(root: str, feature: str, step: str) -> Any:
 def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": STEPS[s].summary} for s in ORDER]
     for feature in ws.features():
-        for i, step in enumerate(ORDER):
+        for step in ORDER:
             task: dict[str, Any] = {
                 "basename": step,
                 "name": feature,
@@ -82,8 +82,9 @@ def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
                 "doc": f"{STEPS[step].summary} ({feature})",
                 "verbosity": 1,
             }
-            if i:
-                task["task_dep"] = [f"{ORDER[i - 1]}:{feature}"]
+            dep = doit_dep(step)
+            if dep:
+                task["task_dep"] = [f"{dep}:{feature}"]
             tasks.append(task)
     return tasks
 
@@ -121,7 +122,7 @@ def setup(namespace: dict[str, Any]) -> None:
     ws.ensure_state_dir()  # doit crashes on save when dep_file's folder is missing
     _drop_truncated_db(ws.state / "doit.db")
     namespace["DOIT_CONFIG"] = {
-        "default_tasks": list(ORDER),
+        "default_tasks": list(DEFAULT),
         "reporter": DevloopReporter,
         "dep_file": str(ws.state / "doit.db"),
         "backend": "json",

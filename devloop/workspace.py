@@ -69,6 +69,13 @@ class Workspace:
     def rel(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
 
+    def workspace_rel(self, path: Path) -> str:
+        """A path for read_text: relative when inside the workspace, absolute otherwise (packaged templates)."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
     def lock_path(self, feature: str) -> Path:
         return self.plans / feature / LOCK_NAME
 

@@ -172,16 +172,42 @@ class ImplementPolicy(_Strict):
     gate_timeout: float = Field(900, gt=0)
 
 
+class DeployReviewPolicy(_Strict):
+    when: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: when deploy/<feature>/ exists and the plan has risk tags or the deploy changes IAM."
+    )
+
+
+class SmokePolicy(_Strict):
+    required: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="auto: evaluation waits for a passing smoke run when there are checks or deploy artifacts.",
+    )
+    script_timeout: float = Field(600, gt=0, description="Seconds scripts/smoke/<feature>.sh may run.")
+    max_round_trips: int = Field(3, ge=1, le=20, description="Failed smoke runs routed back before a human decides.")
+
+
+class DeployConfig(_Strict):
+    """Commands devloop may run around a deploy. Only these run; never a command from an agent's answer."""
+
+    command: list[str] | None = Field(None, description="Runs the deploy for `devloop deploy <feature>`.")
+    rollback: list[str] | None = Field(None, description="Runs when a rollback trigger fires.")
+    timeout: float = Field(1800, gt=0)
+
+
 class StepPolicies(_Strict):
     plan_review: PlanReviewPolicy = PlanReviewPolicy()
     red_team: RedTeamPolicy = RedTeamPolicy()
     implement: ImplementPolicy = ImplementPolicy()
     code_review: CodeReviewPolicy = CodeReviewPolicy()
+    deploy_review: DeployReviewPolicy = DeployReviewPolicy()
+    smoke: SmokePolicy = SmokePolicy()
 
 
 class FeatureConfig(_Strict):
     paths: list[str] = Field(default_factory=list, description="Globs of the feature's code, reviewed with it.")
     red_team: bool | None = Field(None, description="Force the red team on (true) or off (false) for this feature.")
+    deploy: DeployConfig | None = Field(None, description="Overrides the top-level deploy commands for this feature.")
 
     @field_validator("paths")
     @classmethod
@@ -217,6 +243,7 @@ class Config(_Strict):
         default_factory=list, description="Extra environment variable names every command agent receives."
     )
     gcp: GcpConfig = GcpConfig()
+    deploy: DeployConfig = DeployConfig()
     max_prompt_chars: int = Field(
         1_000_000, ge=1000, description="A prompt longer than this is refused before any agent is called."
     )

@@ -75,6 +75,14 @@ class Step:
     def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
         raise NotImplementedError
 
+    def facts(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> dict[str, str]:
+        """Inputs that are not files (e.g. the deploy stamp), as name -> hash."""
+        return {}
+
+    def optional(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> bool:
+        """True when later steps need not wait for this one (e.g. smoke for a feature with nothing to deploy)."""
+        return False
+
     def declared_outputs(self, ws: Workspace, feature: str) -> list[str]:
         """Outputs known before the step runs (checked for existence)."""
         return []

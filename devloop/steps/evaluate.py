@@ -10,7 +10,7 @@ from devloop.steps.base import Done, Step
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
-UPSTREAM = ("plan", "plan_review", "red_team", "implement", "code_review")
+UPSTREAM = ("plan", "plan_review", "red_team", "implement", "code_review", "deploy_review")
 
 
 class EvaluateStep(Step):

@@ -18,7 +18,7 @@ def test_the_demo_runs_the_loop_and_reruns_only_what_a_plan_edit_invalidates() -
     work = Path(re.search(r"cd (/\S+devloop-demo\.\S+)", out).group(1))
     try:
         assert out.count("Next: hello-cli has been through the whole loop") == 2
-        assert "Everything is up to date (6 steps); no agent was called." in out
+        assert "Everything is up to date (7 steps); no agent was called." in out
         assert "hello-cli:plan (hand edit adopted, no agent called)" in out
         calls = [json.loads(line) for line in (work / "runs/ledger.jsonl").read_text().splitlines()]
         first = [c["call"] for c in calls[:10]]

@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import WS
 
-STEPS = ["plan", "plan_review", "red_team", "implement", "code_review", "evaluate"]
+STEPS = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "evaluate"]
 
 
 def three_line_blocks(out: str) -> list[tuple[str, str, str]]:
@@ -64,7 +64,7 @@ def test_second_run_calls_no_agent(ws: WS) -> None:
     n = len(ws.calls())
     r = ws.doit()
     assert r.returncode == 0
-    assert "Everything is up to date (6 steps); no agent was called." in r.stdout
+    assert "Everything is up to date (7 steps); no agent was called." in r.stdout
     assert len(ws.calls()) == n
 
 
@@ -123,7 +123,7 @@ def test_fresh_clone_with_committed_locks_calls_no_agent(ws: WS, tmp_path) -> No
     other = WS(clone, tmp_path)
     r = other.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Everything is up to date (6 steps)" in r.stdout
+    assert "Everything is up to date (7 steps)" in r.stdout
     assert len(ws.calls()) == n
 
 
@@ -195,7 +195,7 @@ def test_dodo_default_tasks_never_include_smoke(ws: WS) -> None:
     r = ws.doit("list")
     assert r.returncode == 0
     names = [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
-    assert names == sorted(STEPS)
+    assert names == sorted([*STEPS, "smoke"])
     probe = "import runpy; ns = runpy.run_path('dodo.py'); print(ns['DOIT_CONFIG']['default_tasks'])"
     defaults = ws.run([sys.executable, "-c", probe]).stdout
     assert "plan" in defaults and "smoke" not in defaults
@@ -210,7 +210,7 @@ def test_features_advance_in_parallel_under_one_workspace_lock(ws: WS) -> None:
     for f in ("a", "b"):
         assert f"Next: {f} has been through the whole loop" in r.stdout
     assert len(ws.calls()) == 20
-    assert "Everything is up to date (12 steps)" in ws.doit("-n", "2").stdout
+    assert "Everything is up to date (14 steps)" in ws.doit("-n", "2").stdout
 
 
 def test_a_changed_prompt_template_reruns_the_steps_that_use_it(ws: WS) -> None:

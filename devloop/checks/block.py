@@ -1,0 +1,74 @@
+"""Locate ```yaml devloop blocks in validation.md and word validation errors against it.
+
+Errors point into validation.md itself (the block's line, the field path and
+the check's name) because that is the file a person edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from devloop.answers import split_blocks
+
+INFO = "yaml devloop"
+
+
+@dataclass
+class Found:
+    line: int  # 1-based line of the opening fence
+    body: str
+
+
+def find_blocks(text: str) -> list[Found]:
+    """Every fenced block whose info string is ``yaml devloop``, with its line number.
+
+    ``devloop.answers.split_blocks`` decides what a block is; this only adds
+    where each one opens, by counting the opening fences it would see.
+    """
+    _, blocks, _ = split_blocks(text)
+    openings = _opening_lines(text)
+    return [Found(line, b.body) for b, line in zip(blocks, openings, strict=False) if " ".join(b.info.split()) == INFO]
+
+
+def _opening_lines(text: str) -> list[int]:
+    """1-based lines of the fences that open a closed block, in order (split_blocks' rule)."""
+    lines = text.splitlines()
+    out: list[int] = []
+    for i, line in enumerate(lines):
+        if not line.lstrip().startswith(("```", "~~~")):
+            continue  # only a fence line can close a block
+        _, blocks, _ = split_blocks("\n".join(lines[: i + 1]))
+        if len(blocks) > len(out):  # line i closed a block: find where it opened
+            out.append(_opened_at(lines, i, blocks[-1].body))
+    return out
+
+
+def _opened_at(lines: list[str], closing: int, body: str) -> int:
+    return closing - body.count("\n") if body else closing
+
+
+def format_errors(where: str, err: ValidationError, data: dict[str, Any]) -> str:
+    """One line per problem: ``where: smoke.0.bigquery.params (check_name): message``."""
+    lines = []
+    for e in err.errors():
+        loc = [str(p) for p in e["loc"]]
+        path = ".".join(loc) or "(top level)"
+        name = _probe_name(data, e["loc"])
+        if name:
+            path += f" ({name})"
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {path}: {msg}")
+    return "\n".join(lines)
+
+
+def _probe_name(data: dict[str, Any], loc: tuple[Any, ...]) -> str | None:
+    if len(loc) < 2 or loc[0] not in ("smoke", "rollback_triggers") or not isinstance(loc[1], int):
+        return None
+    items = data.get(loc[0])
+    if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+        name = items[loc[1]].get("name")
+        return str(name) if name is not None else None
+    return None

@@ -1,0 +1,66 @@
+"""Cloud Logging checks: count the entries matching a filter inside a time window.
+
+There is no count call in the Logging API, so devloop reads entries and
+stops one past ``max_entries``: "more than K?" costs at most K+1 entries,
+usually one request. The window always goes into the filter itself;
+otherwise the client quietly adds "the last 24 hours" of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from devloop.checks.base import CheckContext, CheckError, google_error, rfc3339
+
+
+def windowed_filter(user_filter: str, start: datetime, end: datetime) -> str:
+    """The check's filter restricted to [start, end)."""
+    return f'({user_filter}) AND timestamp>="{rfc3339(start)}" AND timestamp<"{rfc3339(end)}"'
+
+
+def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
+    """``count``: entries in the window, at most ``max_entries + 1``; ``capped`` when the count stopped there."""
+    bounds = ctx.window_bounds()
+    if bounds is None:
+        raise CheckError("logging: no window (window: 10m) and no deploy_time to count from")
+    query = windowed_filter(spec.filter, *bounds)
+    limit = spec.max_entries + 1
+    errors = _client_errors()
+    try:
+        client = _client(ctx.gcp.project, ctx.gcp.credentials, ctx.gcp.logging_endpoint)
+        project = ctx.gcp.project or client.project
+        entries = client.list_entries(
+            resource_names=[f"projects/{project}"], filter_=query, page_size=min(spec.page_size, limit)
+        )
+        count = sum(1 for _ in itertools.islice(entries, limit))
+    except errors as exc:
+        raise google_error(exc, "logging") from None
+    return {"count": count, "capped": count > spec.max_entries}
+
+
+@lru_cache(maxsize=8)
+def _client(project: str | None, credentials: str, endpoint: str | None) -> Any:
+    """One HTTP (not gRPC) client per target: simpler to run against local servers, same API."""
+    from google.cloud import logging as cloud_logging
+
+    kwargs: dict[str, Any] = {"project": project, "_use_grpc": False}
+    if credentials == "anonymous":
+        from google.auth.credentials import AnonymousCredentials
+
+        if not project:
+            raise CheckError("logging: gcp.project is required with anonymous credentials")
+        kwargs["credentials"] = AnonymousCredentials()
+    if endpoint:
+        kwargs["client_options"] = {"api_endpoint": endpoint.rstrip("/")}
+    return cloud_logging.Client(**kwargs)
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+
+    return GoogleAPIError, GoogleAuthError, requests.RequestException, TimeoutError

@@ -1,0 +1,179 @@
+"""The schema of the ```yaml devloop block in validation.md: smoke checks, rollback triggers, monitoring.
+
+Everything that can be known before a deploy is checked when the file is
+parsed: one kind per check, unique names, windows, and the expressions
+themselves. A mistake is one ConfigError naming the file, the block's line,
+the field path and the check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from devloop.checks.block import find_blocks, format_errors
+from devloop.checks.expr import WINDOW_NAMES, Expr, check_template, compile_expr
+from devloop.checks.specs import BigQuerySpec, CommandSpec, Duration, HttpSpec, LoggingSpec, Spec, _Strict
+from devloop.errors import ConfigError
+
+KINDS = ("bigquery", "logging", "http", "command")
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+INFO = "yaml devloop"
+
+
+class _Probe(_Strict):
+    """What smoke checks and rollback triggers share: a name, one kind, an optional window."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    bigquery: BigQuerySpec | None = None
+    logging: LoggingSpec | None = None
+    http: HttpSpec | None = None
+    command: CommandSpec | None = None
+    window: Duration | None = Field(None, description="Logging: how far back to count. Others: window_* templates.")
+    _expr: Expr = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                known = ", ".join(k for k in cls.model_fields if k not in KINDS)
+                raise ValueError(f"unknown key {', '.join(unknown)}; kinds: {', '.join(KINDS)}; other keys: {known}")
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _Probe:
+        given = [k for k in KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            found = f"found {' and '.join(given)}" if given else "found none"
+            raise ValueError(f"give exactly one kind ({', '.join(KINDS)}); {found}")
+        if self.window is None and any(check_template(t) & WINDOW_NAMES for t in self.spec.templates()):
+            raise ValueError("window_start/window_end need a window")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in KINDS if getattr(self, k) is not None)
+
+    @property
+    def spec(self) -> Spec:
+        return getattr(self, self.kind)
+
+    @property
+    def expr(self) -> Expr:
+        return self._expr
+
+
+def _vet_expr(text: str) -> str:
+    try:
+        compile_expr(text)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+class Check(_Probe):
+    """A smoke check: PASS when ``expect`` is true over what its kind observed."""
+
+    expect: str
+
+    @field_validator("expect")
+    @classmethod
+    def _compiles(cls, text: str) -> str:
+        return _vet_expr(text)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._expr = compile_expr(self.expect)
+
+    @property
+    def expression(self) -> str:
+        return self.expect
+
+
+class Trigger(_Probe):
+    """A rollback trigger: it FIRES when ``fire_when`` is true."""
+
+    fire_when: str
+
+    @field_validator("fire_when")
+    @classmethod
+    def _compiles(cls, text: str) -> str:
+        return _vet_expr(text)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._expr = compile_expr(self.fire_when)
+
+    @model_validator(mode="after")
+    def _logging_needs_window(self) -> Trigger:
+        if self.logging is not None and self.window is None:
+            raise ValueError("a logging trigger needs a window (e.g. window: 10m)")
+        return self
+
+    @property
+    def expression(self) -> str:
+        return self.fire_when
+
+
+class Monitoring(_Strict):
+    duration: Duration
+    interval: Duration
+
+    @model_validator(mode="after")
+    def _interval_fits(self) -> Monitoring:
+        if self.interval > self.duration:
+            raise ValueError("interval must not be longer than duration")
+        return self
+
+
+class Rollback(_Strict):
+    command: list[str] = Field(min_length=1)
+    timeout: Duration = 600.0
+
+
+class CheckBlock(_Strict):
+    smoke: list[Check] = Field(default_factory=list)
+    rollback_triggers: list[Trigger] = Field(default_factory=list)
+    monitoring: Monitoring | None = None
+    rollback: Rollback | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CheckBlock:
+        seen: set[str] = set()
+        for probe in [*self.smoke, *self.rollback_triggers]:
+            if probe.name in seen:
+                raise ValueError(f"the name {probe.name!r} is used twice; names are unique within the block")
+            seen.add(probe.name)
+        return self
+
+
+def parse_check_block(validation_text: str, source: str = "validation.md") -> CheckBlock | None:
+    """The parsed block, None when validation.md has none; ConfigError when it is not valid."""
+    found = find_blocks(validation_text)
+    if not found:
+        return None
+    if len(found) > 1:
+        lines = ", ".join(str(f.line) for f in found)
+        raise ConfigError(f"{source}: found {len(found)} ```{INFO} blocks (lines {lines}); keep exactly one")
+    block = found[0]
+    where = f"{source} (block at line {block.line})"
+    try:
+        data = yaml.safe_load(block.body) if block.body.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" line {block.line + 1 + mark.line}" if mark is not None else ""
+        raise ConfigError(f"{source}{at} (block at line {block.line}): not valid YAML: {_problem(exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the block must be a mapping (smoke:, rollback_triggers:, ...)")
+    try:
+        return CheckBlock.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(where, exc, data)) from None
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    return str(getattr(exc, "problem", None) or exc).strip()

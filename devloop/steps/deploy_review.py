@@ -1,0 +1,80 @@
+"""Step 6: before a risky GCP deploy, a reviewer reads deploy/<feature>/ against the matching checklists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devloop.answers import parse_code_review
+from devloop.gcpdetect import deploy_files, surfaces
+from devloop.prompts import read_text, render
+from devloop.provenance.hashing import hash_file
+from devloop.steps.base import Done, Step
+from devloop.steps.code_review import check_location, numbered
+from devloop.steps.red_team import risk_tags
+from devloop.steps.run import StepRun
+from devloop.workspace import Workspace
+
+BLOCKING = ("P0", "P1")
+
+
+def wanted(ws: Workspace, feature: str) -> tuple[bool, str]:
+    files = deploy_files(ws.root, feature)
+    if not files:
+        return False, f"no deploy/{feature}/ artifacts"
+    when = ws.config.steps.deploy_review.when
+    if when != "auto":
+        return when == "always", f"steps.deploy_review.when is {when}"
+    tags = risk_tags(read_text(ws, f"plans/{feature}/plan.md"))
+    touched = surfaces(files)
+    if tags:
+        return True, f"plan.md risk tags: {', '.join(tags)}"
+    if "iam" in touched:
+        return True, "the deploy artifacts change IAM"
+    return False, "no risk tags and no IAM change in the deploy artifacts"
+
+
+class DeployReviewStep(Step):
+    name = "deploy_review"
+    summary = "step 6: review deploy/<feature>/ with the GCP checklists it touches (risky deploys only)"
+    roles = ("gcp_reviewer",)
+    templates = ("deploy_review.md.j2",)
+    policy = "deploy_review"
+
+    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+        files = [p.relative_to(ws.root).as_posix() for p in deploy_files(ws.root, feature)]
+        return [f"plans/{feature}/plan.md", *files]
+
+    def run(self, run: StepRun) -> Done:
+        ws, f = run.ws, run.feature
+        on, why = wanted(ws, f)
+        if not on and not run.record.get("force"):
+            return Done(f"(skipped: {why})", [], {"skipped": True, "reason": why})
+        files = deploy_files(ws.root, f)
+        lists = surfaces(files)
+        answer = f"plans/{f}/review-gcp.md"
+        prompt = render(
+            ws,
+            "deploy_review.md.j2",
+            feature=f,
+            plan=read_text(ws, f"plans/{f}/plan.md"),
+            checklists=[(name, read_text(ws, ws.workspace_rel(ws.template_path(f"gcp/{name}.md")))) for name in lists],
+            files=[(p.relative_to(ws.root).as_posix(), numbered(ws, p.relative_to(ws.root).as_posix())) for p in files],
+            triage=_triage(run),
+        )
+        verdict = run.ask("review", "gcp_reviewer", prompt, answer, parse_code_review)
+        blocking = [
+            x
+            for x in verdict.get("findings") or []
+            if x["severity"] in BLOCKING and check_location(ws, x["file"], int(x["line"])) is None
+        ]
+        data = {"checklists": lists, "verdict": verdict["verdict"], "blocking": len(blocking), "reason": why}
+        if blocking or verdict["verdict"] != "PRODUCTION_GRADE":
+            subject = {p.relative_to(ws.root).as_posix(): hash_file(p) for p in files}
+            detail = f"{len(blocking)} blocking finding(s) in the deploy review; read {answer}"
+            run.gate("deploy", subject, detail, answer)
+        return Done(answer, [answer], data)
+
+
+def _triage(run: StepRun) -> str:
+    path = (run.lock.get("context") or {}).get(run.step.name)
+    return read_text(run.ws, path) if path else ""

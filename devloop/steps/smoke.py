@@ -1,0 +1,200 @@
+"""Step 7 (`doit smoke`): after a deploy, run the smoke script and the declarative checks.
+
+A pass settles the feature. A failure (or a rollback trigger that fires,
+after the configured rollback ran) goes to the triage agent, whose route
+invalidates exactly one earlier step; round trips are capped, then a human
+decides. Never part of a plain `doit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from devloop.atomic import atomic_write_text
+from devloop.deploys import commands, run_configured, stamp_hash
+from devloop.errors import DevloopError, StepFailed
+from devloop.gcpdetect import deploy_files
+from devloop.procs import run_in_group
+from devloop.prompts import read_text, render
+from devloop.steps.base import Done, Step, Waiting
+from devloop.steps.run import StepRun
+from devloop.triage import apply_route, parse_route
+from devloop.workspace import Workspace
+
+CHECK_BLOCK_MARK = "```yaml devloop"
+
+
+def has_checks(ws: Workspace, feature: str) -> bool:
+    return CHECK_BLOCK_MARK in read_text(ws, f"plans/{feature}/validation.md")
+
+
+class SmokeStep(Step):
+    name = "smoke"
+    summary = "step 7: after a deploy, the smoke script and checks; failures go to triage (doit smoke)"
+    roles = ("triage", "planner")
+    templates = ("triage.md.j2", "validation_fix.md.j2")
+    policy = "smoke"
+
+    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+        return [f"scripts/smoke/{feature}.sh", f"plans/{feature}/validation.md"]
+
+    def facts(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> dict[str, str]:
+        return {"deploy-stamp": stamp_hash(lock)}
+
+    def optional(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> bool:
+        required = ws.config.steps.smoke.required
+        if required != "auto":
+            return required == "never"
+        return not (has_checks(ws, feature) or deploy_files(ws.root, feature) or lock.get("deploy"))
+
+    def run(self, run: StepRun) -> Done:
+        f, lock = run.feature, run.lock
+        deploy = lock.get("deploy")
+        if not deploy:
+            raise Waiting(f"deploy {f}, then record it: devloop deployed {f} --version <v> (or devloop deploy {f})")
+        state = lock.setdefault("smoke", {})
+        if state.get("failed_deploy") == deploy["id"]:
+            raise Waiting(
+                f"redeploy: the smoke run against deploy #{deploy['id']} failed and went back to "
+                f"{state.get('last_route')}; after the fix, deploy and run devloop deployed {f}"
+            )
+        rundir = run.journal.setdefault("run_dir", f"runs/{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{f}")
+        if "outcome" not in run.journal:
+            run.journal["outcome"] = check_deploy(run.ws, f, deploy, Path(run.ws.root / rundir))
+            run.save()
+        outcome = run.journal["outcome"]
+        if outcome["fired"] and not run.journal.get("rolled_back"):
+            rollback(run.ws, f, Path(run.ws.root / rundir), outcome["fired"])
+            run.journal["rolled_back"] = True
+            run.save()
+        log = f"{rundir}/smoke.log"
+        if outcome["passed"] and not outcome["fired"]:
+            state.update(round_trips=0, failed_deploy=None, passed_deploy=deploy["id"])
+            return Done(log, [], {"result": "pass", "run": rundir, "deploy": deploy["id"], **outcome["counts"]})
+        trips = run.journal.setdefault("trip", int(state.get("round_trips") or 0) + 1)
+        cap = run.ws.config.steps.smoke.max_round_trips
+        if trips > cap:
+            run.gate("smoke", {"deploy": stamp_hash(lock)}, f"smoke still failing after {cap} round trips; read {log}")
+            state.update(round_trips=0, failed_deploy=None)
+            return Done(log, [], {"result": "accepted by a human", "run": rundir, "deploy": deploy["id"]})
+        route, note = triage(run, rundir, outcome)
+        step = apply_route(lock, route, note)
+        state.update(round_trips=trips, failed_deploy=deploy["id"], last_route=step)
+        why = "a rollback trigger fired (rollback ran)" if outcome["fired"] else "smoke failed"
+        raise StepFailed(
+            f"{why} against deploy #{deploy['id']} (round trip {trips}/{cap}); triage routed to {route}: "
+            f"{step} re-runs on the next doit; then redeploy and run doit smoke (see {note})"
+        )
+
+
+def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Path) -> dict[str, Any]:
+    """Run the smoke script, the checks and the triggers once; write smoke.log and result.json."""
+    from devloop.checks.model import parse_check_block
+    from devloop.checks.runner import CheckContext, evaluate_triggers, run_checks
+
+    lines = [f"# smoke {feature}: deploy #{deploy['id']} version {deploy.get('version')} at {deploy.get('at')}"]
+    script = _script(ws, feature, rundir, lines)
+    checks: list[Any] = []
+    triggers: list[Any] = []
+    try:
+        block = parse_check_block(read_text(ws, f"plans/{feature}/validation.md"), f"plans/{feature}/validation.md")
+    except DevloopError as exc:
+        block = None
+        lines.append(f"ERROR check block: {exc}")
+        script["passed"] = False
+    if block is not None:
+        ctx = CheckContext(ws.root, ws.config.gcp, feature, deploy.get("version"), deploy.get("at"), _now())
+        checks = run_checks(block.smoke, ctx)
+        triggers = evaluate_triggers(block.rollback_triggers, ctx, ctx.now)
+        lines += [r.line() for r in checks] + [r.line() for r in triggers]
+    fired = [r.name for r in triggers if r.outcome == "FAIL"]
+    errors = [r for r in [*checks, *triggers] if r.outcome == "ERROR"]
+    passed = script["passed"] and all(r.outcome == "PASS" for r in checks) and not errors
+    counts = {
+        "checks": len(checks),
+        "failed": sum(r.outcome != "PASS" for r in checks),
+        "errors": len(errors),
+        "fired": len(fired),
+    }
+    lines.append(f"# result: {'PASS' if passed and not fired else 'FAIL'} {json.dumps(counts)}")
+    atomic_write_text(rundir / "smoke.log", "\n".join(lines) + "\n")
+    result = {
+        "feature": feature,
+        "deploy": deploy,
+        "passed": passed and not fired,
+        "script": script,
+        "checks": [r.__dict__ for r in checks],
+        "triggers": [r.__dict__ for r in triggers],
+        "counts": counts,
+    }
+    atomic_write_text(rundir / "result.json", json.dumps(result, indent=2, default=str))
+    return {"passed": passed, "fired": fired, "counts": counts}
+
+
+def _script(ws: Workspace, feature: str, rundir: Path, lines: list[str]) -> dict[str, Any]:
+    path = ws.root / "scripts" / "smoke" / f"{feature}.sh"
+    if not path.is_file():
+        lines.append(f"FAIL smoke script scripts/smoke/{feature}.sh does not exist")
+        return {"passed": False, "exit_code": None}
+    env = {**os.environ, "DEVLOOP_FEATURE": feature}
+    timeout = ws.config.steps.smoke.script_timeout
+    try:
+        done = run_in_group([str(path)], ws.root, env, timeout)
+    except OSError as exc:
+        lines.append(f"ERROR smoke script cannot start: {exc}")
+        return {"passed": False, "exit_code": None}
+    rundir.mkdir(parents=True, exist_ok=True)
+    code = None if done.timed_out else done.returncode
+    verdict = "PASS" if code == 0 else ("ERROR" if done.timed_out else "FAIL")
+    lines.append(f"{verdict} smoke script scripts/smoke/{feature}.sh | exit {code} | {done.duration_s:.2f}s")
+    for name, data in (("stdout", done.stdout), ("stderr", done.stderr)):
+        text = data.decode("utf-8", errors="replace").rstrip()
+        if text:
+            lines += [f"--- script {name}", *text.splitlines()[-200:]]
+    return {"passed": code == 0, "exit_code": code}
+
+
+def rollback(ws: Workspace, feature: str, rundir: Path, fired: list[str]) -> None:
+    """Run the configured rollback command first (never one from an agent), logging to rollback.log."""
+    cfg = commands(ws, feature)
+    log = rundir / "rollback.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"# triggers fired: {', '.join(fired)}\n")
+    run_configured(ws, feature, cfg.rollback, "rollback", log, cfg.timeout)
+
+
+def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str]:
+    """Ask the triage agent for a route; for ``validation`` the planner fixes validation.md right away."""
+    ws, f = run.ws, run.feature
+    note = f"{rundir}/triage.md"
+    from devloop.steps.code_review import code_files, git_diff
+
+    base = ((run.lock["steps"].get("implement") or {}).get("data") or {}).get("base_commit")
+    prompt = render(
+        ws,
+        "triage.md.j2",
+        feature=f,
+        smoke_log=read_text(ws, f"{rundir}/smoke.log"),
+        plan=read_text(ws, f"plans/{f}/plan.md"),
+        validation=read_text(ws, f"plans/{f}/validation.md"),
+        diff=git_diff(ws, base, code_files(ws, f, run.lock)),
+        fired=outcome["fired"],
+    )
+    verdict = run.ask("triage", "triage", prompt, note, parse_route)
+    route = verdict["verdict"]
+    if route == "validation":
+        validation = f"plans/{f}/validation.md"
+        fix = render(ws, "validation_fix.md.j2", feature=f, triage=read_text(ws, note), validation_path=validation)
+        run.author("validation-fix", "planner", fix, [validation], revise=True, scope=lambda p: p == validation)
+        run.accept_upstream("plan_review", [validation])
+        run.accept_upstream("red_team", [validation])
+    return route, note
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

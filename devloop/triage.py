@@ -1,0 +1,45 @@
+"""After a failed smoke run or a fired trigger: ask the triage agent where to go back to, and go there.
+
+The route invalidates exactly one step, with the triage note as its context:
+``deploy`` → the deploy review, ``code`` → implement, ``plan`` → plan,
+``validation`` → the planner fixes validation.md now, then implement re-runs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from devloop.answers import UNPARSEABLE, Parsed, split_blocks
+
+ROUTES = {"deploy": "deploy_review", "code": "implement", "plan": "plan", "validation": "implement"}
+_ROUTE = re.compile(r"^\**ROUTE\**\s*:\s*\**\s*([a-z]+)\b", re.IGNORECASE)
+
+
+def parse_route(text: str) -> Parsed:
+    """Exactly one ``ROUTE: deploy|code|plan|validation`` line outside quotes and code blocks."""
+    if not (text or "").strip():
+        return Parsed(UNPARSEABLE, "the answer is empty")
+    prose, _, closed = split_blocks(text)
+    if not closed:
+        return Parsed(UNPARSEABLE, "a code block is not closed (truncated answer?)")
+    found = set()
+    for line in prose:
+        m = _ROUTE.match(line.strip())
+        if m:
+            route = m.group(1).lower()
+            if route not in ROUTES:
+                return Parsed(UNPARSEABLE, f"unknown route {route!r}; expected one of: {', '.join(ROUTES)}")
+            found.add(route)
+    if len(found) != 1:
+        why = "no 'ROUTE: ...' line" if not found else f"contradictory routes: {', '.join(sorted(found))}"
+        return Parsed(UNPARSEABLE, why)
+    return Parsed(found.pop())
+
+
+def apply_route(lock: dict[str, Any], route: str, note: str) -> str:
+    """Invalidate the one step the route names; it re-runs with the triage note in its prompt."""
+    step = ROUTES[route]
+    lock["steps"].setdefault(step, {})["force"] = True
+    lock.setdefault("context", {})[step] = note
+    return step
