@@ -33,6 +33,20 @@ def find_blocks(text: str) -> list[Found]:
     return [Found(line, b.body) for b, line in zip(blocks, openings, strict=False) if " ".join(b.info.split()) == INFO]
 
 
+def unclosed_line(text: str) -> int | None:
+    """The line of a ```yaml devloop fence that never closes (a truncated file), else None."""
+    _, _, closed = split_blocks(text)
+    if closed:
+        return None
+    opened = {f.line for f in find_blocks(text)}
+    for i, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")) and " ".join(stripped.lstrip("`~").split()) == INFO:
+            if i not in opened:
+                return i
+    return None
+
+
 def _opening_lines(text: str) -> list[int]:
     """1-based lines of the fences that open a closed block, in order (split_blocks' rule)."""
     lines = text.splitlines()

@@ -13,17 +13,16 @@ from typing import Any
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from devloop.checks.block import find_blocks, format_errors
+from devloop.checks.block import INFO, find_blocks, format_errors, unclosed_line
 from devloop.checks.expr import WINDOW_NAMES, Expr, check_template, compile_expr
-from devloop.checks.specs import BigQuerySpec, CommandSpec, Duration, HttpSpec, LoggingSpec, Spec, _Strict
+from devloop.checks.specs import BigQuerySpec, CommandSpec, Duration, HttpSpec, LoggingSpec, Spec, StrictModel
 from devloop.errors import ConfigError
 
 KINDS = ("bigquery", "logging", "http", "command")
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
-INFO = "yaml devloop"
 
 
-class _Probe(_Strict):
+class _Probe(StrictModel):
     """What smoke checks and rollback triggers share: a name, one kind, an optional window."""
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -117,7 +116,7 @@ class Trigger(_Probe):
         return self.fire_when
 
 
-class Monitoring(_Strict):
+class Monitoring(StrictModel):
     duration: Duration
     interval: Duration
 
@@ -128,12 +127,12 @@ class Monitoring(_Strict):
         return self
 
 
-class Rollback(_Strict):
+class Rollback(StrictModel):
     command: list[str] = Field(min_length=1)
     timeout: Duration = 600.0
 
 
-class CheckBlock(_Strict):
+class CheckBlock(StrictModel):
     smoke: list[Check] = Field(default_factory=list)
     rollback_triggers: list[Trigger] = Field(default_factory=list)
     monitoring: Monitoring | None = None
@@ -152,6 +151,8 @@ class CheckBlock(_Strict):
 def parse_check_block(validation_text: str, source: str = "validation.md") -> CheckBlock | None:
     """The parsed block, None when validation.md has none; ConfigError when it is not valid."""
     found = find_blocks(validation_text)
+    if (line := unclosed_line(validation_text)) is not None:
+        raise ConfigError(f"{source}: the ```{INFO} block at line {line} is never closed")
     if not found:
         return None
     if len(found) > 1:

@@ -35,7 +35,7 @@ def _param_value(value: Any) -> Any:
 ParamValue = Annotated[Any, AfterValidator(_param_value)]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -46,7 +46,7 @@ def _vet_template(text: str) -> set[str]:
         raise ValueError(str(exc)) from None
 
 
-class BigQuerySpec(_Strict):
+class BigQuerySpec(StrictModel):
     """A query whose values travel only as typed query parameters."""
 
     query: str = Field(min_length=1)
@@ -80,7 +80,7 @@ class BigQuerySpec(_Strict):
         return [v for v in values if isinstance(v, str)]
 
 
-class LoggingSpec(_Strict):
+class LoggingSpec(StrictModel):
     """Entries matching a Cloud Logging filter inside a time window; devloop adds the window."""
 
     filter: str = Field(min_length=1, max_length=MAX_FILTER_CHARS)
@@ -91,7 +91,7 @@ class LoggingSpec(_Strict):
         return []
 
 
-class HttpSpec(_Strict):
+class HttpSpec(StrictModel):
     url: str
     method: Literal["GET", "HEAD", "POST"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
@@ -123,7 +123,7 @@ class HttpSpec(_Strict):
         return [self.url, *self.headers.values()]
 
 
-class CommandSpec(_Strict):
+class CommandSpec(StrictModel):
     argv: list[str] = Field(min_length=1)
     timeout: Duration = 30.0
 

@@ -127,8 +127,8 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
         "deploy": deploy,
         "passed": passed and not fired,
         "script": script,
-        "checks": [r.__dict__ for r in checks],
-        "triggers": [r.__dict__ for r in triggers],
+        "checks": [r.as_dict() for r in checks],
+        "triggers": [r.as_dict() for r in triggers],
         "counts": counts,
     }
     atomic_write_text(rundir / "result.json", json.dumps(result, indent=2, default=str))

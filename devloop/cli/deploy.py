@@ -1,0 +1,89 @@
+"""``devloop deployed``, ``devloop deploy`` and ``devloop monitor``: the loop after the code is merged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import click
+
+from devloop.cli.common import open_workspace, workspace_option
+from devloop.errors import UsageError
+from devloop.names import check_feature_name
+from devloop.workspace import Workspace
+
+
+def _feature(ws: Workspace, feature: str) -> None:
+    check_feature_name(feature)
+    if feature not in ws.features():
+        raise UsageError(f"no feature {feature!r} in {ws.root}")
+
+
+@click.command()
+@click.argument("feature")
+@click.option("--version", "version", default=None, help="What was deployed (a tag, image digest, revision).")
+@click.option("--by", default=None, help="Who deployed (default: the current user).")
+@workspace_option
+def deployed(feature: str, version: str | None, by: str | None, root: Path | None) -> None:
+    """Record that FEATURE was deployed; the next `doit smoke` verifies that deploy."""
+    from devloop import wslock
+    from devloop.deploys import stamp
+
+    ws = open_workspace(root)
+    _feature(ws, feature)
+    wslock.acquire(ws.ensure_state_dir())
+    lock = ws.read_lock(feature)
+    new = stamp(lock, version, by)
+    ws.write_lock(feature, lock)
+    click.echo(f"Recorded deploy #{new['id']} of {feature} (version {version or 'unspecified'}).")
+    click.echo(f"Next: doit smoke:{feature}")
+
+
+@click.command()
+@click.argument("feature")
+@click.option("--version", "version", default=None, help="Recorded with the deploy stamp.")
+@workspace_option
+def deploy(feature: str, version: str | None, root: Path | None) -> None:
+    """Run the configured deploy command for FEATURE, then record the deploy."""
+    from devloop import wslock
+    from devloop.deploys import commands, run_configured, stamp
+
+    ws = open_workspace(root)
+    _feature(ws, feature)
+    wslock.acquire(ws.ensure_state_dir())
+    cfg = commands(ws, feature)
+    log = ws.root / "runs" / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{feature}" / "deploy.log"
+    run_configured(ws, feature, cfg.command, "command", log, cfg.timeout)
+    lock = ws.read_lock(feature)
+    new = stamp(lock, version, None)
+    ws.write_lock(feature, lock)
+    click.echo(f"Deployed {feature} (deploy #{new['id']}); log: {ws.rel(log)}")
+    click.echo(f"Next: doit smoke:{feature}")
+
+
+@click.command()
+@click.argument("feature")
+@click.option("--duration", default=None, help="Override the window, e.g. 30m (default: validation.md monitoring).")
+@click.option("--interval", default=None, help="Override the interval, e.g. 1m.")
+@workspace_option
+def monitor(feature: str, duration: str | None, interval: str | None, root: Path | None) -> None:
+    """Watch FEATURE's rollback triggers for the monitoring window after a passing smoke run.
+
+    Each evaluation is printed and logged. A trigger that fires runs the
+    configured rollback command first, then asks triage where to go back to.
+    Ctrl-C stops watching; nothing is rolled back for it.
+    """
+    from devloop import monitoring
+
+    ws = open_workspace(root)
+    _feature(ws, feature)
+    try:
+        result = monitoring.watch(ws, feature, duration, interval, echo=click.echo, sleep=time.sleep)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching (Ctrl-C); no rollback was run.")
+        raise SystemExit(130) from None
+    click.echo(result)
+
+
+COMMANDS = [deployed, deploy, monitor]
