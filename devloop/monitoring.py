@@ -49,9 +49,8 @@ def watch(
     log = rundir / "monitor.log"
     rundir.mkdir(parents=True, exist_ok=True)
     rounds = max(1, math.ceil(window / every))
-    echo(
-        f"Watching {len(block.rollback_triggers)} trigger(s) of {feature} for {format_duration(window)}, every {format_duration(every)}"
-    )
+    count, span, step = len(block.rollback_triggers), format_duration(window), format_duration(every)
+    echo(f"Watching {count} trigger(s) of {feature} for {span}, every {step}")
     for i in range(rounds):
         now = dt.datetime.now(dt.UTC)
         ctx = CheckContext(ws.root, ws.config.gcp, feature, deploy.get("version"), deploy.get("at"), now)
