@@ -165,7 +165,7 @@ def parse_check_block(validation_text: str, source: str = "validation.md") -> Ch
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {block.line + 1 + mark.line}" if mark is not None else ""
-        raise ConfigError(f"{source}{at} (block at line {block.line}): not valid YAML: {_problem(exc)}") from None
+        raise ConfigError(f"{source}{at} (block at line {block.line}): not valid YAML: {_problem(exc, block.line + 1)}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -176,5 +176,10 @@ def parse_check_block(validation_text: str, source: str = "validation.md") -> Ch
         raise ConfigError(format_errors(where, exc, data)) from None
 
 
-def _problem(exc: yaml.YAMLError) -> str:
-    return str(getattr(exc, "problem", None) or exc).strip()
+def _problem(exc: yaml.YAMLError, first_line: int) -> str:
+    """PyYAML's problem, and where the construct it was reading began (often the real culprit)."""
+    problem = str(getattr(exc, "problem", None) or exc).strip()
+    context, mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and mark is not None:
+        problem += f" ({context} at line {first_line + mark.line})"
+    return problem

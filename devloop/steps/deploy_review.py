@@ -57,9 +57,9 @@ class DeployReviewStep(Step):
             "deploy_review.md.j2",
             feature=f,
             plan=read_text(ws, f"plans/{f}/plan.md"),
-            checklists=[(name, read_text(ws, ws.workspace_rel(ws.template_path(f"gcp/{name}.md")))) for name in lists],
+            checklists=[(n, read_text(ws, ws.workspace_rel(ws.template_path(f"gcp/{n}.md")))) for n in lists],
             files=[(p.relative_to(ws.root).as_posix(), numbered(ws, p.relative_to(ws.root).as_posix())) for p in files],
-            triage=_triage(run),
+            triage=run.triage_note(),
         )
         verdict = run.ask("review", "gcp_reviewer", prompt, answer, parse_code_review)
         blocking = [
@@ -73,8 +73,3 @@ class DeployReviewStep(Step):
             detail = f"{len(blocking)} blocking finding(s) in the deploy review; read {answer}"
             run.gate("deploy", subject, detail, answer)
         return Done(answer, [answer], data)
-
-
-def _triage(run: StepRun) -> str:
-    path = (run.lock.get("context") or {}).get(run.step.name)
-    return read_text(run.ws, path) if path else ""

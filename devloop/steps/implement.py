@@ -44,6 +44,7 @@ class ImplementStep(Step):
             smoke_path=smoke,
             paths=(ws.config.features.get(f) or {}).get("paths") or [],
             no_deviations=NO_DEVIATIONS,
+            triage=run.triage_note(),
         )
         base = run.journal.setdefault("base_commit", git_head(ws.root))
         rotation = tuple(ws.config.roles.implementer_rotation)

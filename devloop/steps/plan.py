@@ -32,6 +32,8 @@ class PlanStep(Step):
             brief=read_text(run.ws, f"plans/{f}/brief.md"),
             plan_path=plan,
             validation_path=validation,
+            triage=run.triage_note(),
         )
-        run.author("plan", "planner", prompt, expected=[plan, validation], scope=lambda p: p.startswith(f"plans/{f}/"))
+        scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
+        run.author("plan", "planner", prompt, [plan, validation], revise=bool(run.triage_note()), scope=scope)
         return Done(artifact=f"{plan}, {validation}", outputs=[plan, validation])

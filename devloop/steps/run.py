@@ -375,6 +375,13 @@ class StepRun:
             self.write(rel, body, 0o755 if rel.endswith(".sh") else None)
         return sorted(files)
 
+    def triage_note(self) -> str:
+        """The triage note that sent the loop back to this step, if any (consumed when the step finishes)."""
+        from devloop.prompts import read_text
+
+        path = (self.lock.get("context") or {}).get(self.step.name)
+        return read_text(self.ws, path) if path else ""
+
     def accept_upstream(self, step: str, paths: list[str]) -> None:
         """This step rewrote an input of an earlier step as part of the loop (e.g. validation pass 2):
         record the new hashes there, so the earlier step does not re-run because of it."""

@@ -1,0 +1,110 @@
+"""After deploy: `doit smoke`, triage routing, the round-trip cap, and the monitoring window with rollback."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tests.conftest import WS, happy_script
+
+VALIDATION = f"""# Checks
+
+```yaml devloop
+smoke:
+  - name: service_live
+    command: {{argv: [{sys.executable}, -c, "import pathlib, sys; sys.exit(0 if pathlib.Path('live.flag').exists() else 1)"]}}
+    expect: exit_code == 0
+rollback_triggers:
+  - name: error_count
+    command: {{argv: [{sys.executable}, -c, "import pathlib; p = pathlib.Path('errors.txt'); print(p.read_text() if p.exists() else 0)"]}}
+    fire_when: stdout | trim | int > 5
+monitoring: {{duration: 2s, interval: 1s}}
+```
+"""
+
+
+def setup(ws: WS, extra: str = "") -> None:
+    ws.config(
+        triage="judge",
+        extra="deploy:\n  rollback: [sh, -c, 'echo rolled back > rolled-back.flag']\n" + extra,
+    )
+    ws.add_feature("a")
+    plan = {"write": {"plans/a/plan.md": "# Plan\nDo it.\n", "plans/a/validation.md": VALIDATION}}
+    ws.set_script(
+        {
+            **happy_script("a"),
+            "a/plan/plan": plan,
+            "a/plan_review/round1-review": {"answer": "VERDICT: APPROVE\n"},
+            "a/smoke/triage": {"answer": "The service never came up: live.flag is missing.\nROUTE: code\n"},
+        }
+    )
+
+
+def test_smoke_fails_routes_to_code_then_passes_after_a_redeploy(ws: WS) -> None:
+    setup(ws)
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "a:evaluate (blocked)" in r.stdout and "smoke:a first" in r.stdout  # evaluation waits for smoke
+    assert "smoke" not in [s for s, _, _ in ws.agents_since(0)]
+
+    r = ws.doit("smoke")
+    assert "a:smoke (waiting for a human)" in r.stdout and "devloop deployed a" in r.stdout
+
+    assert ws.devloop("deployed", "a", "--version", "v1").returncode == 0
+    r = ws.doit("smoke")
+    assert r.returncode == 1
+    assert "smoke failed against deploy #1 (round trip 1/3); triage routed to code: implement re-runs" in r.stdout
+    run_dir = next((ws.root / "runs").glob("*-a"))
+    log = (run_dir / "smoke.log").read_text()
+    assert "FAIL service_live (command) exit_code == 0 | actual: exit_code=1" in log
+    assert "PASS error_count (command)" in log  # the trigger did not fire
+    assert json.loads((run_dir / "result.json").read_text())["passed"] is False
+    assert (run_dir / "triage.md").read_text().endswith("ROUTE: code\n")
+
+    n = len(ws.calls())
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout
+    steps = [s for s, _, _ in ws.agents_since(n)]
+    assert steps[0] == "implement" and "plan" not in steps and "plan_review" not in steps
+    assert "The service never came up" in (ws.root.parent / "last-prompt-implement.txt").read_text()
+
+    r = ws.doit("smoke")  # the fix is in, but deploy #1 is still what runs
+    assert "redeploy: the smoke run against deploy #1 failed" in r.stdout
+
+    (ws.root / "live.flag").write_text("up\n")
+    assert ws.devloop("deployed", "a", "--version", "v2").returncode == 0
+    r = ws.doit("smoke")
+    assert r.returncode == 0, r.stdout
+    assert "Step: a:smoke\n" in r.stdout
+    r = ws.doit()
+    assert "Next: a has been through the whole loop" in r.stdout
+
+
+def test_a_trigger_firing_during_monitoring_rolls_back_then_triages(ws: WS) -> None:
+    setup(ws)
+    (ws.root / "live.flag").write_text("up\n")
+    assert ws.doit().returncode == 0
+    r = ws.devloop("monitor", "a")
+    assert r.returncode == 3 and "after a passing smoke run" in r.stderr
+    ws.devloop("deployed", "a", "--version", "v1")
+    assert ws.doit("smoke").returncode == 0
+    (ws.root / "errors.txt").write_text("9\n")
+    ws.set_script({**ws.script, "a/smoke/triage": {"answer": "Errors spike after deploy.\nROUTE: plan\n"}})
+    r = ws.devloop("monitor", "a")
+    assert r.returncode == 0, r.stderr
+    assert "FIRED error_count (command)" in r.stdout
+    assert "the rollback ran" in r.stdout and "triage routed to plan" in r.stdout
+    assert (ws.root / "rolled-back.flag").read_text() == "rolled back\n"
+    assert "plan: stale\n  - forced by devloop redo" in ws.devloop("why", "a").stdout
+
+
+def test_the_round_trip_cap_escalates_to_a_human(ws: WS) -> None:
+    setup(ws, extra="steps:\n  smoke: {max_round_trips: 1}\n")
+    assert ws.doit().returncode == 0
+    ws.devloop("deployed", "a")
+    assert ws.doit("smoke").returncode == 1
+    assert ws.doit().returncode == 0
+    ws.devloop("deployed", "a")
+    r = ws.doit("smoke")
+    assert "a:smoke (waiting for approval)" in r.stdout
+    assert "smoke still failing after 1 round trips" in r.stdout
