@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from tests.conftest import WS, happy_script
 
-VALIDATION = f"""# Checks
+VALIDATION = """# Checks
 
 ```yaml devloop
 smoke:
   - name: service_live
-    command: {{argv: [{sys.executable}, -c, "import pathlib, sys; sys.exit(0 if pathlib.Path('live.flag').exists() else 1)"]}}
+    command: {argv: [sh, -c, "test -f live.flag"]}
     expect: exit_code == 0
 rollback_triggers:
   - name: error_count
-    command: {{argv: [{sys.executable}, -c, "import pathlib; p = pathlib.Path('errors.txt'); print(p.read_text() if p.exists() else 0)"]}}
+    command: {argv: [sh, -c, "cat errors.txt 2>/dev/null || echo 0"]}
     fire_when: stdout | trim | int > 5
-monitoring: {{duration: 2s, interval: 1s}}
+monitoring: {duration: 2s, interval: 1s}
 ```
 """
 
