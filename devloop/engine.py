@@ -104,7 +104,10 @@ def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
         st = step_status(ws, feature, up, lock)
         if not st.fresh and not STEPS[up].optional(ws, feature, lock):
             why = "; ".join(st.reasons)
-            return Outcome("blocked", feature, step_name, next=f"{up}:{feature} first ({why}); then doit")
+            hint = f"{up}:{feature} first ({why}); then doit"
+            if up == "smoke":
+                hint = f"a passing smoke run: {AFTER_REVIEW.format(f=feature)}"
+            return Outcome("blocked", feature, step_name, next=hint)
     cur = current(ws, feature, step_name, lock)
     record = lock["steps"].get(step_name)
     st = assess(record, cur, lock["artifacts"])
@@ -117,7 +120,12 @@ def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
 
 def _next_hint(feature: str, step_name: str) -> str:
     nxt = next_step(step_name)
+    if nxt == "smoke":
+        return f"{AFTER_REVIEW.format(f=feature)} (or, with nothing to deploy, evaluate:{feature})"
     return f"{nxt}:{feature}" if nxt else f"{feature} has been through the whole loop"
+
+
+AFTER_REVIEW = "deploy {f}, record it with devloop deployed {f}, then doit smoke:{f}"
 
 
 def _adopt(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur: Current, st: Status) -> Outcome:

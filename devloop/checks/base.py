@@ -9,6 +9,7 @@ is a CheckError, which the runner records as ERROR.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any, Protocol
 from devloop.checks.expr import ExprError, render
 
 MAX_TEXT_BYTES = 1_000_000  # http bodies and command output the expressions may read
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+_METHOD_URL = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE) \S+: ")  # the clients' prefix to every API error
 
 
 class CheckError(Exception):
@@ -104,8 +107,13 @@ def capped_text(data: bytes, limit: int = MAX_TEXT_BYTES) -> str:
 
 def google_error(exc: BaseException, what: str) -> CheckError:
     """A readable CheckError for what the Google clients raise: auth, quota, not found, bad request, network."""
+    cause = getattr(exc, "cause", None)
+    if type(exc).__name__ == "RetryError" and isinstance(cause, BaseException):
+        return CheckError(f"{google_error(cause, what)} ({getattr(exc, 'message', 'retries exhausted')})")
     code = getattr(exc, "code", None)
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if errno := _ERRNO.search(str(message)):  # requests buries "[Errno 111] Connection refused" in a long repr
+        message = errno.group()
     category = {400: "bad request", 401: "auth", 403: "auth", 404: "not found", 429: "quota"}.get(code or 0)
     if code in (403, 429) and any(w in str(message).lower() for w in ("quota", "ratelimit", "rate limit")):
         category = "quota"  # BigQuery reports quota and rate limits as 403
@@ -119,5 +127,5 @@ def google_error(exc: BaseException, what: str) -> CheckError:
             category = "auth"
         else:
             category = f"error {code}" if code else name
-    first = " ".join(str(message).split())
+    first = " ".join(_METHOD_URL.sub("", str(message)).split())
     return CheckError(f"{what}: {category}: {first[:400]}")

@@ -87,7 +87,11 @@ def _job_config(params: list[tuple[str, str, Any, bool]], cap: int, dry_run: boo
 
 
 def _limits(deadline: float) -> dict[str, Any]:
-    """Timeout and a retry bounded by what is left of the check's time, so nothing retries for minutes."""
+    """Timeout and a retry bounded by what is left of the check's time, so nothing retries for minutes.
+
+    ``job_retry`` (re-running a failed job, with a 10-minute deadline of its
+    own) is off: a smoke check that fails is reported, not re-tried unseen.
+    """
     from google.cloud import bigquery
 
     left = deadline - time.monotonic()
@@ -95,7 +99,7 @@ def _limits(deadline: float) -> dict[str, Any]:
         raise CheckError("bigquery: timeout: the check ran out of time")
     retry = bigquery.DEFAULT_RETRY
     retry = retry.with_timeout(left) if hasattr(retry, "with_timeout") else retry.with_deadline(left)
-    return {"timeout": left, "retry": retry}
+    return {"timeout": left, "retry": retry, "job_retry": None}
 
 
 def _client_key(gcp: Any) -> tuple[str | None, str | None, str, str | None]:

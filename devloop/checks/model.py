@@ -165,7 +165,8 @@ def parse_check_block(validation_text: str, source: str = "validation.md") -> Ch
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {block.line + 1 + mark.line}" if mark is not None else ""
-        raise ConfigError(f"{source}{at} (block at line {block.line}): not valid YAML: {_problem(exc, block.line + 1)}") from None
+        problem = _problem(exc, block.line + 1)
+        raise ConfigError(f"{source}{at} (block at line {block.line}): not valid YAML: {problem}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

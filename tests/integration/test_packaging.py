@@ -32,7 +32,7 @@ def test_wheel_ships_templates_and_uses_them(tmp_path: Path) -> None:
         "d = packaged_templates_dir()\n"
         f"assert d.is_relative_to(Path({str(site)!r})), d\n"
         "ws = Workspace(Path('.'))\n"
-        "text = render(ws, 'plan.md.j2', feature='x', brief='B', plan_path='p', validation_path='v')\n"
+        "text = render(ws, 'plan.md.j2', feature='x', brief='B', plan_path='p', validation_path='v', triage='')\n"
         "assert 'planner' in text and 'B' in text\n"
     )
     r = subprocess.run(
@@ -53,7 +53,7 @@ def test_a_workspace_template_overrides_the_packaged_one(tmp_path: Path) -> None
     before = template_hash(ws, ("plan.md.j2",))
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "plan.md.j2").write_text("Custom plan prompt for {{ feature }}")
-    assert render(ws, "plan.md.j2", feature="x", brief="", plan_path="", validation_path="") == (
+    assert render(ws, "plan.md.j2", feature="x", brief="", plan_path="", validation_path="", triage="") == (
         "Custom plan prompt for x"
     )
     assert template_hash(Workspace(tmp_path), ("plan.md.j2",)) != before  # the next run sees the change

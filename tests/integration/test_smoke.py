@@ -43,7 +43,7 @@ def test_smoke_fails_routes_to_code_then_passes_after_a_redeploy(ws: WS) -> None
     setup(ws)
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "a:evaluate (blocked)" in r.stdout and "smoke:a first" in r.stdout  # evaluation waits for smoke
+    assert "a:evaluate (blocked)" in r.stdout and "then doit smoke:a" in r.stdout  # evaluation waits for smoke
     assert "smoke" not in [s for s, _, _ in ws.agents_since(0)]
 
     r = ws.doit("smoke")
