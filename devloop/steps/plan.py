@@ -36,4 +36,16 @@ class PlanStep(Step):
         )
         scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
         run.author("plan", "planner", prompt, [plan, validation], revise=bool(run.triage_note()), scope=scope)
+        check_block(run, validation)
         return Done(artifact=f"{plan}, {validation}", outputs=[plan, validation])
+
+
+def check_block(run: StepRun, validation: str) -> None:
+    """A malformed ```yaml devloop block fails planning (with its line and field), not the smoke run."""
+    from devloop.checks.model import parse_check_block
+    from devloop.errors import DevloopError, StepFailed
+
+    try:
+        parse_check_block(read_text(run.ws, validation), validation)
+    except DevloopError as exc:
+        raise StepFailed(f"the post-deploy check block is invalid: {exc}") from None

@@ -18,6 +18,7 @@ from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
 from devloop.redteam import RTFinding, merge, missing_references, parse_red_team, render_report, required_ids
 from devloop.steps.base import Ask, Done, Step, Waiting
+from devloop.steps.plan import check_block
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
@@ -148,6 +149,7 @@ class RedTeamStep(Step):
             call = "validation-pass2" if attempt == 0 else "validation-pass2-again"
             scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
             run.author(call, "planner", prompt, [validation], revise=True, scope=scope)
+            check_block(run, validation)
             missing = missing_references(read_text(run.ws, validation), required)
             if not missing:
                 return

@@ -21,6 +21,7 @@ from devloop.gcpdetect import deploy_files
 from devloop.procs import run_in_group
 from devloop.prompts import read_text, render
 from devloop.steps.base import Done, Step, Waiting
+from devloop.steps.plan import check_block
 from devloop.steps.run import StepRun
 from devloop.triage import apply_route, parse_route
 from devloop.workspace import Workspace
@@ -191,6 +192,7 @@ def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str
         validation = f"plans/{f}/validation.md"
         fix = render(ws, "validation_fix.md.j2", feature=f, triage=read_text(ws, note), validation_path=validation)
         run.author("validation-fix", "planner", fix, [validation], revise=True, scope=lambda p: p == validation)
+        check_block(run, validation)
         run.accept_upstream("plan_review", [validation])
         run.accept_upstream("red_team", [validation])
     return route, note

@@ -107,3 +107,13 @@ def test_the_round_trip_cap_escalates_to_a_human(ws: WS) -> None:
     r = ws.doit("smoke")
     assert "a:smoke (waiting for approval)" in r.stdout
     assert "smoke still failing after 1 round trips" in r.stdout
+
+
+def test_a_malformed_check_block_fails_planning_with_the_line_and_field(ws: WS) -> None:
+    ws.add_feature("a")
+    bad = "# Checks\n\n```yaml devloop\nsmoke:\n  - name: x\n    http: {url: 'https://svc/healthz'}\n```\n"
+    ws.set_script({**ws.script, "a/plan/plan": {"write": {"plans/a/plan.md": "# P\n", "plans/a/validation.md": bad}}})
+    r = ws.doit()
+    assert r.returncode == 1
+    assert "a:plan FAILED: the post-deploy check block is invalid: plans/a/validation.md (block at line 3)" in r.stdout
+    assert "smoke.0" in r.stdout and "expect" in r.stdout
