@@ -1,14 +1,31 @@
 """Post-deploy checks: the ```yaml devloop block of validation.md, and running it.
 
-Importing this package never imports ``google.cloud``; the BigQuery and
-Logging clients are imported inside the functions that run those checks.
+Importing this package costs nothing until a name is used (PEP 562), and never
+imports ``google.cloud``: the BigQuery and Logging clients are imported inside
+the functions that run those checks.
 """
 
-from devloop.checks.base import CheckContext, CheckError
-from devloop.checks.durations import format_duration, parse_duration
-from devloop.checks.expr import compile_expr
-from devloop.checks.model import Check, CheckBlock, Monitoring, Rollback, Trigger, parse_check_block
-from devloop.checks.runner import CheckResult, evaluate_triggers, run_checks
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_HOMES = {
+    "CheckContext": "base",
+    "CheckError": "base",
+    "format_duration": "durations",
+    "parse_duration": "durations",
+    "compile_expr": "expr",
+    "Check": "model",
+    "CheckBlock": "model",
+    "Monitoring": "model",
+    "Rollback": "model",
+    "Trigger": "model",
+    "parse_check_block": "model",
+    "CheckResult": "runner",
+    "evaluate_triggers": "runner",
+    "run_checks": "runner",
+}
 
 __all__ = [
     "Check",
@@ -26,3 +43,19 @@ __all__ = [
     "parse_duration",
     "run_checks",
 ]
+
+if TYPE_CHECKING:
+    from devloop.checks.base import CheckContext, CheckError
+    from devloop.checks.durations import format_duration, parse_duration
+    from devloop.checks.expr import compile_expr
+    from devloop.checks.model import Check, CheckBlock, Monitoring, Rollback, Trigger, parse_check_block
+    from devloop.checks.runner import CheckResult, evaluate_triggers, run_checks
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'devloop.checks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"devloop.checks.{home}"), name)
+    globals()[name] = value
+    return value

@@ -1,21 +1,65 @@
-"""Step 8: a fresh evaluator scores the run against the rubric; devloop adds time efficiency."""
+"""Step 8: a fresh evaluator scores the run against the rubric; devloop measures time efficiency.
+
+The answer is validated beyond its format: every score below 4 must cite
+evidence that exists (the file, and the line when one is given). A rejected
+evaluation is asked for once more, then the step fails with the reason.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from devloop.answers import parse_evaluation
-from devloop.prompts import render
-from devloop.steps.base import Done, Step
+from devloop import ledger
+from devloop.answers import UNPARSEABLE, Parsed, parse_evaluation
+from devloop.costs import totals
+from devloop.errors import StepFailed
+from devloop.prompts import read_text, render
+from devloop.steps.base import Ask, Done, Step, Waiting
+from devloop.steps.code_review import check_location, code_files, git_diff
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
-UPSTREAM = ("plan", "plan_review", "red_team", "implement", "code_review", "deploy_review")
+UPSTREAM = ("plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "smoke")
+_EVIDENCE = re.compile(r"(?P<path>[\w./-]+\.\w+)(?::(?P<line>\d+)|#\S+)?")
+
+
+def evidence_problem(ws: Workspace, evidence: str) -> str | None:
+    """Why a finding's evidence does not point at something real, or None."""
+    m = _EVIDENCE.search(evidence)
+    if not m:
+        return f"evidence {evidence!r} names no file"
+    path, line = m.group("path"), m.group("line")
+    if not (ws.root / path).is_file():
+        return f"evidence {path} does not exist"
+    if line:
+        problem = check_location(ws, path, int(line))
+        return f"evidence {path}:{line}: {problem}" if problem else None
+    return None
+
+
+def validated(ws: Workspace) -> Any:
+    def parse(text: str) -> Parsed:
+        parsed = parse_evaluation(text)
+        if not parsed.ok:
+            return parsed
+        import yaml
+
+        block = re.search(r"```ya?ml\n(.*?)```", text, re.S)
+        data = yaml.safe_load(block.group(1)) if block else {}
+        for f in (data or {}).get("findings") or []:
+            if isinstance(f, dict) and parsed.extra["scores"].get(f.get("dimension"), 5) < 4:
+                problem = evidence_problem(ws, str(f.get("evidence") or ""))
+                if problem:
+                    return Parsed(UNPARSEABLE, f"{f.get('dimension')}: {problem}")
+        return parsed
+
+    return parse
 
 
 class EvaluateStep(Step):
     name = "evaluate"
-    summary = "step 8: a fresh evaluator scores the run with the rubric"
+    summary = "step 8: a fresh evaluator scores the run with the rubric; devloop records time efficiency"
     roles = ("evaluator",)
     templates = ("evaluate.md.j2", "rubric.md")
 
@@ -23,6 +67,9 @@ class EvaluateStep(Step):
         paths = {f"plans/{feature}/brief.md"}
         for step in UPSTREAM:
             paths.update((lock["steps"].get(step) or {}).get("outputs") or [])
+        run_dir = ((lock["steps"].get("smoke") or {}).get("data") or {}).get("run")
+        if run_dir:
+            paths.add(f"{run_dir}/smoke.log")
         return sorted(paths)
 
     def declared_outputs(self, ws: Workspace, feature: str) -> list[str]:
@@ -31,48 +78,83 @@ class EvaluateStep(Step):
     def run(self, run: StepRun) -> Done:
         ws, f = run.ws, run.feature
         answer = f"plans/{f}/evaluation.md"
-        artifacts = [p for p in self.inputs(ws, f, run.lock) if p.startswith(f"plans/{f}/")]
+        timing = time_efficiency(ws, f, run.lock)
+        inputs = self.inputs(ws, f, run.lock)
+        runs = sorted(p.relative_to(ws.root).as_posix() for p in ws.root.glob(f"runs/*-{f}/*.md"))
+        base = ((run.lock["steps"].get("implement") or {}).get("data") or {}).get("base_commit")
         prompt = render(
             ws,
             "evaluate.md.j2",
             feature=f,
             rubric=ws.template_path("rubric.md").read_text(encoding="utf-8"),
-            artifacts=artifacts,
-            code=[p for p in self.inputs(ws, f, run.lock) if not p.startswith("plans/")],
+            artifacts=[p for p in inputs if not p.startswith(("src/", "lib/")) and "/" in p] + runs,
+            code=code_files(ws, f, run.lock),
+            diff=git_diff(ws, base, code_files(ws, f, run.lock)),
+            timing=render_time(timing),
             answer_path=answer,
         )
-        verdict = run.ask("evaluate", "evaluator", prompt, answer, parse_evaluation)
-        timing = time_efficiency(run.lock)
-        run.write(f"plans/{f}/evaluation-time.md", render_time(f, timing))
-        outputs = [answer, f"plans/{f}/evaluation-time.md"]
-        return Done(answer, outputs, {"scores": verdict.get("scores"), "time": timing})
+        parse = validated(ws)
+        (res,) = run.ask_all([Ask("evaluate", "evaluator", prompt, answer, parse)], "evaluate")
+        if res.status == "unparseable" and not _manual(run):
+            retry = prompt + f"\n\nYour previous evaluation was rejected: {res.detail}. Answer again, complete.\n"
+            (res,) = run.ask_all([Ask("evaluate-retry", "evaluator", retry, answer, parse)], "evaluate retry")
+        if res.status == "waiting":
+            raise Waiting(f"write {answer} (prompt: {res.prompt_path})", answer, res.prompt_path)
+        if res.status != "answered" or res.data is None:
+            raise StepFailed(f"the evaluation was rejected: {res.detail}")
+        scores = res.data.get("scores") or {}
+        text = read_text(ws, answer)
+        run.write(answer, with_record(text, scores, timing))
+        return Done(answer, [answer], {"scores": scores, "time": timing["totals"]})
 
 
-def time_efficiency(lock: dict[str, Any]) -> dict[str, Any]:
-    """Recorded, not scored: wall clock and agent calls per step, from the lock."""
-    per_step = {}
+def _manual(run: StepRun) -> bool:
+    cfg = run.ws.config.agents.get(run.ws.config.roles.evaluator)
+    return cfg is not None and cfg.kind == "manual"
+
+
+def time_efficiency(ws: Workspace, feature: str, lock: dict[str, Any]) -> dict[str, Any]:
+    """Measured, not scored: per step the wall time (lock), agent calls, agent time and cost (ledger)."""
+    entries = [e for e in ledger.read(ws.root) if e.get("feature") == feature]
+    by_step = totals(entries, "step")
+    steps = {}
     for name in UPSTREAM:
         rec = lock["steps"].get(name) or {}
-        per_step[name] = {
-            "calls": rec.get("calls", 0),
-            "agent_seconds": rec.get("agent_seconds", 0.0),
-            "duration_s": rec.get("duration_s", 0.0),
+        t = by_step.get(name)
+        data = rec.get("data") or {}
+        steps[name] = {
+            "wall_s": rec.get("duration_s", 0.0),
+            "calls": t.calls if t else 0,
+            "agent_s": round(t.seconds, 1) if t else 0.0,
+            "cost": t.cost_text() if t else "-",
+            "rounds": data.get("rounds") or data.get("cycles") or "",
         }
-    return {
-        "steps": per_step,
-        "calls": sum(s["calls"] or 0 for s in per_step.values()),
-        "agent_seconds": round(sum(s["agent_seconds"] or 0 for s in per_step.values()), 3),
+    allt = totals(entries, "all").get("all")
+    summary = {
+        "calls": allt.calls if allt else 0,
+        "agent_s": round(allt.seconds, 1) if allt else 0.0,
+        "wall_s": round(sum(float(s["wall_s"] or 0) for s in steps.values()), 1),
+        "cost": allt.cost_text() if allt else "-",
     }
+    return {"steps": steps, "totals": summary}
 
 
-def render_time(feature: str, timing: dict[str, Any]) -> str:
-    lines = [
-        f"# Time efficiency: {feature} (recorded by devloop, not scored)",
-        "",
-        "| step | agent calls | agent time (s) | step time (s) |",
-        "|---|---|---|---|",
-    ]
+def render_time(timing: dict[str, Any]) -> str:
+    lines = ["| step | wall (s) | agent calls | agent time (s) | rounds | cost |", "|---|---|---|---|---|---|"]
     for name, s in timing["steps"].items():
-        lines.append(f"| {name} | {s['calls']} | {s['agent_seconds']} | {s['duration_s']} |")
-    lines += ["", f"Total: {timing['calls']} agent calls, {timing['agent_seconds']} s of agent time.", ""]
+        lines.append(f"| {name} | {s['wall_s']} | {s['calls']} | {s['agent_s']} | {s['rounds']} | {s['cost']} |")
+    t = timing["totals"]
+    lines.append(f"| **total** | {t['wall_s']} | {t['calls']} | {t['agent_s']} | | {t['cost']} |")
     return "\n".join(lines)
+
+
+def with_record(text: str, scores: dict[str, int], timing: dict[str, Any]) -> str:
+    """evaluation.md: machine-readable front matter, the evaluator's answer, then the measured time."""
+    body = re.sub(r"\A---\n.*?\n---\n+", "", text, flags=re.S)
+    body = body.split("\n## Time efficiency (measured by devloop, not scored)")[0].rstrip()
+    front = ["---", "scores:"] + [f"  {k}: {v}" for k, v in scores.items()]
+    t = timing["totals"]
+    front += [f"agent_calls: {t['calls']}", f"agent_seconds: {t['agent_s']}", f"wall_seconds: {t['wall_s']}"]
+    front += [f"cost: {t['cost']!r}", "---", ""]
+    tail = ["", "", "## Time efficiency (measured by devloop, not scored)", "", render_time(timing), ""]
+    return "\n".join(front) + body + "\n".join(tail)

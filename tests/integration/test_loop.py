@@ -50,8 +50,10 @@ def test_first_run_goes_through_the_whole_loop(ws: WS) -> None:
     assert "verifier CONFIRMED; blocks" in record
     assert "Final PRODUCTION GRADE count: 1/1" in record
     assert ws.read("src/daily-ingest.py").startswith("import sys")
-    assert "plan_quality: 4" in ws.read(f"{p}/evaluation.md")
-    assert "| plan_review | 3 |" in ws.read(f"{p}/evaluation-time.md")
+    evaluation = ws.read(f"{p}/evaluation.md")
+    assert evaluation.startswith("---\nscores:\n  plan_quality: 4\n")
+    assert "agent_calls: 9" in evaluation  # measured before the evaluator's own call
+    assert re.search(r"\| plan_review \| [\d.]+ \| 3 \| [\d.]+ \| 2 \| unknown \|", evaluation), evaluation
     lock = ws.read(f"{p}/devloop.lock")
     assert "src/daily-ingest.py" in lock and "journal" not in lock
     ledger = ws.read("runs/ledger.jsonl").splitlines()
