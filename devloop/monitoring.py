@@ -45,7 +45,9 @@ def watch(
         raise UsageError(
             "no monitoring window: add `monitoring: {duration: 30m, interval: 1m}` or pass --duration/--interval"
         )
-    rundir = ws.root / "runs" / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{feature}"
+    from devloop.steps.smoke import new_run_dir
+
+    rundir = ws.root / new_run_dir(ws, feature)
     log = rundir / "monitor.log"
     rundir.mkdir(parents=True, exist_ok=True)
     rounds = max(1, math.ceil(window / every))

@@ -63,7 +63,7 @@ class SmokeStep(Step):
                 f"redeploy: the smoke run against deploy #{deploy['id']} failed and went back to "
                 f"{state.get('last_route')}; after the fix, deploy and run devloop deployed {f}"
             )
-        rundir = run.journal.setdefault("run_dir", f"runs/{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{f}")
+        rundir = run.journal.setdefault("run_dir", new_run_dir(run.ws, f))
         if "outcome" not in run.journal:
             run.journal["outcome"] = check_deploy(run.ws, f, deploy, Path(run.ws.root / rundir))
             run.save()
@@ -90,6 +90,17 @@ class SmokeStep(Step):
             f"{why} against deploy #{deploy['id']} (round trip {trips}/{cap}); triage routed to {route}: "
             f"{step} re-runs on the next doit; then redeploy and run doit smoke (see {note})"
         )
+
+
+def new_run_dir(ws: Workspace, feature: str) -> str:
+    """runs/<YYYYMMDD-HHMMSS>-<feature>, made unique if two runs start in the same second."""
+    base = f"runs/{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{feature}"
+    rel, n = base, 1
+    while (ws.root / rel).exists():
+        n += 1
+        rel = f"{base}-{n}"
+    (ws.root / rel).mkdir(parents=True)
+    return rel
 
 
 def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Path) -> dict[str, Any]:

@@ -1,0 +1,214 @@
+"""``devloop report FEATURE``: one markdown page telling how a feature went through the loop.
+
+Everything on it is read back from what the loop already recorded (the lock,
+the ledger, the review records, the smoke run folders), so the page can be
+regenerated at any time without calling an agent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from devloop import ledger
+from devloop.atomic import atomic_write_text
+from devloop.cli.inspect import LABELS
+from devloop.costs import Total
+from devloop.steps.registry import ORDER
+from devloop.workspace import Workspace
+
+
+def run_dirs(ws: Workspace, feature: str) -> list[Path]:
+    """``runs/<YYYYMMDD-HHMMSS>-<feature>/``, oldest first; the exact pattern keeps ``a-b`` out of ``b``'s runs."""
+    pattern = re.compile(rf"^\d{{8}}-\d{{6}}-{re.escape(feature)}$")
+    runs = ws.root / "runs"
+    return sorted(p for p in runs.iterdir() if p.is_dir() and pattern.match(p.name)) if runs.is_dir() else []
+
+
+def _ledger_by_step(ws: Workspace, feature: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for e in ledger.read(ws.root):
+        if e.get("feature") == feature:
+            out.setdefault(str(e.get("step")), []).append(e)
+    return out
+
+
+def _unique(entries: list[dict[str, Any]], key: str) -> str:
+    return ", ".join(dict.fromkeys(str(e[key]) for e in entries if e.get(key))) or "-"
+
+
+def _note(step: str, rec: dict[str, Any]) -> str:
+    """The one fact about a finished step worth a glance: its verdict, scores or why it was skipped."""
+    data = rec.get("data") or {}
+    if rec.get("state") not in (None, "done"):
+        return str(rec.get("detail") or "")
+    if data.get("skipped"):
+        return f"skipped: {data.get('reason', '')}"
+    if step == "plan_review":
+        return f"{data.get('verdict', '?')} after {data.get('rounds', '?')} round(s)"
+    if step == "code_review":
+        return f"{data.get('verdict', '?')}: {data.get('production_grade', '?')}/{data.get('seats', '?')} votes"
+    if step == "implement":
+        gates = data.get("gates") or []
+        passed = sum(bool(g.get("passed")) for g in gates)
+        return f"by {data.get('implementer', '?')}; local gates {passed}/{len(gates)} passed"
+    if step == "evaluate" and data.get("scores"):
+        return ", ".join(f"{k} {v}" for k, v in sorted(data["scores"].items()))
+    if step == "smoke" and data.get("result"):
+        return f"{data['result']} (deploy #{data.get('deploy', '?')})"
+    return str(data.get("verdict") or rec.get("detail") or "")
+
+
+def timeline(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    from devloop.engine import feature_status
+
+    status = feature_status(ws, feature)
+    calls = _ledger_by_step(ws, feature)
+    out = [
+        "## Timeline",
+        "",
+        "| step | state | agents | models | duration (s) | agent time (s) | calls | cost | finished | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    grand = Total()
+    for step in ORDER:
+        rec = lock["steps"].get(step) or {}
+        entries = calls.get(step, [])
+        t = Total()
+        for e in entries:
+            t.add(e)
+            grand.add(e)
+        failed = f" ({t.failed} failed)" if t.failed else ""
+        cells = [
+            step,
+            LABELS[status[step].state],
+            _unique(entries, "agent"),
+            _unique(entries, "model"),
+            str(rec.get("duration_s", "-")),
+            f"{t.seconds:.2f}" if entries else "-",
+            f"{t.calls}{failed}",
+            t.cost_text() if entries else "-",
+            str(rec.get("finished") or "-"),
+            _note(step, rec).replace("|", "/"),
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    cost = grand.cost_text() if grand.calls else "-"
+    out += ["", f"Total: {grand.calls} agent call(s), {grand.seconds:.2f} s of agent time, cost {cost}.", ""]
+    return out
+
+
+def plan_review(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    out = ["## Plan review", ""]
+    path = ws.feature_dir(feature) / "plan-review.md"
+    if not path.is_file():
+        return [*out, "No plan review recorded yet.", ""]
+    rows: list[list[str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^## Round (\d+)", line):
+            rows.append([m.group(1), "-", "-"])
+        elif rows and (m := re.match(r"^- (Reviewer|Verdict): (.*)$", line)):
+            rows[-1][1 if m.group(1) == "Reviewer" else 2] = m.group(2).strip()
+    out += ["| round | reviewer | verdict |", "|---|---|---|", *(f"| {' | '.join(r)} |" for r in rows), ""]
+    return [*out, f"Outcome: {_note('plan_review', lock['steps'].get('plan_review') or {})}.", ""]
+
+
+def code_review(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    """The vote tables and results of every cycle, copied from reviews.md (its claims stay there)."""
+    out = ["## Code review", ""]
+    path = ws.feature_dir(feature) / "reviews.md"
+    if not path.is_file():
+        return [*out, "No code review recorded yet.", ""]
+    keep = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## Cycle"):
+            out += ["#" + line, ""]
+            keep = True
+        elif line.startswith("### "):
+            keep = False
+        elif keep and line.startswith("|"):
+            out.append(line)
+        elif line.startswith(("**Result:**", "Final PRODUCTION GRADE")):
+            out += ["", line, ""]
+    return [*out, f"Outcome: {_note('code_review', lock['steps'].get('code_review') or {})}.", ""]
+
+
+def gates(lock: dict[str, Any]) -> list[str]:
+    out = ["## Gates", ""]
+    stamps = lock.get("gates") or {}
+    if not stamps:
+        return [*out, "No gate was needed.", ""]
+    out += ["| gate | state | by | at | subject |", "|---|---|---|---|---|"]
+    for name, s in sorted(stamps.items()):
+        state = f"waiting for approval ({s.get('detail', '')})" if s.get("pending") else "approved"
+        subject = ", ".join(f"`{p}` {str(h)[:12]}" for p, h in sorted((s.get("subject") or {}).items()))
+        out.append(f"| {name} | {state} | {s.get('by', '-')} | {s.get('at', '-')} | {subject} |")
+    return [*out, ""]
+
+
+def deploys_and_smoke(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    from devloop.triage import ROUTES, parse_route
+
+    out = ["## Deploys", ""]
+    d = lock.get("deploy")
+    out.append(f"Latest: #{d['id']} version {d.get('version')} by {d.get('by')} at {d.get('at')}." if d else "None.")
+    out += ["", "## Smoke runs and triage", ""]
+    smoke = lock.get("smoke") or {}
+    if smoke:
+        out += [", ".join(f"{k}: {v}" for k, v in sorted(smoke.items())), ""]
+    rows = []
+    for rd in run_dirs(ws, feature):
+        try:
+            result = json.loads((rd / "result.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            result = {}
+        verdict = {True: "PASS", False: "FAIL"}.get(result.get("passed"), "unknown")
+        counts = ", ".join(f"{k} {v}" for k, v in (result.get("counts") or {}).items()) or "-"
+        route = "-"
+        if (rd / "triage.md").is_file():
+            p = parse_route((rd / "triage.md").read_text(encoding="utf-8"))
+            route = f"{p.verdict} → {ROUTES[p.verdict]}" if p.ok else f"unparseable ({p.reason})"
+        dep = (result.get("deploy") or {}).get("id", "-")
+        rollback = " (rollback ran)" if (rd / "rollback.log").is_file() else ""
+        rows.append(f"| {rd.name} | #{dep} | {verdict}{rollback} | {counts} | {route} |")
+    if not rows:
+        return [*out, "No smoke run yet.", ""]
+    return [*out, "| run | deploy | result | counts | triage route |", "|---|---|---|---|---|", *rows, ""]
+
+
+def artifacts(ws: Workspace, feature: str, lock: dict[str, Any], here: Path) -> list[str]:
+    """Relative links, from the report's folder, to every file the loop recorded for the feature."""
+    out = ["## Artifacts", ""]
+    paths = {f"plans/{feature}/brief.md": {}, **lock.get("artifacts", {})}
+    for rd in run_dirs(ws, feature):
+        paths.update({ws.rel(p): {} for p in sorted(rd.rglob("*")) if p.is_file()})
+    for p, meta in sorted(paths.items()):
+        link = Path(os.path.relpath(ws.root / p, here)).as_posix()
+        missing = "" if (ws.root / p).exists() else " (missing)"
+        edited = " (edited by hand)" if meta.get("edited") else ""
+        out.append(f"- [{p}]({link}){edited}{missing}")
+    return [*out, ""]
+
+
+def build(ws: Workspace, feature: str, out_path: Path) -> str:
+    lock = ws.read_lock(feature)
+    head = [f"# Report: {feature}", "", "Read back from the lock, the ledger and the run folders; no agent was called.", ""]
+    return "\n".join(
+        head
+        + timeline(ws, feature, lock)
+        + plan_review(ws, feature, lock)
+        + code_review(ws, feature, lock)
+        + gates(lock)
+        + deploys_and_smoke(ws, feature, lock)
+        + artifacts(ws, feature, lock, out_path.resolve().parent)
+    )
+
+
+def write(ws: Workspace, feature: str, out: Path | None = None) -> Path:
+    """Write the report (default plans/<feature>/report.md) atomically; returns where."""
+    path = out if out is not None else ws.feature_dir(feature) / "report.md"
+    path = path if path.is_absolute() else Path.cwd() / path
+    atomic_write_text(path, build(ws, feature, path))
+    return path
