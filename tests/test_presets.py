@@ -135,7 +135,7 @@ def test_llm_is_text_only_so_authors_answer_with_file_blocks(cli: Any, tmp_path:
     assert agent.returns_file_blocks
     result = agent.run(req(tmp_path, RoleKind.AUTHOR))
     assert result.ok and "file=src/a.py" in result.text
-    assert cli.calls()[0]["argv"] == ["llm", "prompt", "-m", "gpt-4o-mini", "--no-stream"]
+    assert cli.calls()[0]["argv"] == ["llm", "prompt", "-m", "gpt-4o-mini", "--no-stream", "--no-log"]
 
 
 def test_gemini_json_error_and_success(cli: Any, tmp_path: Path) -> None:
@@ -152,3 +152,22 @@ def test_a_generic_command_is_classified_by_its_output(cli: Any, tmp_path: Path)
     assert agent.run(req(tmp_path)).status is CallStatus.UNAVAILABLE
     agent = cli("claude", {"stderr": "Traceback: KeyError 'x'\n", "exit": 1})
     assert agent.run(req(tmp_path)).status is CallStatus.ERROR
+
+
+@pytest.mark.parametrize(
+    ("name", "case"),
+    [
+        ("gemini", "judge_plan_json"),  # exit 41: no auth method
+        ("gemini", "dummy_api_key_json_long"),  # offline: fetch failed after minutes of retries
+        ("llm", "dummy_key_text"),
+        ("llm", "prompt_stdin"),  # no key found
+        ("aider", "judge_ask_nokey"),  # exit 0 with an authentication error
+        ("aider", "author_dummy_key_long"),  # exit 0 after a connection error
+        ("claude", "print_text"),
+        ("codex", "exec_norepo"),
+    ],
+)
+def test_recorded_failures_of_the_real_clis_are_unavailable(cli: Any, tmp_path: Path, name: str, case: str) -> None:
+    """What each real CLI printed here when it could not work: never an answer, always 'unavailable'."""
+    result = cli(name, recorded(name, case)).run(req(tmp_path))
+    assert result.status is CallStatus.UNAVAILABLE, result.detail
