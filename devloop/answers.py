@@ -85,14 +85,21 @@ def _clean(line: str) -> str:
     return re.sub(r"[*`]", "", line).strip().strip("_").strip()
 
 
-def _keyword_verdict(text: str, key: str, choices: dict[str, str]) -> Parsed:
-    if not text.strip():
-        return Parsed(UNPARSEABLE, "the answer is empty")
+def answer_problem(text: str) -> str | None:
+    """Why an answer cannot be read at all (empty, oversized, truncated), or None."""
+    if not (text or "").strip():
+        return "the answer is empty"
     if len(text) > MAX_ANSWER_CHARS:
-        return Parsed(UNPARSEABLE, f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    prose, _, closed = split_blocks(text)
-    if not closed:
-        return Parsed(UNPARSEABLE, "a code block is not closed (truncated answer?)")
+        return f"the answer is longer than {MAX_ANSWER_CHARS} characters"
+    if not split_blocks(text)[2]:
+        return "a code block is not closed (truncated answer?)"
+    return None
+
+
+def _keyword_verdict(text: str, key: str, choices: dict[str, str]) -> Parsed:
+    if problem := answer_problem(text):
+        return Parsed(UNPARSEABLE, problem)
+    prose = split_blocks(text)[0]
     found: set[str] = set()
     pattern = re.compile(rf"^{key}\s*:\s*(.+?)\s*\.?$", re.IGNORECASE)
     for line in prose:
@@ -242,13 +249,9 @@ def parse_verifier(text: str, claims: int) -> Parsed:
     ``verdicts``: the caller keeps it blocking. No verdict line at all is
     UNPARSEABLE.
     """
-    if not (text or "").strip():
-        return Parsed(UNPARSEABLE, "the answer is empty")
-    if len(text) > MAX_ANSWER_CHARS:
-        return Parsed(UNPARSEABLE, f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    prose, _, closed = split_blocks(text)
-    if not closed:
-        return Parsed(UNPARSEABLE, "a code block is not closed (truncated answer?)")
+    if problem := answer_problem(text):
+        return Parsed(UNPARSEABLE, problem)
+    prose = split_blocks(text)[0]
     seen: dict[int, set[str]] = {}
     reasons: dict[int, str] = {}
     for line in prose:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from devloop.answers import UNPARSEABLE, Parsed, split_blocks
+from devloop.answers import UNPARSEABLE, Parsed, answer_problem, split_blocks
 
 ROUTES = {"deploy": "deploy_review", "code": "implement", "plan": "plan", "validation": "implement"}
 _ROUTE = re.compile(r"^\**ROUTE\**\s*:\s*\**\s*([a-z]+)\b", re.IGNORECASE)
@@ -18,11 +18,9 @@ _ROUTE = re.compile(r"^\**ROUTE\**\s*:\s*\**\s*([a-z]+)\b", re.IGNORECASE)
 
 def parse_route(text: str) -> Parsed:
     """Exactly one ``ROUTE: deploy|code|plan|validation`` line outside quotes and code blocks."""
-    if not (text or "").strip():
-        return Parsed(UNPARSEABLE, "the answer is empty")
-    prose, _, closed = split_blocks(text)
-    if not closed:
-        return Parsed(UNPARSEABLE, "a code block is not closed (truncated answer?)")
+    if problem := answer_problem(text):
+        return Parsed(UNPARSEABLE, problem)
+    prose = split_blocks(text)[0]
     found = set()
     for line in prose:
         m = _ROUTE.match(line.strip())

@@ -1,0 +1,37 @@
+"""The triage answer and the route it takes."""
+
+from __future__ import annotations
+
+import pytest
+
+from devloop.answers import UNPARSEABLE
+from devloop.triage import apply_route, parse_route
+
+
+@pytest.mark.parametrize("route", ["deploy", "code", "plan", "validation"])
+def test_each_route_parses(route: str) -> None:
+    assert parse_route(f"The cause is X.\n\n**ROUTE: {route}**\n").verdict == route
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "empty"),
+        ("ROUTE: code\nROUTE: plan\n", "contradictory"),
+        ("ROUTE: database\n", "unknown route"),
+        ("> ROUTE: code\n", "no 'ROUTE"),
+        ("```\nROUTE: code\n```\n", "no 'ROUTE"),
+        ("ROUTE: code\n```\ncut off", "not closed"),
+    ],
+)
+def test_anything_else_is_unparseable(text: str, why: str) -> None:
+    parsed = parse_route(text)
+    assert parsed.verdict == UNPARSEABLE and why in parsed.reason
+
+
+def test_a_route_invalidates_exactly_one_step_and_leaves_the_note() -> None:
+    lock = {"steps": {"implement": {"state": "done"}, "plan": {"state": "done"}}}
+    assert apply_route(lock, "validation", "runs/x/triage.md") == "implement"
+    assert lock["steps"]["implement"]["force"] is True and "force" not in lock["steps"]["plan"]
+    assert lock["context"] == {"implement": "runs/x/triage.md"}
+    assert apply_route(lock, "deploy", "n") == "deploy_review" and lock["steps"]["deploy_review"] == {"force": True}
