@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-STEPS = ("plan", "plan_review", "implement", "code_review", "evaluate")
+STEPS = ("plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "evaluate")
 HEAVY = ("google", "pydantic", "jinja2", "rich", "filelock")  # packages the no-op should not need
 BIN = Path(sys.executable).parent
 
@@ -138,7 +138,7 @@ def make_devloop_workspace(root: Path, features: list[str]) -> None:
     rec = root / "recorded"
     # Answers that name no path are shared by every feature (the replay agent's fallback).
     write(rec / "plan_review" / "round1-review.md", "The plan covers the brief.\n\nVERDICT: APPROVE\n")
-    write(rec / "code_review" / "round1-review.md", "Clean and tested.\n\nVOTE: PRODUCTION GRADE\n")
+    write(rec / "code_review" / "round1-rev.md", "Clean and tested.\n\nVOTE: PRODUCTION GRADE\n")
     write(rec / "evaluate" / "evaluate.md", EVALUATION)
     for f in features:
         ident = f.replace("-", "_")
@@ -211,18 +211,19 @@ def check_devloop_fresh(root: Path, features: list[str]) -> None:
         raise BenchError(f"the second `doit` was not a no-op:\n{_tail(out)}")
     data = json.loads(run([*DEVLOOP, "status", "--json"], root).stdout)
     stale = [f"{f}:{s} {st['state']} {st['reasons']}" for f, steps in data.items() for s, st in steps.items()]
-    stale = [x for x in stale if " fresh " not in x]
+    # smoke waits for a deploy that a benchmark never makes; everything else must be fresh
+    stale = [x for x in stale if " fresh " not in x and ":smoke new " not in x]
     if sorted(data) != features or stale:
         raise BenchError("devloop status --json is not all fresh:\n" + "\n".join(stale[:20]))
 
 
 # -- the bare doit workspace ------------------------------------------------
 BARE_DODO = '''\
-"""Bare doit, same shape as the devloop workspace: per feature 5 chained file tasks."""
+"""Bare doit, same shape as the devloop workspace: per feature 7 chained file tasks."""
 from pathlib import Path
 
 DOIT_CONFIG = {
-    "default_tasks": ["plan", "plan_review", "implement", "code_review", "evaluate"],
+    "default_tasks": ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "evaluate"],
     "backend": "json",  # as devloop's dodo.py configures it
     "dep_file": ".doit.json",
     "verbosity": 1,
@@ -243,12 +244,15 @@ def task_bare():
         chain = [
             ("plan", [f"{d}/brief.md"], [f"{d}/plan.md", f"{d}/validation.md"]),
             ("plan_review", [f"{d}/brief.md", f"{d}/plan.md", f"{d}/validation.md"], [f"{d}/review-round1.md"]),
-            ("implement", [f"{d}/plan.md", f"{d}/validation.md"],
+            ("red_team", [f"{d}/brief.md", f"{d}/plan.md", f"{d}/validation.md"], [f"{d}/red-team.txt"]),
+            ("implement", [f"{d}/plan.md", f"{d}/validation.md", f"{d}/red-team.txt"],
              [f"{d}/deviations.md", f"scripts/smoke/{f}.sh", f"src/{f}.py"]),
             ("code_review", [f"{d}/plan.md", f"{d}/validation.md", f"{d}/deviations.md",
                              f"scripts/smoke/{f}.sh", f"src/{f}.py"], [f"{d}/reviews.md"]),
+            ("deploy_review", [f"{d}/plan.md", f"{d}/reviews.md"], [f"{d}/review-gcp.txt"]),
             ("evaluate", [f"{d}/brief.md", f"{d}/plan.md", f"{d}/validation.md", f"{d}/review-round1.md",
-                          f"{d}/deviations.md", f"scripts/smoke/{f}.sh", f"src/{f}.py", f"{d}/reviews.md"],
+                          f"{d}/deviations.md", f"scripts/smoke/{f}.sh", f"src/{f}.py", f"{d}/reviews.md",
+                          f"{d}/review-gcp.txt"],
              [f"{d}/evaluation.md"]),
         ]
         for step, deps, targets in chain:
@@ -275,8 +279,8 @@ def bring_bare_up_to_date(root: Path, n: int) -> float:
     out = run([*DOIT], root).stdout
     ran = [line for line in out.splitlines() if line.startswith(".  ")]
     skipped = [line for line in out.splitlines() if line.startswith("-- ")]
-    if ran or len(skipped) != 5 * n:
-        raise BenchError(f"the bare no-op ran {len(ran)} task(s) and skipped {len(skipped)} of {5 * n}")
+    if ran or len(skipped) != len(STEPS) * n:
+        raise BenchError(f"the bare no-op ran {len(ran)} task(s) and skipped {len(skipped)} of {len(STEPS) * n}")
     return took
 
 
@@ -376,12 +380,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), doit: {' '.join(DOIT)}")
         print(f"bytecode: {'cached under ' + str(PYCACHE) if PYCACHE else 'none (compiled from source every run)'}")
         took, used = bring_up_to_date(dl, features, args.jobs)
-        print(f"devloop first run (`{used}`, {5 * args.features} steps, replay agents): {took:.2f} s")
+        print(f"devloop first run (`{used}`, {len(STEPS) * args.features} steps, replay agents): {took:.2f} s")
         check_devloop_fresh(dl, features)
         print("devloop second `doit`: Everything is up to date; `devloop status --json`: all fresh")
         make_bare_workspace(bare, features)
         took = bring_bare_up_to_date(bare, args.features)
-        print(f"bare doit first run: {took:.2f} s; its second run skipped all {5 * args.features} tasks")
+        print(f"bare doit first run: {took:.2f} s; its second run skipped all {len(STEPS) * args.features} tasks")
 
         commands = {
             "doit no-op (devloop)": ([*DOIT], dl),

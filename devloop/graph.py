@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from devloop.cli.inspect import LABELS
-from devloop.provenance.staleness import Status
+from devloop.provenance.staleness import LABELS, Status
 from devloop.steps.registry import ORDER, doit_dep
 
 # state -> (fill, stroke); every state gets a class so the legend is complete.

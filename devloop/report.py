@@ -15,8 +15,8 @@ from typing import Any
 
 from devloop import ledger
 from devloop.atomic import atomic_write_text
-from devloop.cli.inspect import LABELS
 from devloop.costs import Total
+from devloop.provenance.staleness import LABELS
 from devloop.steps.registry import ORDER
 from devloop.workspace import Workspace
 
@@ -55,6 +55,9 @@ def _note(step: str, rec: dict[str, Any]) -> str:
         gates = data.get("gates") or []
         passed = sum(bool(g.get("passed")) for g in gates)
         return f"by {data.get('implementer', '?')}; local gates {passed}/{len(gates)} passed"
+    if step == "red_team" and data.get("teams"):
+        counts = ", ".join(f"{v} {k}" for k, v in (data.get("findings") or {}).items())
+        return f"teams {', '.join(data['teams'])}: {counts}"
     if step == "evaluate" and data.get("scores"):
         return ", ".join(f"{k} {v}" for k, v in sorted(data["scores"].items()))
     if step == "smoke" and data.get("result"):
@@ -92,7 +95,7 @@ def timeline(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
             f"{t.calls}{failed}",
             t.cost_text() if entries else "-",
             str(rec.get("finished") or "-"),
-            _note(step, rec).replace("|", "/"),
+            " ".join(_note(step, rec).replace("|", "/").split()),
         ]
         out.append("| " + " | ".join(cells) + " |")
     cost = grand.cost_text() if grand.calls else "-"
@@ -194,8 +197,8 @@ def artifacts(ws: Workspace, feature: str, lock: dict[str, Any], here: Path) -> 
 
 def build(ws: Workspace, feature: str, out_path: Path) -> str:
     lock = ws.read_lock(feature)
-    head = [f"# Report: {feature}", "", "Read back from the lock, the ledger and the run folders; no agent was called.", ""]
-    return "\n".join(
+    head = [f"# Report: {feature}", "", "Read back from the lock, the ledger and the run folders; no agent called.", ""]
+    text = "\n".join(
         head
         + timeline(ws, feature, lock)
         + plan_review(ws, feature, lock)
@@ -204,6 +207,7 @@ def build(ws: Workspace, feature: str, out_path: Path) -> str:
         + deploys_and_smoke(ws, feature, lock)
         + artifacts(ws, feature, lock, out_path.resolve().parent)
     )
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def write(ws: Workspace, feature: str, out: Path | None = None) -> Path:

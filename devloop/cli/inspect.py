@@ -11,19 +11,9 @@ import click
 
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.names import check_feature_name
+from devloop.provenance.staleness import LABELS
 from devloop.steps.registry import ORDER
 from devloop.workspace import Workspace
-
-LABELS = {
-    "fresh": "up to date",
-    "new": "not run",
-    "stale": "stale",
-    "edited": "hand edit",
-    "waiting": "waiting",
-    "gate": "gate",
-    "failed": "failed",
-    "blocked": "pending",
-}
 
 
 @click.command()

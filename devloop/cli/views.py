@@ -59,7 +59,9 @@ def graph(feature: str | None, fmt: str, root: Path | None) -> None:
 
 @click.command()
 @click.argument("feature")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write (default plans/<f>/report.md).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write (default plans/<f>/report.md)."
+)
 @workspace_option
 def report(feature: str, out: Path | None, root: Path | None) -> None:
     """One markdown page on how FEATURE went: steps, reviews, gates, deploys, smoke runs, costs, artifacts."""

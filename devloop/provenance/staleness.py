@@ -18,6 +18,19 @@ GATE = "gate"
 FAILED = "failed"
 
 
+# How each state reads in status tables, graphs and reports.
+LABELS = {
+    "fresh": "up to date",
+    "new": "not run",
+    "stale": "stale",
+    "edited": "hand edit",
+    "waiting": "waiting",
+    "gate": "gate",
+    "failed": "failed",
+    "blocked": "pending",
+}
+
+
 @dataclass(frozen=True)
 class Current:
     """What the step would run with now."""
