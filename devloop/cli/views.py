@@ -25,14 +25,15 @@ def _feature(ws: Workspace, feature: str) -> str:
 def rollup(force: bool, root: Path | None) -> None:
     """Roll up every evaluation into runs/rollup-<YYYYMM>.md (+ a PNG chart).
 
-    Due after 10 new evaluations or when the month changed since the last
-    roll-up; suggestions seen in two or more evaluations become proposed
+    Due after rollup.every (10) new evaluations or, with rollup.monthly, when
+    the month changed since the last roll-up; suggestions seen in two or more evaluations become proposed
     changes to the loop, at the top of the file.
     """
     from devloop.rollup import rollup as write_rollup
 
     ws = open_workspace(root)
-    path, why = write_rollup(ws, force=force)
+    cadence = ws.config.rollup
+    path, why = write_rollup(ws, force=force, every=cadence.every, monthly=cadence.monthly)
     if path is None:
         click.echo(f"No roll-up due: {why}. (devloop rollup --force writes one anyway.)")
         return

@@ -232,6 +232,11 @@ class GcpConfig(_Strict):
     query_timeout: float = Field(120, gt=0, description="Seconds a BigQuery check may take.")
 
 
+class RollupConfig(_Strict):
+    every: int = Field(10, ge=1, description="A roll-up is due after this many new evaluations...")
+    monthly: bool = Field(True, description="...or when the month turned since the last one.")
+
+
 class Config(_Strict):
     """The whole devloop.yaml."""
 
@@ -244,6 +249,7 @@ class Config(_Strict):
     )
     gcp: GcpConfig = GcpConfig()
     deploy: DeployConfig = DeployConfig()
+    rollup: RollupConfig = RollupConfig()
     max_prompt_chars: int = Field(
         1_000_000, ge=1000, description="A prompt longer than this is refused before any agent is called."
     )
