@@ -20,9 +20,9 @@ from devloop.steps.registry import check_step
 @click.argument("gate")
 @workspace_option
 def approve(feature: str, gate: str, root: Path | None) -> None:
-    """Approve GATE of FEATURE (e.g. `plan`, `code-review`) as it stands now.
+    """Approve a waiting GATE of FEATURE as it stands now.
 
-    The stamp holds the hashes of what you approved: if those files change,
+    Gates: plan, red-team, code-review, deploy, smoke. The stamp holds the hashes of what you approved: if those files change,
     the gate closes again.
     """
     from devloop import wslock
