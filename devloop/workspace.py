@@ -77,7 +77,10 @@ class Workspace:
             return str(path)
 
     def lock_path(self, feature: str) -> Path:
-        return self.plans / feature / LOCK_NAME
+        path = self.memo.get(("lock_path", feature))
+        if path is None:
+            path = self.memo[("lock_path", feature)] = self.plans / feature / LOCK_NAME
+        return path
 
     @property
     def lock_cache(self) -> Path | None:

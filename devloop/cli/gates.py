@@ -22,8 +22,8 @@ from devloop.steps.registry import check_step
 def approve(feature: str, gate: str, root: Path | None) -> None:
     """Approve a waiting GATE of FEATURE as it stands now.
 
-    Gates: plan, red-team, code-review, deploy, smoke. The stamp holds the hashes of what you approved: if those files change,
-    the gate closes again.
+    Gates: plan, red-team, code-review, deploy, smoke. The stamp holds the
+    hashes of what you approved: if those files change, the gate closes again.
     """
     from devloop import wslock
 
