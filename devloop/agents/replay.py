@@ -22,11 +22,14 @@ class ReplayAgent:
         self.model = model
 
     def candidates(self, request: AgentRequest) -> list[Path]:
+        """Where the answer may be; the n-th ask of a call id (a later pass) prefers ``<call_id>.<k>.md``, k <= n."""
         base = self.folder if self.folder.is_absolute() else request.workspace / self.folder
-        return [
-            base / request.feature / request.step / f"{request.call_id}.md",
-            base / request.step / f"{request.call_id}.md",
-        ]
+        n = 1 + _times_answered(request)
+        out = []
+        for folder in (base / request.feature / request.step, base / request.step):
+            out += [folder / f"{request.call_id}.{k}.md" for k in range(n, 1, -1)]
+            out.append(folder / f"{request.call_id}.md")
+        return out
 
     def run(self, request: AgentRequest) -> AgentResult:
         start = time.monotonic()
@@ -44,3 +47,17 @@ class ReplayAgent:
                 )
         tried = ", ".join(str(p) for p in self.candidates(request))
         return AgentResult(CallStatus.ERROR, detail=f"no recorded answer (looked for {tried})", agent=self.name)
+
+
+def _times_answered(request: AgentRequest) -> int:
+    """How often this feature's step already got an answer to this call id (earlier passes), from the ledger."""
+    from devloop import ledger
+
+    return sum(
+        1
+        for e in ledger.read(request.workspace)
+        if e.get("feature") == request.feature
+        and e.get("step") == request.step
+        and e.get("call") == request.call_id
+        and e.get("status") == "answered"
+    )

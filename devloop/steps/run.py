@@ -8,6 +8,7 @@ lock, so a run killed at any moment resumes without repeating them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,21 @@ from devloop.steps.files import has_text, snapshot
 if TYPE_CHECKING:
     from devloop.answers import Parsed
     from devloop.workspace import Workspace
+
+
+FILE_BLOCKS_NOTE = """
+
+## How to hand over files
+
+You cannot edit the workspace directly in this session. Answer with the
+complete new content of every file you create or change, each in a fenced
+block whose info string is `file=<path>` (the path relative to the workspace),
+for example:
+
+```file=src/app.py
+print("hello")
+```
+"""
 
 
 def _role_agent(ws: Workspace, role: str) -> str:
@@ -294,7 +310,9 @@ class StepRun:
         rotation: list[dict[str, str]] = []
         for i, name in enumerate(names):
             agent = self._agent(role, name)
-            result, changed = self._author_call(agent, req, expected, scope)
+            blocks = getattr(agent, "returns_file_blocks", False)
+            ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
+            result, changed = self._author_call(agent, ask, expected, scope)
             if result.status is CallStatus.WAITING:
                 self.journal["waiting"] = {"call": call_id, "paths": list(expected), "before": before}
                 raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)

@@ -1,0 +1,1 @@
+"""Acme's batch jobs that load product events into BigQuery."""
