@@ -90,10 +90,6 @@ def feature_status(ws: Workspace, feature: str) -> dict[str, Status]:
     return out
 
 
-def _record_base(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any]) -> dict[str, str]:
-    return current(ws, feature, step_name, lock).inputs
-
-
 def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     """Bring one step of one feature up to date. Never raises for agent trouble."""
     from devloop import wslock

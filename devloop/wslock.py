@@ -73,16 +73,6 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
     _held[key] = fd
 
 
-def release_all() -> None:
-    for fd in _held.values():
-        try:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-    _held.clear()
-
-
 @contextlib.contextmanager
 def serial(state_dir: Path, name: str) -> Iterator[None]:
     """Run the body alone among this workspace's runs and workers (blocking wait).

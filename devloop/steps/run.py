@@ -99,10 +99,6 @@ class StepRun:
         with self._mutex:
             self.ws.write_lock(self.feature, self.lock)
 
-    @property
-    def first_call(self) -> bool:
-        return not self.journal["calls"]
-
     # -- files ------------------------------------------------------------
     def register(self, rel: str, sha: str | None = None) -> str:
         sha = sha or hash_file(self.ws.root / rel)
