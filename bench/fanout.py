@@ -40,29 +40,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-BIN = Path(sys.executable).parent
+from status import DEVLOOP, DOIT, BenchError  # bench/status.py: the shared command helpers
+
 REPO = Path(__file__).resolve().parent.parent
 FAKE_AGENT = REPO / "tests" / "fakes" / "fake_agent.py"
 FEATURE = "fanout"
 PG = "Clean, tested, and it does what the plan says.\n\nVOTE: PRODUCTION GRADE\n"
-
-
-class BenchError(Exception):
-    """A workspace or a run is not in the state the benchmark needs."""
-
-
-# -- commands ---------------------------------------------------------------
-def _tool(name: str, module: str) -> list[str]:
-    """The console script next to this interpreter, else ``python -m module``."""
-    exe = BIN / name
-    if exe.is_file() and os.access(exe, os.X_OK):
-        return [str(exe)]
-    found = shutil.which(name)
-    return [found] if found else [sys.executable, "-m", module]
-
-
-DOIT = _tool("doit", "doit")
-DEVLOOP = _tool("devloop", "devloop.cli.main")
 
 
 class Bench:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,6 +12,25 @@ from devloop.cli.common import open_workspace, workspace_option
 from devloop.errors import UsageError
 from devloop.names import check_feature_name
 from devloop.workspace import Workspace
+
+
+def _locked(root: Path | None, feature: str) -> Workspace:
+    """The workspace of an existing FEATURE, with the workspace lock held."""
+    from devloop import wslock
+
+    ws = open_workspace(root)
+    _feature(ws, feature)
+    wslock.acquire(ws.ensure_state_dir())
+    return ws
+
+
+def _record(ws: Workspace, feature: str, version: str | None, by: str | None) -> dict[str, Any]:
+    from devloop.deploys import stamp
+
+    lock = ws.read_lock(feature)
+    new = stamp(lock, version, by)
+    ws.write_lock(feature, lock)
+    return new
 
 
 def _feature(ws: Workspace, feature: str) -> None:
@@ -27,15 +46,8 @@ def _feature(ws: Workspace, feature: str) -> None:
 @workspace_option
 def deployed(feature: str, version: str | None, by: str | None, root: Path | None) -> None:
     """Record that FEATURE was deployed; the next `doit smoke` verifies that deploy."""
-    from devloop import wslock
-    from devloop.deploys import stamp
-
-    ws = open_workspace(root)
-    _feature(ws, feature)
-    wslock.acquire(ws.ensure_state_dir())
-    lock = ws.read_lock(feature)
-    new = stamp(lock, version, by)
-    ws.write_lock(feature, lock)
+    ws = _locked(root, feature)
+    new = _record(ws, feature, version, by)
     click.echo(f"Recorded deploy #{new['id']} of {feature} (version {version or 'unspecified'}).")
     click.echo(f"Next: doit smoke:{feature}")
 
@@ -46,18 +58,14 @@ def deployed(feature: str, version: str | None, by: str | None, root: Path | Non
 @workspace_option
 def deploy(feature: str, version: str | None, root: Path | None) -> None:
     """Run the configured deploy command for FEATURE, then record the deploy."""
-    from devloop import wslock
-    from devloop.deploys import commands, run_configured, stamp
+    from devloop.deploys import commands, run_configured
+    from devloop.steps.smoke import new_run_dir
 
-    ws = open_workspace(root)
-    _feature(ws, feature)
-    wslock.acquire(ws.ensure_state_dir())
+    ws = _locked(root, feature)
     cfg = commands(ws, feature)
-    log = ws.root / "runs" / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{feature}" / "deploy.log"
+    log = ws.root / new_run_dir(ws, feature) / "deploy.log"
     run_configured(ws, feature, cfg.command, "command", log, cfg.timeout)
-    lock = ws.read_lock(feature)
-    new = stamp(lock, version, None)
-    ws.write_lock(feature, lock)
+    new = _record(ws, feature, version, None)
     click.echo(f"Deployed {feature} (deploy #{new['id']}); log: {ws.rel(log)}")
     click.echo(f"Next: doit smoke:{feature}")
 

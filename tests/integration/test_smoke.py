@@ -117,3 +117,14 @@ def test_a_malformed_check_block_fails_planning_with_the_line_and_field(ws: WS) 
     assert r.returncode == 1
     assert "a:plan FAILED: the post-deploy check block is invalid: plans/a/validation.md (block at line 3)" in r.stdout
     assert "smoke.0" in r.stdout and "expect" in r.stdout
+
+
+def test_devloop_deploy_runs_the_configured_command_then_records_the_deploy(ws: WS) -> None:
+    setup(ws, extra="  command: [sh, -c, 'echo applied > applied.flag; echo done']\n")
+    ws.add_feature("b", script=False)
+    r = ws.devloop("deploy", "b", "--version", "v7")
+    assert r.returncode == 0, r.stderr
+    assert "Deployed b (deploy #1); log: runs/" in r.stdout
+    assert (ws.root / "applied.flag").read_text() == "applied\n"
+    assert "command finished: exit 0" in next((ws.root / "runs").glob("*-b/deploy.log")).read_text()
+    assert "version: v7" in ws.read("plans/b/devloop.lock")
