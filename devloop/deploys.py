@@ -12,18 +12,38 @@ from devloop.errors import DevloopError, UsageError
 from devloop.procs import last_line, run_in_group
 from devloop.provenance.hashing import hash_json
 from devloop.provenance.lockfile import now_iso
+from devloop.provenance.state import FeatureLock
 
 
-def stamp(lock: dict[str, Any], version: str | None, by: str | None) -> dict[str, Any]:
-    """Record a new deploy; every smoke run refers to the stamp it ran against."""
-    previous = lock.get("deploy") or {}
+def stamp(lock: FeatureLock, version: str | None, by: str | None, forced: str | None = None) -> dict[str, Any]:
+    """Record a new deploy; every smoke run refers to the stamp it ran against.
+
+    ``forced`` records why the deploy was accepted although the loop had not
+    passed the code for it (``devloop deployed --force``).
+    """
+    previous = lock.deploy or {}
     new = {"id": int(previous.get("id") or 0) + 1, "version": version, "by": by or getpass.getuser(), "at": now_iso()}
-    lock["deploy"] = new
+    if forced:
+        new["forced"] = forced
+    lock.deploy = new
     return new
 
 
-def stamp_hash(lock: dict[str, Any]) -> str:
-    return hash_json(lock.get("deploy")) if lock.get("deploy") else "not-deployed"
+def stamp_hash(lock: FeatureLock) -> str:
+    return hash_json(lock.deploy) if lock.deploy else "not-deployed"
+
+
+def not_ready(ws: Any, feature: str) -> str | None:
+    """Why the loop has not passed the current code for a deploy (code review, deploy review), or None."""
+    from devloop.engine import feature_status
+
+    status = feature_status(ws, feature)
+    for step in ("code_review", "deploy_review"):
+        st = status[step]
+        if not st.fresh:
+            why = "; ".join(st.reasons)
+            return f"{step}:{feature} has not passed the current code ({st.state}: {why})"
+    return None
 
 
 def commands(ws: Any, feature: str) -> Any:

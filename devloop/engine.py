@@ -1,20 +1,23 @@
 """Decide whether a step is up to date, and run it when it is not.
 
 Both ``doit`` (through the task uptodate callables and actions in
-``devloop.tasks``) and the CLI (``status``, ``why``) go through here, so there
-is one answer to "is this step fresh, and why not?".
+``devloop.tasks``) and the CLI (``status``, ``why``, ``approve``) go through
+here, so there is one answer to "is this step fresh, and why not?". The
+record transitions themselves are methods of :mod:`devloop.provenance.state`.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from devloop.errors import DevloopError, StepFailed
-from devloop.provenance.hashing import hash_file, hash_json
+from devloop.errors import DevloopError, StepFailed, UsageError
+from devloop.provenance.hashing import hash_file, hash_json, hash_output
 from devloop.provenance.lockfile import now_iso
-from devloop.provenance.staleness import DONE, FAILED, GATE, WAITING, Current, Status, assess
+from devloop.provenance.staleness import Current, Status, assess
+from devloop.provenance.state import GATE, RUNNING, FeatureLock, Force, Gate, StepRecord
 from devloop.steps.registry import STEPS, next_step, upstream_of
 from devloop.workspace import Workspace
 
@@ -23,7 +26,7 @@ from devloop.workspace import Workspace
 class Outcome:
     """What happened when doit ran one step; the reporter prints it."""
 
-    kind: str  # done, adopted, uptodate, waiting, gate, failed, blocked
+    kind: str  # done, adopted, uptodate, waiting, gate, failed, blocked, refused
     feature: str
     step: str
     artifact: str = ""
@@ -52,25 +55,79 @@ def config_fingerprint(ws: Workspace, step_name: str) -> str:
     return sha
 
 
-def current(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any]) -> Current:
+def current(
+    ws: Workspace, feature: str, step_name: str, lock: FeatureLock, outputs: list[str] | None = None
+) -> Current:
+    """The hashes the step would run with now; ``outputs`` overrides the recorded ones."""
     from devloop.prompts import template_hash
 
     step = STEPS[step_name]
-    record = lock["steps"].get(step_name) or {}
-    outputs = list(record.get("outputs") or step.declared_outputs(ws, feature))
+    rec = lock.record(step_name)
+    if outputs is None:
+        outputs = list(rec.outputs if rec and rec.outputs else step.declared_outputs(ws, feature))
     root = f"{ws.root}/"
     return Current(
         inputs={**{p: hash_file(root + p) for p in step.inputs(ws, feature, lock)}, **step.facts(ws, feature, lock)},
         template=template_hash(ws, step.templates),
         config=config_fingerprint(ws, step_name),
-        outputs={p: hash_file(root + p) for p in outputs},
+        outputs={p: hash_output(root, p) for p in outputs},
     )
 
 
-def step_status(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any] | None = None) -> Status:
+def subject_now(ws: Workspace, stamp: Gate) -> dict[str, str]:
+    root = f"{ws.root}/"
+    return {p: hash_file(root + p) for p in stamp.subject}
+
+
+def gate_view(ws: Workspace, lock: FeatureLock, step_name: str, cur: Current) -> tuple[str, str] | None:
+    """For a step stopped at a gate: (gate, why it cannot be approved now), the reason empty when it can."""
+    rec = lock.record(step_name)
+    found = lock.pending_gate(step_name)
+    if rec is None or rec.state != GATE or found is None:
+        return None
+    gate, stamp = found
+    if rec.force is not None:
+        return gate, f"{step_name}:{lock.feature} is forced to re-run"
+    if rec.attempt is None or not rec.attempt.matches(cur.inputs):
+        return gate, f"an input of {step_name}:{lock.feature} changed since the gate opened"
+    now = subject_now(ws, stamp)
+    changed = [p for p, h in stamp.subject.items() if now.get(p) != h]
+    if changed:
+        return gate, f"{', '.join(changed)} changed since the gate opened"
+    return gate, ""
+
+
+def step_status(ws: Workspace, feature: str, step_name: str, lock: FeatureLock | None = None) -> Status:
     """Own status of one step (not looking upstream); reads the lock unless given it."""
     lock = lock if lock is not None else ws.read_lock_shared(feature)
-    return assess(lock["steps"].get(step_name), current(ws, feature, step_name, lock), lock["artifacts"])
+    cur = current(ws, feature, step_name, lock)
+    st = assess(lock.record(step_name), cur, lock.artifacts)
+    if st.state == "gate":
+        view = gate_view(ws, lock, step_name, cur)
+        if view is None:
+            approved = [g for g, s in lock.gates.items() if s.step == step_name and not s.pending]
+            why = f"gate {approved[0]} approved" if approved else "the gate is no longer waiting"
+            return Status("stale", [f"{why}; the next doit continues the step"])
+        gate, problem = view
+        if problem:
+            return Status("stale", [f"{problem}; the next doit re-runs the step and opens gate {gate} again if needed"])
+        return Status("gate", [*st.reasons, f"approve with: devloop approve {feature} {gate}"])
+    if st.state == "interrupted" and (lock.record(step_name) or StepRecord()).state == RUNNING and _run_alive(ws):
+        return Status("running", ["another run is working on it now"])
+    return st
+
+
+def _run_alive(ws: Workspace) -> bool:
+    from devloop import wslock
+
+    pid = wslock.holder(ws.state)
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def feature_status(ws: Workspace, feature: str) -> dict[str, Status]:
@@ -80,9 +137,7 @@ def feature_status(ws: Workspace, feature: str) -> dict[str, Status]:
     behind: str | None = None
     for name in STEPS:
         st = step_status(ws, feature, name, lock)
-        if behind and st.fresh:
-            st = Status("blocked", [f"waits for {behind}"])
-        elif behind and st.state == "new":
+        if behind and st.state in ("fresh", "drifted", "new"):
             st = Status("blocked", [f"waits for {behind}"])
         out[name] = st
         if not st.fresh and behind is None and not STEPS[name].optional(ws, feature, lock):
@@ -96,130 +151,168 @@ def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
-    for up in upstream_of(step_name):
-        st = step_status(ws, feature, up, lock)
-        if not st.fresh and not STEPS[up].optional(ws, feature, lock):
-            why = "; ".join(st.reasons)
-            hint = f"{up}:{feature} first ({why}); then doit"
-            if up == "smoke":
-                hint = f"a passing smoke run: {AFTER_REVIEW.format(f=feature)}"
-            return Outcome("blocked", feature, step_name, next=hint)
+    blocked = _blocked(ws, feature, step_name, lock)
+    if blocked is not None:
+        return blocked
     cur = current(ws, feature, step_name, lock)
-    record = lock["steps"].get(step_name)
-    st = assess(record, cur, lock["artifacts"])
+    st = assess(lock.record(step_name), cur, lock.artifacts)
     if st.fresh:
-        return Outcome("uptodate", feature, step_name, next=_next_hint(feature, step_name))
+        return Outcome("uptodate", feature, step_name, next=next_hint(feature, step_name))
     if st.state == "edited":
         return _adopt(ws, feature, step_name, lock, cur, st)
+    if st.state == "gate":
+        view = gate_view(ws, lock, step_name, cur)
+        if view is not None and not view[1]:  # still waiting for exactly this decision: nothing to re-run
+            gate, stamp = view[0], lock.gates[view[0]]
+            nxt = f"devloop approve {feature} {gate}  ({stamp.detail})"
+            return Outcome("gate", feature, step_name, artifact=_gate_artifact(stamp), next=nxt)
     return _run(ws, feature, step_name, lock, cur)
 
 
-def _next_hint(feature: str, step_name: str) -> str:
+def _gate_artifact(stamp: Gate) -> str:
+    return ", ".join(sorted(stamp.subject)) or "(none)"
+
+
+def _blocked(ws: Workspace, feature: str, step_name: str, lock: FeatureLock) -> Outcome | None:
+    """An upstream step is not up to date: say what to run instead (smoke refuses; nothing is called)."""
+    for up in upstream_of(step_name):
+        st = step_status(ws, feature, up, lock)
+        if st.fresh or STEPS[up].optional(ws, feature, lock):
+            continue
+        why = "; ".join(st.reasons)
+        if up == "smoke":
+            return Outcome("blocked", feature, step_name, next=smoke_hint(feature))
+        kind = "refused" if step_name == "smoke" else "blocked"
+        detail = f"{up}:{feature} is {st.state} ({why})" if kind == "refused" else ""
+        return Outcome(kind, feature, step_name, detail=detail, next=f"doit {up}:{feature}  ({why})")
+    return None
+
+
+def smoke_hint(feature: str) -> str:
+    return f"devloop deployed {feature}  (after you deploy {feature}; then doit smoke:{feature})"
+
+
+def next_hint(feature: str, step_name: str) -> str:
     nxt = next_step(step_name)
     if nxt == "smoke":
-        return f"{AFTER_REVIEW.format(f=feature)} (or, with nothing to deploy, evaluate:{feature})"
-    return f"{nxt}:{feature}" if nxt else f"{feature} has been through the whole loop"
+        return f"{smoke_hint(feature)[:-1]}; with nothing to deploy, doit evaluate:{feature})"
+    return f"doit {nxt}:{feature}" if nxt else f"nothing  ({feature} has been through the whole loop)"
 
 
-AFTER_REVIEW = "deploy {f}, record it with devloop deployed {f}, then doit smoke:{f}"
-
-
-def _adopt(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur: Current, st: Status) -> Outcome:
+def _adopt(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Current, st: Status) -> Outcome:
     """A hand edit wins: record the edited outputs as the step's result, call no agent."""
     for p in st.edited:
-        lock["artifacts"][p] = {"sha256": cur.outputs[p], "step": step_name, "edited": True, "at": now_iso()}
-    record = lock["steps"][step_name]
-    record.update(inputs=cur.inputs, template=cur.template, config=cur.config, state=DONE, adopted=sorted(st.edited))
+        lock.artifacts[p] = {"sha256": cur.outputs[p], "step": step_name, "edited": True, "at": now_iso()}
+    lock.step(step_name).adopt(st.edited, cur)
     ws.write_lock(feature, lock)
     return Outcome(
         "adopted",
         feature,
         step_name,
         artifact=", ".join(st.edited) + " (edited by hand, adopted)",
-        next=_next_hint(feature, step_name),
+        next=next_hint(feature, step_name),
     )
 
 
-def _run(ws: Workspace, feature: str, step_name: str, lock: dict[str, Any], cur: Current) -> Outcome:
+def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Current) -> Outcome:
+    from devloop.atomic import archive
     from devloop.steps.base import GateStop, Waiting
     from devloop.steps.run import StepRun
 
     step = STEPS[step_name]
     ws.config  # noqa: B018 - validate the full config before any agent call
-    record = lock["steps"].setdefault(step_name, {})
-    if record.get("force"):
-        for p in record.get("outputs") or []:
-            from devloop.atomic import archive
-
+    rec = lock.step(step_name)
+    if rec.force is not None:
+        for p in rec.outputs:
             archive(ws.root, ws.root / p, ws.history_dir(feature), "redo")
-        record.pop("journal", None)
-    run = StepRun(ws, feature, step, lock, cur.inputs)
+    resumable = rec.attempt is not None and rec.attempt.matches(cur.inputs)
+    rec.start(cur.inputs, resumable, now_iso())
+    ws.write_lock(feature, lock)  # a run killed from here on reads as interrupted, and resumes
+    run = StepRun(ws, feature, step, lock, rec)
     started = time.monotonic()
     try:
         done = step.run(run)
     except Waiting as w:
-        _finish(ws, feature, run, WAITING, f"waiting: {w.detail}")
-        return Outcome("waiting", feature, step_name, artifact=w.artifact, next=w.detail, calls=run.calls)
+        _stop(ws, run, rec.wait, f"waiting: {w.detail}")
+        nxt = f"{w.detail}, then doit" if w.detail.startswith(("write ", "revise ")) else w.detail
+        return Outcome("waiting", feature, step_name, artifact=w.artifact, next=nxt, calls=run.calls)
     except GateStop as g:
-        _finish(ws, feature, run, GATE, f"gate {g.gate}: {g.detail}")
+        _stop(ws, run, rec.at_gate, f"gate {g.gate}: {g.detail}")
         nxt = f"devloop approve {feature} {g.gate}  ({g.detail})"
         return Outcome("gate", feature, step_name, artifact=g.artifact, next=nxt, calls=run.calls)
     except StepFailed as f:
-        _finish(ws, feature, run, FAILED, str(f))
-        return Outcome(
-            "failed", feature, step_name, detail=str(f), next="fix the cause above, then run doit", calls=run.calls
+        _stop(ws, run, rec.fail, str(f))
+        nxt = f.next or (
+            "doit  (asks again, with what was wrong)" if f.retry else "doit  (after fixing the cause above)"
         )
+        return Outcome("failed", feature, step_name, detail=str(f), next=nxt, calls=run.calls)
     except DevloopError as e:
-        _finish(ws, feature, run, FAILED, str(e))
+        _stop(ws, run, rec.fail, str(e))
         raise
-    record = lock["steps"][step_name]
-    for gate, stamp in list(lock["gates"].items()):
-        if stamp.get("pending") and stamp.get("step") == step_name:
-            del lock["gates"][gate]  # this run finished without needing that decision
-    (lock.get("context") or {}).pop(step_name, None)  # a triage note is consumed once the step re-ran
-    record.pop("journal", None)
-    record.pop("force", None)
-    record.pop("adopted", None)
-    record["outputs"] = sorted(set(done.outputs))
-    final = current(ws, feature, step_name, lock)
-    record.update(
-        state=DONE,
-        detail=done.note or None,
-        inputs=final.inputs,
-        template=final.template,
-        config=final.config,
-        data=done.data,
-        calls=run.calls + int(record.get("calls_before", 0) or 0),
-        agent_seconds=round(run.agent_seconds, 3),
-        duration_s=round(time.monotonic() - started, 3),
-        finished=now_iso(),
-    )
-    record.pop("calls_before", None)
+    except KeyboardInterrupt:
+        call = run.current_call or "-"
+        _stop(ws, run, rec.interrupt, f"interrupted during call {call}; the next doit resumes")
+        raise
+    lock.drop_pending(step_name)
+    rec.count_calls(run.calls)
+    final = current(ws, feature, step_name, lock, outputs=done.outputs)
+    timing = {
+        "agent_seconds": round(run.agent_seconds, 3),
+        "duration_s": round(time.monotonic() - started, 3),
+        "finished": now_iso(),
+    }
+    rec.finish(outputs=done.outputs, data=done.data, note=done.note, current=final, timing=timing)
     ws.write_lock(feature, lock)
     return Outcome(
         "done",
         feature,
         step_name,
         artifact=done.artifact,
-        next=_next_hint(feature, step_name),
+        next=next_hint(feature, step_name),
         detail=done.note,
         calls=run.calls,
     )
 
 
-def _finish(ws: Workspace, feature: str, run: Any, state: str, detail: str) -> None:
-    rec = run.record
-    rec["state"] = state
-    rec["detail"] = detail
-    rec["calls_before"] = int(rec.get("calls_before", 0) or 0) + run.calls
-    ws.write_lock(feature, run.lock)
+def _stop(ws: Workspace, run: Any, transition: Any, detail: str) -> None:
+    from devloop.redact import redact
+
+    run.record.count_calls(run.calls)
+    transition(redact(detail))
+    ws.write_lock(run.feature, run.lock)
 
 
-def redo(ws: Workspace, feature: str, step_name: str) -> None:
-    """Mark a step to be regenerated by the next doit (its outputs are archived first)."""
+def force(ws: Workspace, feature: str, step_name: str, by: str, reason: str) -> None:
+    """Ask for one new attempt of a step on the next doit (its outputs are archived then)."""
     from devloop import wslock
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
-    lock["steps"].setdefault(step_name, {})["force"] = True
+    lock.step(step_name).request_force(Force(by=by, reason=reason, at=now_iso()))
     ws.write_lock(feature, lock)
+
+
+def drifted(ws: Workspace, feature: str) -> list[str]:
+    """The steps of a feature whose agents, template or policy changed since they finished."""
+    return [s for s, st in feature_status(ws, feature).items() if st.state == "drifted"]
+
+
+def approve(ws: Workspace, feature: str, gate: str, by: str) -> Gate:
+    """Stamp a waiting gate as approved, only when what it shows is still what the step would pass."""
+    from devloop import wslock
+    from devloop.provenance.state import GateError
+
+    wslock.acquire(ws.ensure_state_dir())
+    lock = ws.read_lock(feature)
+    stamp = lock.gates.get(gate)
+    if stamp is not None and stamp.pending:
+        view = gate_view(ws, lock, stamp.step, current(ws, feature, stamp.step, lock))
+        if view is None or view[1]:
+            why = view[1] if view else f"{stamp.step}:{feature} is no longer at this gate"
+            raise UsageError(f"{why}; run doit first (it opens gate {gate} again if it is still needed)")
+    try:
+        approved = lock.approve(gate, subject_now(ws, stamp) if stamp else {}, by, now_iso())
+    except GateError as exc:
+        raise UsageError(str(exc)) from None
+    ws.write_lock(feature, lock)
+    return approved

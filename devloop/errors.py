@@ -36,6 +36,14 @@ class WorkspaceBusy(DevloopError):
 
 
 class StepFailed(DevloopError):
-    """A step could not produce a valid artifact (fail-closed)."""
+    """A step could not produce a valid artifact (fail-closed).
+
+    ``retry`` is true when the next run asks an agent again (an answer was
+    rejected and recorded as such), rather than waiting for a fix by hand.
+    """
 
     exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, retry: bool = False, next: str | None = None) -> None:
+        super().__init__(message)
+        self.retry, self.next = retry, next

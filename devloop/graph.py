@@ -15,15 +15,19 @@ from devloop.steps.registry import ORDER, doit_dep
 # state -> (fill, stroke); every state gets a class so the legend is complete.
 COLORS = {
     "fresh": ("#d4edda", "#2e7d32"),
+    "drifted": ("#e8f5e9", "#6d8f3a"),
     "stale": ("#fff3cd", "#b26a00"),
+    "forced": ("#fff3cd", "#b26a00"),
     "edited": ("#fff3cd", "#b26a00"),
     "failed": ("#f8d7da", "#c62828"),
+    "interrupted": ("#f8d7da", "#c62828"),
     "waiting": ("#d6e9f8", "#1565c0"),
     "gate": ("#d6e9f8", "#1565c0"),
+    "running": ("#d6e9f8", "#1565c0"),
     "blocked": ("#eeeeee", "#757575"),
     "new": ("#ffffff", "#9e9e9e"),
 }
-MARKED = ("stale", "edited", "failed", "waiting", "gate")  # drawn with a heavy border too
+MARKED = ("stale", "forced", "edited", "failed", "interrupted", "waiting", "gate")  # drawn with a heavy border
 
 
 def edges() -> list[tuple[str, str, bool]]:

@@ -24,7 +24,8 @@ def watch(
     interval: str | None,
     echo: Callable[[str], None],
     sleep: Callable[[float], None],
-) -> str:
+) -> tuple[str, bool]:
+    """Evaluate the triggers every interval; returns what to print and whether one fired."""
     from devloop import wslock
     from devloop.checks.durations import format_duration, parse_duration
     from devloop.checks.model import parse_check_block
@@ -33,8 +34,8 @@ def watch(
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
-    deploy = lock.get("deploy")
-    if not deploy or (lock.get("smoke") or {}).get("passed_deploy") != deploy.get("id"):
+    deploy = lock.deploy
+    if not deploy or lock.smoke.get("passed_deploy") != deploy.get("id"):
         raise UsageError(f"monitoring starts after a passing smoke run of the current deploy: run doit smoke:{feature}")
     block = parse_check_block(read_text(ws, f"plans/{feature}/validation.md"), f"plans/{feature}/validation.md")
     if block is None or not block.rollback_triggers:
@@ -64,41 +65,39 @@ def watch(
                 echo(f"{stamp} {r.line()}")
         fired = [r.name for r in results if r.outcome == "FAIL"]
         if fired:
-            return _fired(ws, feature, lock, rundir, fired)
+            return _fired(ws, feature, rundir, fired, [r.as_dict() for r in results]), True
         if i + 1 < rounds:
             sleep(every)
     lock = ws.read_lock(feature)
-    lock.setdefault("smoke", {})["monitored"] = {"deploy": deploy["id"], "at": now_iso(), "evaluations": rounds}
+    lock.smoke["monitored"] = {"deploy": deploy["id"], "at": now_iso(), "evaluations": rounds}
     ws.write_lock(feature, lock)
-    return f"No trigger fired in {format_duration(window)} ({rounds} evaluations); log: {ws.rel(log)}"
+    return f"No trigger fired in {format_duration(window)} ({rounds} evaluations); log: {ws.rel(log)}", False
 
 
-def _fired(ws: Workspace, feature: str, lock: dict[str, Any], rundir: Path, fired: list[str]) -> str:
-    """Rollback first, then triage and route, recorded on the smoke step."""
-    from devloop.engine import current
-    from devloop.steps.registry import STEPS
-    from devloop.steps.run import StepRun
-    from devloop.steps.smoke import rollback, triage
-    from devloop.triage import apply_route
+def _fired(ws: Workspace, feature: str, rundir: Path, fired: list[str], results: list[dict[str, Any]]) -> str:
+    """A trigger fired: the smoke step runs again on this evidence (rollback first, then triage routes).
 
-    rollback(ws, feature, rundir, fired)
-    (rundir / "smoke.log").write_text(
-        (rundir / "monitor.log").read_text(encoding="utf-8") + f"# triggers fired: {', '.join(fired)}\n",
-        encoding="utf-8",
-    )
-    lock = ws.read_lock(feature)
-    run = StepRun(ws, feature, STEPS["smoke"], lock, current(ws, feature, "smoke", lock).inputs)
+    The evidence is seeded into a new attempt of the smoke step, so the
+    fire is recorded (run folder, lock, status) exactly as a failed smoke
+    run is, whether or not a rollback command is configured.
+    """
+    import json
+
+    from devloop.atomic import atomic_write_text
+    from devloop.engine import execute
+    from devloop.provenance.state import Force
+
     rel = ws.rel(rundir)
-    route, note = triage(run, rel, {"fired": fired})
-    step = apply_route(lock, route, note)
-    deploy = lock.get("deploy") or {}
-    state = lock.setdefault("smoke", {})
-    state.update(failed_deploy=deploy.get("id"), last_route=step, round_trips=int(state.get("round_trips") or 0) + 1)
-    record = lock["steps"].setdefault("smoke", {})
-    record.update(state="failed", detail=f"trigger {', '.join(fired)} fired during monitoring; routed to {route}")
-    record.pop("journal", None)
+    log = (rundir / "monitor.log").read_text(encoding="utf-8")
+    atomic_write_text(rundir / "smoke.log", log + f"# triggers fired: {', '.join(fired)}\n")
+    counts = {"checks": 0, "failed": 0, "errors": 0, "fired": len(fired)}
+    lock = ws.read_lock(feature)
+    result = {"feature": feature, "deploy": lock.deploy, "passed": False, "triggers": results, "counts": counts}
+    atomic_write_text(rundir / "result.json", json.dumps(result, indent=2, default=str))
+    outcome = {"passed": True, "fired": fired, "counts": counts}
+    reason = f"trigger {', '.join(fired)} fired during monitoring ({rel})"
+    lock.step("smoke").request_force(Force(by="monitor", reason=reason, seed={"run_dir": rel, "outcome": outcome}))
     ws.write_lock(feature, lock)
-    return (
-        f"Trigger {', '.join(fired)} fired: the rollback ran ({rel}/rollback.log); triage routed to {route}, "
-        f"so {step} re-runs on the next doit. Next: doit"
-    )
+    done = execute(ws, feature, "smoke")
+    head = f"Trigger {', '.join(fired)} fired; recorded in {rel}."
+    return f"{head} {done.detail or done.kind}\nNext: {done.next}"

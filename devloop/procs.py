@@ -1,8 +1,11 @@
 """Run a child process in its own process group under a timeout.
 
-Shared by command agents and local gates. On timeout the whole group gets
-SIGTERM, then SIGKILL after a grace period, so grandchildren never outlive the
-call, and devloop never blocks forever on a pipe an escaped process holds.
+Shared by command agents, local gates, smoke scripts and deploy commands. On
+timeout the whole group gets SIGTERM, then SIGKILL after a grace period, so
+grandchildren never outlive the call, and devloop never blocks forever on a
+pipe an escaped process holds. Every running group is registered, so that an
+interrupt (Ctrl-C, SIGTERM; see :mod:`devloop.interrupts`) can stop them all,
+including those started from worker threads.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from pathlib import Path
 
 KILL_GRACE_S = 2.0  # between SIGTERM and SIGKILL
 DRAIN_S = 2.0  # how long to wait for pipes after killing
+
+
+_live: set[int] = set()  # process group ids of running children (set operations are atomic under the GIL)
 
 
 @dataclass
@@ -45,12 +51,43 @@ def run_in_group(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    _live.add(proc.pid)
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
         return Completed(proc.returncode, out, err, time.monotonic() - start)
     except subprocess.TimeoutExpired:
         out, err = kill_group(proc)
         return Completed(None, out, err, time.monotonic() - start, timed_out=True)
+    except BaseException:  # Ctrl-C, SIGTERM, SystemExit: the child's group never outlives us
+        kill_group(proc)
+        raise
+    finally:
+        _live.discard(proc.pid)
+
+
+def signal_all(sig: signal.Signals) -> None:
+    """Send ``sig`` to every running child group (safe inside a signal handler)."""
+    for pgid in list(_live):
+        _signal_group(pgid, sig)
+
+
+def stop_all(grace: float = KILL_GRACE_S) -> None:
+    """SIGTERM every running child group, then SIGKILL what is left after ``grace`` seconds."""
+    signal_all(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _live and time.monotonic() < deadline:
+        if not any(_alive(pgid) for pgid in list(_live)):
+            return
+        time.sleep(0.05)
+    signal_all(signal.SIGKILL)
+
+
+def _alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:

@@ -17,6 +17,7 @@ from devloop import ledger
 from devloop.atomic import atomic_write_text
 from devloop.costs import Total
 from devloop.provenance.staleness import LABELS
+from devloop.provenance.state import FeatureLock, StepRecord
 from devloop.steps.registry import ORDER
 from devloop.workspace import Workspace
 
@@ -40,11 +41,13 @@ def _unique(entries: list[dict[str, Any]], key: str) -> str:
     return ", ".join(dict.fromkeys(str(e[key]) for e in entries if e.get(key))) or "-"
 
 
-def _note(step: str, rec: dict[str, Any]) -> str:
+def _note(step: str, rec: StepRecord | None) -> str:
     """The one fact about a finished step worth a glance: its verdict, scores or why it was skipped."""
-    data = rec.get("data") or {}
-    if rec.get("state") not in (None, "done"):
-        return str(rec.get("detail") or "")
+    if rec is None:
+        return ""
+    data = rec.data
+    if rec.state not in ("new", "done"):
+        return str(rec.detail or "")
     if data.get("skipped"):
         return f"skipped: {data.get('reason', '')}"
     if step == "plan_review":
@@ -62,10 +65,10 @@ def _note(step: str, rec: dict[str, Any]) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(data["scores"].items()))
     if step == "smoke" and data.get("result"):
         return f"{data['result']} (deploy #{data.get('deploy', '?')})"
-    return str(data.get("verdict") or rec.get("detail") or "")
+    return str(data.get("verdict") or rec.detail or "")
 
 
-def timeline(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+def timeline(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
     from devloop.engine import feature_status
 
     status = feature_status(ws, feature)
@@ -78,7 +81,7 @@ def timeline(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
     ]
     grand = Total()
     for step in ORDER:
-        rec = lock["steps"].get(step) or {}
+        rec = lock.record(step)
         entries = calls.get(step, [])
         t = Total()
         for e in entries:
@@ -90,11 +93,11 @@ def timeline(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
             LABELS[status[step].state],
             _unique(entries, "agent"),
             _unique(entries, "model"),
-            str(rec.get("duration_s", "-")),
+            str(rec.duration_s if rec and rec.finished else "-"),
             f"{t.seconds:.2f}" if entries else "-",
             f"{t.calls}{failed}",
             t.cost_text() if entries else "-",
-            str(rec.get("finished") or "-"),
+            str((rec.finished if rec else None) or "-"),
             " ".join(_note(step, rec).replace("|", "/").split()),
         ]
         out.append("| " + " | ".join(cells) + " |")
@@ -103,7 +106,7 @@ def timeline(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
     return out
 
 
-def plan_review(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+def plan_review(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
     out = ["## Plan review", ""]
     path = ws.feature_dir(feature) / "plan-review.md"
     if not path.is_file():
@@ -115,10 +118,10 @@ def plan_review(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
         elif rows and (m := re.match(r"^- (Reviewer|Verdict): (.*)$", line)):
             rows[-1][1 if m.group(1) == "Reviewer" else 2] = m.group(2).strip()
     out += ["| round | reviewer | verdict |", "|---|---|---|", *(f"| {' | '.join(r)} |" for r in rows), ""]
-    return [*out, f"Outcome: {_note('plan_review', lock['steps'].get('plan_review') or {})}.", ""]
+    return [*out, f"Outcome: {_note('plan_review', lock.record('plan_review'))}.", ""]
 
 
-def code_review(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+def code_review(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
     """The vote tables and results of every cycle, copied from reviews.md (its claims stay there)."""
     out = ["## Code review", ""]
     path = ws.feature_dir(feature) / "reviews.md"
@@ -135,32 +138,33 @@ def code_review(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
             out.append(line)
         elif line.startswith(("**Result:**", "Final PRODUCTION GRADE")):
             out += ["", line, ""]
-    return [*out, f"Outcome: {_note('code_review', lock['steps'].get('code_review') or {})}.", ""]
+    return [*out, f"Outcome: {_note('code_review', lock.record('code_review'))}.", ""]
 
 
-def gates(lock: dict[str, Any]) -> list[str]:
+def gates(lock: FeatureLock) -> list[str]:
     out = ["## Gates", ""]
-    stamps = lock.get("gates") or {}
-    if not stamps:
+    if not lock.gates:
         return [*out, "No gate was needed.", ""]
     out += ["| gate | state | by | at | subject |", "|---|---|---|---|---|"]
-    for name, s in sorted(stamps.items()):
-        state = f"waiting for approval ({s.get('detail', '')})" if s.get("pending") else "approved"
-        subject = ", ".join(f"`{p}` {str(h)[:12]}" for p, h in sorted((s.get("subject") or {}).items()))
-        out.append(f"| {name} | {state} | {s.get('by', '-')} | {s.get('at', '-')} | {subject} |")
+    for name, s in sorted(lock.gates.items()):
+        state = f"waiting for approval ({s.detail})" if s.pending else "approved"
+        subject = ", ".join(f"`{p}` {str(h)[:12]}" for p, h in sorted(s.subject.items()))
+        out.append(f"| {name} | {state} | {s.by or '-'} | {s.at or '-'} | {subject} |")
     return [*out, ""]
 
 
-def deploys_and_smoke(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+def deploys_and_smoke(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
     from devloop.triage import ROUTES, parse_route
 
     out = ["## Deploys", ""]
-    d = lock.get("deploy")
-    out.append(f"Latest: #{d['id']} version {d.get('version')} by {d.get('by')} at {d.get('at')}." if d else "None.")
+    d = lock.deploy
+    if d:
+        forced = f" Recorded with --force: {d['forced']}." if d.get("forced") else ""
+        out.append(f"Latest: #{d['id']} version {d.get('version')} by {d.get('by')} at {d.get('at')}.{forced}")
+    else:
+        out.append("None.")
     out += ["", "## Smoke runs and triage", ""]
-    smoke = lock.get("smoke") or {}
-    if smoke:
-        out += [", ".join(f"{k}: {v}" for k, v in sorted(smoke.items())), ""]
+    out += smoke_state(lock.smoke)
     rows = []
     for rd in run_dirs(ws, feature):
         try:
@@ -174,17 +178,48 @@ def deploys_and_smoke(ws: Workspace, feature: str, lock: dict[str, Any]) -> list
             p = parse_route((rd / "triage.md").read_text(encoding="utf-8"))
             route = f"{p.verdict} → {ROUTES[p.verdict]}" if p.ok else f"unparseable ({p.reason})"
         dep = (result.get("deploy") or {}).get("id", "-")
-        rollback = " (rollback ran)" if (rd / "rollback.log").is_file() else ""
+        rollback = _rollback_note(result, rd)
         rows.append(f"| {rd.name} | #{dep} | {verdict}{rollback} | {counts} | {route} |")
     if not rows:
         return [*out, "No smoke run yet.", ""]
     return [*out, "| run | deploy | result | counts | triage route |", "|---|---|---|---|---|", *rows, ""]
 
 
-def artifacts(ws: Workspace, feature: str, lock: dict[str, Any], here: Path) -> list[str]:
+def smoke_state(smoke: dict[str, Any]) -> list[str]:
+    """The lock's smoke bookkeeping, as sentences."""
+    lines = []
+    if smoke.get("passed_deploy"):
+        lines.append(f"- Last passing smoke run: deploy #{smoke['passed_deploy']}.")
+    if smoke.get("failed_deploy"):
+        lines.append(
+            f"- Deploy #{smoke['failed_deploy']} failed; triage sent the loop back to {smoke.get('last_route')}."
+        )
+    if smoke.get("round_trips"):
+        lines.append(f"- Round trips so far: {smoke['round_trips']}.")
+    fired = smoke.get("fired")
+    if fired:
+        lines.append(
+            f"- Trigger {', '.join(fired.get('triggers') or [])} fired against deploy #{fired.get('deploy')} "
+            f"({fired.get('run')}): {fired.get('rollback', 'rollback not recorded')}."
+        )
+    m = smoke.get("monitored")
+    if m:
+        lines.append(f"- Monitored deploy #{m.get('deploy')}: {m.get('evaluations')} evaluation(s), none fired.")
+    return [*lines, ""] if lines else []
+
+
+def _rollback_note(result: dict[str, Any], rd: Path) -> str:
+    """What the rollback did in this run, exactly as recorded (nothing when no trigger fired)."""
+    rb = result.get("rollback")
+    if isinstance(rb, dict):
+        return f" ({rb.get('summary')})"
+    return " (rollback log present)" if (rd / "rollback.log").is_file() else ""
+
+
+def artifacts(ws: Workspace, feature: str, lock: FeatureLock, here: Path) -> list[str]:
     """Relative links, from the report's folder, to every file the loop recorded for the feature."""
     out = ["## Artifacts", ""]
-    paths = {f"plans/{feature}/brief.md": {}, **lock.get("artifacts", {})}
+    paths = {f"plans/{feature}/brief.md": {}, **lock.artifacts}
     for rd in run_dirs(ws, feature):
         paths.update({ws.rel(p): {} for p in sorted(rd.rglob("*")) if p.is_file()})
     for p, meta in sorted(paths.items()):

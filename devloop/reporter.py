@@ -2,11 +2,13 @@
 
 Up-to-date steps stay silent; steps blocked behind a waiting one stay silent
 too (the waiting step already said what to do next). Waiting and gates are
-successes for doit, so they never read as crashes.
+successes for doit, so they never read as crashes. A step is named the way
+doit names its task (``plan_review:daily-ingest``), so it can be typed back.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -24,13 +26,15 @@ class DevloopReporter:
     def _three(self, o: dict[str, Any]) -> None:
         kind = o["kind"]
         artifact = o.get("artifact") or "(none)"
-        step = f"{o['feature']}:{o['step']}"
+        step = f"{o['step']}:{o['feature']}"
         if kind == "waiting":
             step += " (waiting for a human)"
         elif kind == "blocked":
             step += " (blocked)"
         elif kind == "gate":
             step += " (waiting for approval)"
+        elif kind == "refused":
+            step += f" (refused: {o.get('detail')})"
         elif kind == "failed" or kind == "error":
             step += f" FAILED: {o.get('detail')}"
         elif kind == "adopted":
@@ -60,7 +64,7 @@ class DevloopReporter:
         if o["kind"] == "blocked" and o["feature"] in self.stopped:
             return
         if o["kind"] in ("waiting", "gate", "blocked"):
-            self.waiting.append(f"{o['feature']}:{o['step']}")
+            self.waiting.append(f"{o['step']}:{o['feature']}")
             self.stopped.add(o["feature"])
         self._three(o)
 
@@ -96,6 +100,18 @@ class DevloopReporter:
         self.out.write(f"devloop: {msg}\n")
 
     def complete_run(self) -> None:
+        if sys.exc_info()[0] is not None:
+            return  # interrupted, or another run holds the workspace: that was already said, in one line
+        from devloop.tasks import NOT_DEPLOYED
+
+        if NOT_DEPLOYED:
+            names = sorted(set(NOT_DEPLOYED))
+            f, others = names[0], "; likewise for the others" if len(names) > 1 else ""
+            self.out.write(f"No deploy recorded, nothing to verify: {', '.join(names)}\n")
+            self.out.write(f"Next: devloop deployed {f}  (after you deploy {f}; then doit smoke:{f}{others})\n")
+            self.uptodate -= len(NOT_DEPLOYED)
+            if self.printed == 0 and self.uptodate <= 0:
+                return
         if self.printed == 0 and self.uptodate == 0:
             self.out.write('No features yet. Next: devloop new <feature> "what you want built"\n')
         elif self.printed == 0:

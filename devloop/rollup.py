@@ -77,7 +77,8 @@ def collect(ws: Workspace) -> tuple[list[Evaluation], list[str]]:
         if not parsed.ok:
             skipped.append(f"plans/{f}/evaluation.md: {parsed.reason}")
             continue
-        finished = (ws.read_lock_shared(f)["steps"].get("evaluate") or {}).get("finished")
+        rec = ws.read_lock_shared(f).record("evaluate")
+        finished = rec.finished if rec else None
         when = _when(finished) or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
         out.append(Evaluation(f, when, parsed.extra["scores"], _findings(text)))
     out.sort(key=lambda e: (e.time, e.feature))

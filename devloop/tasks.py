@@ -4,7 +4,8 @@ doit's own database is a per-machine cache: a task with ``file_dep`` and no
 state in ``.doit.db`` always runs, which would make a fresh clone call every
 agent again. So tasks carry no ``file_dep``; an ``uptodate`` callable asks
 ``devloop.engine`` (content hashes against ``devloop.lock``), and ``task_dep``
-orders the steps of each feature.
+orders the steps of each feature. ``smoke`` depends on no task: ``doit smoke``
+verifies deploys and never runs an agent step upstream (it refuses instead).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class LockUpToDate:
         from devloop.engine import step_status
 
         ws = _workspace(self.root)
+        if self.step == "smoke" and not ws.read_lock_shared(self.feature).deploy:
+            NOT_DEPLOYED.append(self.feature)  # nothing to verify; the reporter says so once
+            return True
         fresh = step_status(ws, self.feature, self.step).fresh
         if not fresh:
             # Take the lock here, in doit's main process, before any worker runs a step.
@@ -42,6 +46,7 @@ class LockUpToDate:
 
 
 _workspaces: dict[Path, Workspace] = {}
+NOT_DEPLOYED: list[str] = []  # features a `doit smoke` skipped: no deploy recorded
 
 
 def _workspace(root: Path) -> Workspace:
@@ -62,8 +67,18 @@ def run_step(root: str, feature: str, step: str) -> Any:
     try:
         outcome = execute(ws, feature, step)
     except DevloopError as exc:
-        outcome = Outcome("error", feature, step, detail=str(exc), next="fix the cause above, then run doit")
-    if outcome.kind in ("failed", "error"):
+        outcome = Outcome("error", feature, step, detail=str(exc), next="doit  (after fixing the cause above)")
+    except KeyboardInterrupt:
+        from devloop import procs
+
+        procs.stop_all()
+        print(
+            f"devloop: interrupted {step}:{feature}; its agents were stopped and the call is recorded. Next: doit",
+            file=sys.__stderr__,
+            flush=True,
+        )
+        raise SystemExit(130) from None
+    if outcome.kind in ("failed", "error", "refused"):
         fail = TaskFailed(f"{feature}:{step}: {outcome.detail}")
         fail.devloop = outcome.as_dict()  # type: ignore[attr-defined]
         return fail
@@ -82,7 +97,7 @@ def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
                 "doc": f"{STEPS[step].summary} ({feature})",
                 "verbosity": 1,
             }
-            dep = doit_dep(step)
+            dep = doit_dep(step) if step != "smoke" else None
             if dep:
                 task["task_dep"] = [f"{dep}:{feature}"]
             tasks.append(task)
@@ -109,9 +124,11 @@ def _drop_truncated_db(path: Path) -> None:
 
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
+    from devloop import interrupts
     from devloop.errors import DevloopError
     from devloop.reporter import DevloopReporter
 
+    interrupts.install()
     root = Path(namespace.get("__file__") or ".").resolve().parent
     ws = _workspace(root)
     try:

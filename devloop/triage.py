@@ -8,9 +8,9 @@ The route invalidates exactly one step, with the triage note as its context:
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from devloop.answers import UNPARSEABLE, Parsed, answer_problem, split_blocks
+from devloop.provenance.state import FeatureLock, Force
 
 ROUTES = {"deploy": "deploy_review", "code": "implement", "plan": "plan", "validation": "implement"}
 _ROUTE = re.compile(r"^\**ROUTE\**\s*:\s*\**\s*([a-z]+)\b", re.IGNORECASE)
@@ -35,9 +35,11 @@ def parse_route(text: str) -> Parsed:
     return Parsed(found.pop())
 
 
-def apply_route(lock: dict[str, Any], route: str, note: str) -> str:
+def apply_route(lock: FeatureLock, route: str, note: str) -> str:
     """Invalidate the one step the route names; it re-runs with the triage note in its prompt."""
+    from devloop.provenance.lockfile import now_iso
+
     step = ROUTES[route]
-    lock["steps"].setdefault(step, {})["force"] = True
-    lock.setdefault("context", {})[step] = note
+    reason = f"triage route {route} ({note})"
+    lock.step(step).request_force(Force(by="triage", reason=reason, note=note, at=now_iso()))
     return step

@@ -20,6 +20,7 @@ from devloop.provenance.lockfile import LOCK_NAME, read_lock, write_lock
 
 if TYPE_CHECKING:
     from devloop.config.models import Config
+    from devloop.provenance.state import FeatureLock
 
 CONFIG_FILE = "devloop.yaml"
 STATE_DIR = ".devloop"
@@ -87,10 +88,10 @@ class Workspace:
         """JSON copies of the locks, kept only once the state folder exists."""
         return self.state / "cache" / "locks" if self.state.is_dir() else None
 
-    def read_lock(self, feature: str) -> dict[str, Any]:
+    def read_lock(self, feature: str) -> FeatureLock:
         return read_lock(self.lock_path(feature), feature, self.lock_cache)
 
-    def read_lock_shared(self, feature: str) -> dict[str, Any]:
+    def read_lock_shared(self, feature: str) -> FeatureLock:
         """Like ``read_lock``, parsed once per lock version for this object: treat it as read-only."""
         path = self.lock_path(feature)
         try:
@@ -103,7 +104,7 @@ class Workspace:
             lock = self.memo[key] = self.read_lock(feature)
         return lock
 
-    def write_lock(self, feature: str, lock: dict[str, Any]) -> None:
+    def write_lock(self, feature: str, lock: FeatureLock) -> None:
         write_lock(self.lock_path(feature), lock, self.lock_cache)
 
     def history_dir(self, feature: str) -> Path:

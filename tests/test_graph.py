@@ -17,34 +17,38 @@ from click.testing import CliRunner
 
 from devloop.cli.views import graph as graph_cmd
 from devloop.graph import edges, render
-from devloop.provenance.lockfile import empty_lock, write_lock
+from devloop.provenance.hashing import MISSING, hash_bytes
+from devloop.provenance.lockfile import write_lock
 from devloop.provenance.staleness import Status
+from devloop.provenance.state import FeatureLock
 from devloop.steps.registry import ORDER
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def feature(root: Path, name: str, steps: dict[str, Any] | None) -> None:
+def feature(root: Path, name: str, steps: dict[str, Any] | None, gates: dict[str, Any] | None = None) -> None:
     folder = root / "plans" / name
     folder.mkdir(parents=True)
     (folder / "brief.md").write_text(f"# {name}\n")
     if steps is not None:
-        lock = empty_lock(name)
-        lock["steps"].update(steps)
+        lock = FeatureLock.from_dict({"version": 2, "steps": steps, "gates": gates or {}}, name)
         write_lock(folder / "devloop.lock", lock)
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     feature(tmp_path, "alpha", None)  # never run
+    inputs = {"plans/beta/brief.md": hash_bytes(b"# beta\n"), "plans/beta/plan.md": MISSING}
+    waiting_at_gate = {"n": 1, "started": "t", "base": {**inputs, "plans/beta/validation.md": MISSING}}
     feature(
         tmp_path,
         "beta",
         {
             "plan": {"state": "done", "inputs": {}, "outputs": []},  # recorded with other inputs: stale
-            "plan_review": {"state": "gate", "detail": "gate plan: still divergent"},
+            "plan_review": {"state": "gate", "detail": "gate plan: still divergent", "attempt": waiting_at_gate},
             "implement": {"state": "waiting", "detail": "write the code"},
         },
+        {"plan": {"step": "plan_review", "subject": {}, "status": "pending"}},
     )
     feature(tmp_path, "gamma-2", {"plan": {"state": "failed", "detail": "the planner timed out"}})
     return tmp_path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -11,38 +10,78 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devloop.errors import DevloopError
-from devloop.provenance.lockfile import HEADER, LOCK_NAME, VERSION, dump_lock, empty_lock, read_lock, write_lock
+from devloop.provenance.lockfile import HEADER, LOCK_NAME, dump_lock, empty_lock, read_lock, write_lock
+from devloop.provenance.state import VERSION, Attempt, Call, FeatureLock, Force, Gate, StepRecord
 
 
-def sample_lock() -> dict[str, Any]:
+def sample_lock() -> FeatureLock:
     lock = empty_lock("daily-ingest")
-    lock["artifacts"]["plans/daily-ingest/plan.md"] = {"sha256": "ab" * 32, "step": "plan", "edited": False}
-    lock["steps"]["plan"] = {
-        "state": "done",
-        "inputs": {"plans/daily-ingest/brief.md": "cd" * 32},
-        "template": "ef" * 32,
-        "config": "01" * 32,
-        "outputs": ["plans/daily-ingest/plan.md", "plans/daily-ingest/validation.md"],
-        "agent": "codex",
-        "model": None,
-        "at": "2024-05-01T12:00:00+00:00",
-        "calls": 1,
-    }
-    lock["gates"]["plan"] = {"approved": "ab" * 32, "by": "ann"}
+    lock.artifacts["plans/daily-ingest/plan.md"] = {"sha256": "ab" * 32, "step": "plan", "edited": False}
+    lock.steps["plan"] = StepRecord(
+        state="done",
+        inputs={"plans/daily-ingest/brief.md": "cd" * 32},
+        template="ef" * 32,
+        config="01" * 32,
+        outputs=["plans/daily-ingest/plan.md", "plans/daily-ingest/validation.md"],
+        data={"agent": "codex", "model": None},
+        finished="2024-05-01T12:00:00+00:00",
+        calls=1,
+    )
+    lock.steps["plan_review"] = StepRecord(
+        state="gate",
+        detail="gate plan: still divergent",
+        force=Force(by="triage", reason="triage route plan", note="runs/x/triage.md"),
+        attempt=Attempt(
+            n=2,
+            base={"plans/daily-ingest/plan.md": "ab" * 32},
+            started="2024-05-01T12:00:00+00:00",
+            calls=[Call("round1-review", {"plans/daily-ingest/review-x-round1.md": "12" * 32}, {"verdict": "REVISE"})],
+            scratch={"first_round": 1},
+        ),
+    )
+    lock.gates["plan"] = Gate("plan_review", {"plans/daily-ingest/plan.md": "ab" * 32}, "approved", by="ann")
     return lock
 
 
 def test_empty_lock_shape() -> None:
-    assert empty_lock("x") == {"version": VERSION, "feature": "x", "artifacts": {}, "steps": {}, "gates": {}}
+    assert empty_lock("x").to_dict() == {"version": VERSION, "feature": "x", "artifacts": {}, "steps": {}, "gates": {}}
 
 
 def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / LOCK_NAME
     lock = sample_lock()
-    original = copy.deepcopy(lock)
     write_lock(path, lock)
-    assert read_lock(path, "daily-ingest") == original
-    assert lock == original  # writing does not mutate
+    assert read_lock(path, "daily-ingest") == sample_lock()
+    assert lock == sample_lock()  # writing does not mutate
+
+
+def test_the_json_cache_gives_the_same_records(tmp_path: Path) -> None:
+    path, cache = tmp_path / LOCK_NAME, tmp_path / "cache"
+    write_lock(path, sample_lock(), cache)
+    assert (cache / "daily-ingest.json").is_file()
+    assert read_lock(path, "daily-ingest", cache) == sample_lock() == read_lock(path, "daily-ingest")
+
+
+def test_version_1_locks_are_migrated(tmp_path: Path) -> None:
+    """A force flag, a journal, a pending stamp and a triage note of version 1 keep their meaning."""
+    path = tmp_path / LOCK_NAME
+    path.write_text(
+        "version: 1\nfeature: f\ncontext: {plan: runs/r/triage.md}\n"
+        "steps:\n  plan: {state: done, force: true}\n"
+        "  red_team:\n    state: gate\n    calls_before: 2\n"
+        "    journal: {base: {a: b}, calls: [{id: team-x, outputs: {}, data: {}}], inflight: null,"
+        " started: t, first_round: 3, waiting: {call: team-y, paths: [p], before: {p: h}}}\n"
+        "gates:\n  red-team: {pending: true, subject: {x: y}, step: red_team, detail: d}\n"
+        "  plan: {subject: {x: y}, by: ann, at: t}\n"
+    )
+    lock = read_lock(path, "f")
+    plan, red = lock.steps["plan"], lock.steps["red_team"]
+    assert plan.force is not None and plan.force.by == "triage" and plan.force.note == "runs/r/triage.md"
+    assert red.attempt is not None and red.attempt.call("team-x") is not None
+    assert red.attempt.scratch == {"first_round": 3} and red.attempt.calls_made == 2
+    assert red.attempt.waits["team-y"].before == {"p": "h"}
+    assert lock.gates["red-team"].pending and not lock.gates["plan"].pending
+    assert "context" not in lock.to_dict()
 
 
 def test_file_starts_with_the_header_and_is_sorted_block_yaml(tmp_path: Path) -> None:
@@ -57,8 +96,9 @@ def test_file_starts_with_the_header_and_is_sorted_block_yaml(tmp_path: Path) ->
 
 
 def test_dump_is_deterministic() -> None:
-    a = sample_lock()
-    b = dict(reversed(list(sample_lock().items())))
+    a, b = sample_lock(), sample_lock()
+    b.artifacts = dict(reversed(list(b.artifacts.items())))
+    b.steps = dict(reversed(list(b.steps.items())))
     assert dump_lock(a) == dump_lock(b)
 
 
@@ -66,7 +106,7 @@ def test_missing_lock_reads_as_empty(tmp_path: Path) -> None:
     assert read_lock(tmp_path / "nope" / LOCK_NAME, "f") == empty_lock("f")
 
 
-@pytest.mark.parametrize("text", ["version: 2\nsteps: {}\n", "steps: {}\n", "", "- 1\n", "version: '1'\n"])
+@pytest.mark.parametrize("text", ["version: 3\nsteps: {}\n", "steps: {}\n", "", "- 1\n", "version: '1'\n"])
 def test_wrong_version_or_shape_is_an_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / LOCK_NAME
     path.write_text(text)
@@ -78,9 +118,7 @@ def test_missing_or_broken_sections_are_filled_in(tmp_path: Path) -> None:
     path = tmp_path / LOCK_NAME
     path.write_text("version: 1\nfeature: f\nsteps: null\ngates: [1]\n")
     lock = read_lock(path, "f")
-    assert lock["steps"] == {}
-    assert lock["gates"] == {}
-    assert lock["artifacts"] == {}
+    assert lock.steps == {} and lock.gates == {} and lock.artifacts == {}
 
 
 def test_corrupt_yaml_is_a_devloop_error(tmp_path: Path) -> None:
@@ -95,10 +133,10 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
     path = folder / LOCK_NAME
     write_lock(path, sample_lock())
     lock = sample_lock()
-    lock["steps"]["plan"]["state"] = "stale"
+    lock.steps["plan"].state = "failed"
     write_lock(path, lock)
     assert sorted(p.name for p in folder.iterdir()) == [LOCK_NAME]
-    assert read_lock(path, "daily-ingest")["steps"]["plan"]["state"] == "stale"
+    assert read_lock(path, "daily-ingest").steps["plan"].state == "failed"
 
 
 def test_failed_write_keeps_the_old_lock(tmp_path: Path) -> None:
@@ -106,7 +144,7 @@ def test_failed_write_keeps_the_old_lock(tmp_path: Path) -> None:
     write_lock(path, sample_lock())
     before = path.read_bytes()
     bad = sample_lock()
-    bad["steps"]["plan"]["obj"] = object()  # the safe dumper refuses it
+    bad.steps["plan"].data["obj"] = object()  # the safe dumper refuses it
     with pytest.raises(Exception):  # noqa: B017 - any representer error
         write_lock(path, bad)
     assert path.read_bytes() == before
@@ -128,9 +166,13 @@ _section = st.dictionaries(_text, _tree, max_size=4)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=_section, artifacts=_section)
-def test_dump_then_read_round_trips(tmp_path: Path, steps: dict[str, Any], artifacts: dict[str, Any]) -> None:
-    lock = {**empty_lock("f"), "steps": steps, "artifacts": artifacts}
+@given(data=_section, artifacts=_section, scratch=_section)
+def test_dump_then_read_round_trips(
+    tmp_path: Path, data: dict[str, Any], artifacts: dict[str, Any], scratch: dict[str, Any]
+) -> None:
+    lock = empty_lock("f")
+    lock.artifacts = artifacts
+    lock.steps["plan"] = StepRecord(state="running", data=data, attempt=Attempt(1, {}, "t", scratch=scratch))
     path = tmp_path / LOCK_NAME
     # dump_lock + a plain write (write_lock's fsync is covered above and would dominate the run time)
     path.write_text(dump_lock(lock), encoding="utf-8")
@@ -162,7 +204,9 @@ def test_dump_then_read_round_trips(tmp_path: Path, steps: dict[str, Any], artif
     ],
 )
 def test_tricky_strings_round_trip(tmp_path: Path, value: str) -> None:
-    lock = {**empty_lock("f"), "steps": {value: {"note": value, "list": [value]}}, "artifacts": {"a": {"k": value}}}
+    lock = empty_lock("f")
+    lock.steps[value] = StepRecord(state="failed", detail=value or "x", data={"note": value, "list": [value]})
+    lock.artifacts = {"a": {"k": value}}
     path = tmp_path / LOCK_NAME
     write_lock(path, lock)
     assert read_lock(path, "f") == lock

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from devloop.answers import DIMENSIONS
 from devloop.cli.views import rollup as rollup_cmd
 from devloop.provenance.lockfile import empty_lock, write_lock
+from devloop.provenance.state import StepRecord
 from devloop.rollup import Evaluation, due, group_suggestions, jaccard, render, rollup, words
 from devloop.workspace import Workspace
 
@@ -46,7 +47,7 @@ def add(root: Path, feature: str, when: dt.datetime | None, text: str) -> None:
     (folder / "evaluation.md").write_text(text)
     lock = empty_lock(feature)
     if when is not None:
-        lock["steps"]["evaluate"] = {"state": "done", "finished": when.isoformat()}
+        lock.steps["evaluate"] = StepRecord(state="done", finished=when.isoformat())
     write_lock(folder / "devloop.lock", lock)
 
 

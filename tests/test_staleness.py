@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from devloop.provenance.hashing import MISSING, hash_file, short
-from devloop.provenance.staleness import DONE, FAILED, GATE, WAITING, Current, Status, assess
+from devloop.provenance.hashing import MISSING, hash_file, hash_output, short
+from devloop.provenance.staleness import Current, Status, assess
+from devloop.provenance.state import DONE, FAILED, GATE, INTERRUPTED, NEW, WAITING, Attempt, Force, StepRecord
 
 PLAN = "plans/f/plan.md"
 BRIEF = "plans/f/brief.md"
@@ -27,27 +28,27 @@ def current(ws: Path, inputs: tuple[str, ...] = (BRIEF,), outputs: tuple[str, ..
         inputs={p: hash_file(ws / p) for p in inputs},
         template=kw.get("template", "t" * 64),
         config=kw.get("config", "c" * 64),
-        outputs={p: hash_file(ws / p) for p in outputs},
+        outputs={p: hash_output(f"{ws}/", p) for p in outputs},
     )
 
 
-def record_of(cur: Current, **extra: Any) -> dict[str, Any]:
-    return {
+def record_of(cur: Current, **extra: Any) -> StepRecord:
+    fields: dict[str, Any] = {
         "state": DONE,
         "inputs": dict(cur.inputs),
         "template": cur.template,
         "config": cur.config,
         "outputs": list(cur.outputs),
-        **extra,
     }
+    return StepRecord(**{**fields, **extra})
 
 
 def registry(ws: Path, *paths: str) -> dict[str, Any]:
     return {p: {"sha256": hash_file(ws / p)} for p in paths}
 
 
-@pytest.mark.parametrize("record", [None, {}])
-def test_never_run_is_new(ws: Path, record: dict[str, Any] | None) -> None:
+@pytest.mark.parametrize("record", [None, StepRecord()])
+def test_never_run_is_new(ws: Path, record: StepRecord | None) -> None:
     status = assess(record, current(ws), {})
     assert status.state == "new"
     assert status.reasons == ["never run"]
@@ -80,7 +81,7 @@ def test_deleted_input_is_stale(ws: Path) -> None:
     (ws / BRIEF).unlink()
     status = assess(record, current(ws), registry(ws, PLAN))
     assert status.state == "stale"
-    assert status.reasons == [f"input {BRIEF} changed ({short(record['inputs'][BRIEF])} -> {MISSING})"]
+    assert status.reasons == [f"input {BRIEF} changed ({short(record.inputs[BRIEF])} -> {MISSING})"]
 
 
 def test_new_and_dropped_inputs_are_reasons(ws: Path) -> None:
@@ -98,8 +99,25 @@ def test_missing_output_is_stale(ws: Path) -> None:
     (ws / PLAN).unlink()
     status = assess(record, current(ws), artifacts)
     assert status.state == "stale"
-    assert status.reasons == [f"output {PLAN} is missing"]
+    assert status.reasons == [f"output {PLAN} is missing or empty"]
     assert status.edited == []
+
+
+@pytest.mark.parametrize("blank", ["", "  \n\t\n"])
+def test_an_emptied_document_is_missing_never_a_hand_edit_to_adopt(ws: Path, blank: str) -> None:
+    record = record_of(current(ws))
+    artifacts = registry(ws, PLAN)
+    (ws / PLAN).write_text(blank)
+    status = assess(record, current(ws), artifacts)
+    assert status.state == "stale" and status.reasons == [f"output {PLAN} is missing or empty"]
+
+
+def test_an_empty_code_file_is_content_not_missing(ws: Path) -> None:
+    (ws / "pkg").mkdir()
+    (ws / "pkg/__init__.py").write_text("")
+    cur = current(ws, outputs=("pkg/__init__.py",))
+    assert cur.outputs["pkg/__init__.py"] != MISSING
+    assert assess(record_of(cur), cur, registry(ws, "pkg/__init__.py")).state == "fresh"
 
 
 def test_hand_edited_output_is_edited(ws: Path) -> None:
@@ -139,28 +157,35 @@ def test_missing_output_wins_over_an_edit(ws: Path) -> None:
     (ws / "plans/f/validation.md").unlink()
     status = assess(record, current(ws, outputs=outs), artifacts)
     assert status.state == "stale"
-    assert "output plans/f/validation.md is missing" in status.reasons
+    assert "output plans/f/validation.md is missing or empty" in status.reasons
 
 
-def test_template_change_is_stale(ws: Path) -> None:
+def test_template_change_drifts_but_stays_settled(ws: Path) -> None:
     record = record_of(current(ws))
     status = assess(record, current(ws, template="T" * 64), registry(ws, PLAN))
-    assert status.state == "stale"
-    assert status.reasons == ["prompt template changed"]
+    assert status.state == "drifted" and status.fresh  # shown, never re-run by a plain doit
+    assert status.reasons[0] == "prompt template changed"
 
 
-def test_config_change_is_stale(ws: Path) -> None:
+def test_config_change_drifts_but_stays_settled(ws: Path) -> None:
     record = record_of(current(ws))
     status = assess(record, current(ws, config="C" * 64), registry(ws, PLAN))
-    assert status.state == "stale"
-    assert status.reasons == ["agent or policy config changed"]
+    assert status.state == "drifted" and status.fresh
+    assert status.reasons[0] == "agent or policy config changed"
 
 
-def test_force_flag_is_stale_even_when_everything_matches(ws: Path) -> None:
+def test_content_change_wins_over_drift(ws: Path) -> None:
+    record = record_of(current(ws))
+    (ws / BRIEF).write_text("Build f, but faster.\n")
+    status = assess(record, current(ws, config="C" * 64), registry(ws, PLAN))
+    assert status.state == "stale" and not status.fresh
+
+
+def test_a_force_request_is_stale_even_when_everything_matches(ws: Path) -> None:
     cur = current(ws)
-    status = assess(record_of(cur, force=True), cur, registry(ws, PLAN))
-    assert status.state == "stale"
-    assert "forced" in status.reasons[0]
+    status = assess(record_of(cur, force=Force("redo", "devloop redo")), cur, registry(ws, PLAN))
+    assert status.state == "forced" and not status.fresh
+    assert status.reasons == ["forced by devloop redo"]
 
 
 @pytest.mark.parametrize("state", [WAITING, GATE, FAILED])
@@ -178,8 +203,22 @@ def test_unfinished_state_without_detail_names_the_state(ws: Path) -> None:
     assert assess(record_of(cur, state=FAILED), cur, {}).reasons == [FAILED]
 
 
+def test_a_run_left_running_reads_as_interrupted_and_names_the_call(ws: Path) -> None:
+    cur = current(ws)
+    attempt = Attempt(1, dict(cur.inputs), "t", inflight="plan")
+    status = assess(record_of(cur, state="running", attempt=attempt), cur, {})
+    assert status.state == "interrupted" and not status.fresh
+    assert status.reasons == ["a run stopped during call plan; the next doit resumes where it stopped"]
+    assert assess(record_of(cur, state=INTERRUPTED, detail="x"), cur, {}).reasons == ["x"]
+
+
 def test_unknown_recorded_state_is_stale(ws: Path) -> None:
     cur = current(ws)
-    status = assess(record_of(cur, state="running", detail="killed mid-call"), cur, {})
+    status = assess(record_of(cur, state="exploded", detail="?"), cur, {})
     assert status.state == "stale"
-    assert status.reasons == ["killed mid-call"]
+    assert status.reasons == ["unknown state 'exploded'"]
+
+
+def test_a_new_record_with_a_force_request_is_forced(ws: Path) -> None:
+    cur = current(ws)
+    assert assess(StepRecord(state=NEW, force=Force("triage", "triage route code")), cur, {}).state == "forced"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devloop.answers import UNPARSEABLE
+from devloop.provenance.state import FeatureLock, StepRecord
 from devloop.triage import apply_route, parse_route
 
 
@@ -30,8 +31,9 @@ def test_anything_else_is_unparseable(text: str, why: str) -> None:
 
 
 def test_a_route_invalidates_exactly_one_step_and_leaves_the_note() -> None:
-    lock = {"steps": {"implement": {"state": "done"}, "plan": {"state": "done"}}}
+    lock = FeatureLock("f", steps={"implement": StepRecord(state="done"), "plan": StepRecord(state="done")})
     assert apply_route(lock, "validation", "runs/x/triage.md") == "implement"
-    assert lock["steps"]["implement"]["force"] is True and "force" not in lock["steps"]["plan"]
-    assert lock["context"] == {"implement": "runs/x/triage.md"}
-    assert apply_route(lock, "deploy", "n") == "deploy_review" and lock["steps"]["deploy_review"] == {"force": True}
+    force = lock.steps["implement"].force
+    assert force is not None and force.by == "triage" and force.note == "runs/x/triage.md"
+    assert lock.steps["plan"].force is None
+    assert apply_route(lock, "deploy", "n") == "deploy_review" and lock.steps["deploy_review"].force is not None

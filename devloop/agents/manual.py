@@ -32,6 +32,13 @@ class ManualAgent:
         return f".devloop/prompts/{request.feature}/{request.step}-{request.call_id}.md"
 
     def run(self, request: AgentRequest) -> AgentResult:
+        """Answered once every wanted file has content and one of them (or a watched file) changed.
+
+        ``request.before`` holds the hashes from when the prompt was first
+        written: a person answers by changing a file, so an artifact left as
+        it was (an earlier evaluation, a plan the step re-runs for) is never
+        taken as a new answer.
+        """
         start = time.monotonic()
         ws = request.workspace
         if request.role_kind is RoleKind.JUDGE:
@@ -39,13 +46,11 @@ class ManualAgent:
         else:
             wanted = list(request.expected_files)
         missing = [p for p in wanted if not _has_content(ws / p)]
-        if not missing and request.before and request.role_kind is RoleKind.AUTHOR:
-            if all(hash_file(ws / p) == h for p, h in request.before):
-                missing = [p for p, _ in request.before]
-        if not missing:
+        unchanged = bool(request.before) and all(hash_file(ws / p) == h for p, h in request.before)
+        if not missing and not unchanged:
             text = (ws / wanted[0]).read_text(encoding="utf-8") if request.role_kind is RoleKind.JUDGE else ""
             return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=time.monotonic() - start)
-        for p in missing:  # so the human can save the file where it is expected
+        for p in wanted:  # so the human can save the file where it is expected
             (ws / p).parent.mkdir(parents=True, exist_ok=True)
         rel = self.prompt_path(request)
         path = ws / rel
@@ -54,9 +59,10 @@ class ManualAgent:
         if not ignore.exists():
             atomic_write_text(ignore, "*\n")
         atomic_write_text(path, request.prompt)
+        verb, files = ("write", missing) if missing else ("revise", wanted)
         return AgentResult(
             CallStatus.WAITING,
-            detail=f"{'revise' if request.before else 'write'} {', '.join(missing)} (prompt: {rel})",
+            detail=f"{verb} {', '.join(files)} (prompt: {rel})",
             agent=self.name,
             prompt_path=rel,
         )

@@ -24,11 +24,21 @@ def _locked(root: Path | None, feature: str) -> Workspace:
     return ws
 
 
-def _record(ws: Workspace, feature: str, version: str | None, by: str | None) -> dict[str, Any]:
+def _ready(ws: Workspace, feature: str, force: bool) -> str | None:
+    """Refuse a deploy of code the loop has not passed, unless forced (then say why, for the stamp)."""
+    from devloop.deploys import not_ready
+
+    why = not_ready(ws, feature)
+    if why and not force:
+        raise UsageError(f"{why}. Run doit until it passes, or record the deploy anyway with --force")
+    return why
+
+
+def _record(ws: Workspace, feature: str, version: str | None, by: str | None, forced: str | None) -> dict[str, Any]:
     from devloop.deploys import stamp
 
     lock = ws.read_lock(feature)
-    new = stamp(lock, version, by)
+    new = stamp(lock, version, by, forced)
     ws.write_lock(feature, lock)
     return new
 
@@ -43,29 +53,42 @@ def _feature(ws: Workspace, feature: str) -> None:
 @click.argument("feature")
 @click.option("--version", "version", default=None, help="What was deployed (a tag, image digest, revision).")
 @click.option("--by", default=None, help="Who deployed (default: the current user).")
+@click.option("--force", is_flag=True, help="Record it although the code review has not passed (recorded as such).")
 @workspace_option
-def deployed(feature: str, version: str | None, by: str | None, root: Path | None) -> None:
-    """Record that FEATURE was deployed; the next `doit smoke` verifies that deploy."""
+def deployed(feature: str, version: str | None, by: str | None, force: bool, root: Path | None) -> None:
+    """Record that FEATURE was deployed; the next `doit smoke` verifies that deploy.
+
+    Refused (exit 3) while the code review or deploy review of the current
+    code has not passed; --force records the deploy anyway, with the reason.
+    """
     ws = _locked(root, feature)
-    new = _record(ws, feature, version, by)
-    click.echo(f"Recorded deploy #{new['id']} of {feature} (version {version or 'unspecified'}).")
+    forced = _ready(ws, feature, force)
+    new = _record(ws, feature, version, by, forced)
+    note = f" Recorded as forced: {forced}." if forced else ""
+    click.echo(f"Recorded deploy #{new['id']} of {feature} (version {version or 'unspecified'}).{note}")
     click.echo(f"Next: doit smoke:{feature}")
 
 
 @click.command()
 @click.argument("feature")
 @click.option("--version", "version", default=None, help="Recorded with the deploy stamp.")
+@click.option("--force", is_flag=True, help="Deploy although the code review has not passed (recorded as such).")
 @workspace_option
-def deploy(feature: str, version: str | None, root: Path | None) -> None:
-    """Run the configured deploy command for FEATURE, then record the deploy."""
+def deploy(feature: str, version: str | None, force: bool, root: Path | None) -> None:
+    """Run the configured deploy command for FEATURE, then record the deploy.
+
+    Refused (exit 3) while the code review or deploy review of the current
+    code has not passed, unless --force.
+    """
     from devloop.deploys import commands, run_configured
     from devloop.steps.smoke import new_run_dir
 
     ws = _locked(root, feature)
+    forced = _ready(ws, feature, force)
     cfg = commands(ws, feature)
     log = ws.root / new_run_dir(ws, feature) / "deploy.log"
     run_configured(ws, feature, cfg.command, "command", log, cfg.timeout)
-    new = _record(ws, feature, version, None)
+    new = _record(ws, feature, version, None, forced)
     click.echo(f"Deployed {feature} (deploy #{new['id']}); log: {ws.rel(log)}")
     click.echo(f"Next: doit smoke:{feature}")
 
@@ -87,11 +110,13 @@ def monitor(feature: str, duration: str | None, interval: str | None, root: Path
     ws = open_workspace(root)
     _feature(ws, feature)
     try:
-        result = monitoring.watch(ws, feature, duration, interval, echo=click.echo, sleep=time.sleep)
+        result, fired = monitoring.watch(ws, feature, duration, interval, echo=click.echo, sleep=time.sleep)
     except KeyboardInterrupt:
         click.echo("Stopped watching (Ctrl-C); no rollback was run.")
         raise SystemExit(130) from None
     click.echo(result)
+    if fired:
+        raise SystemExit(1)
 
 
 COMMANDS = [deployed, deploy, monitor]

@@ -10,8 +10,6 @@ import click
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.errors import UsageError
 from devloop.names import check_feature_name
-from devloop.provenance.hashing import hash_file
-from devloop.provenance.lockfile import now_iso
 from devloop.steps.registry import check_step
 
 
@@ -24,45 +22,51 @@ def approve(feature: str, gate: str, root: Path | None) -> None:
 
     Gates: plan, red-team, code-review, deploy, smoke. The stamp holds the
     hashes of what you approved: if those files change, the gate closes again.
+    Refused (exit 3) when the gate is not waiting, or when what it shows
+    changed since it opened (run doit first).
     """
-    from devloop import wslock
+    from devloop.engine import approve as stamp
 
     check_feature_name(feature)
     ws = open_workspace(root)
-    wslock.acquire(ws.ensure_state_dir())
-    lock = ws.read_lock(feature)
-    stamp = lock["gates"].get(gate)
-    if not stamp or not stamp.get("pending"):
-        open_gates = [g for g, s in lock["gates"].items() if s.get("pending")]
-        hint = f"; open gates: {', '.join(open_gates)}" if open_gates else "; no gate is waiting"
-        raise UsageError(f"gate {gate!r} of {feature} is not waiting for approval{hint}")
-    changed = [p for p, h in stamp["subject"].items() if hash_file(ws.root / p) != h]
-    if changed:
-        raise UsageError(f"{', '.join(changed)} changed since the gate opened; run doit first")
-    lock["gates"][gate] = {"subject": stamp["subject"], "by": getpass.getuser(), "at": now_iso()}
-    ws.write_lock(feature, lock)
+    if feature not in ws.features():
+        raise UsageError(f"no feature {feature!r} in {ws.root}")
+    stamp(ws, feature, gate, getpass.getuser())
     click.echo(f"Approved {feature} {gate}.")
     click.echo("Next: doit")
 
 
 @click.command()
 @click.argument("feature")
-@click.argument("step")
+@click.argument("step", required=False)
+@click.option("--drifted", is_flag=True, help="Every step of FEATURE that ran with other agents or templates.")
 @workspace_option
-def redo(feature: str, step: str, root: Path | None) -> None:
+def redo(feature: str, step: str | None, drifted: bool, root: Path | None) -> None:
     """Regenerate STEP of FEATURE on the next `doit`, even over a hand edit.
 
-    The current outputs are archived under plans/FEATURE/.history/ first.
+    The next run opens one new attempt of the step (its current outputs are
+    archived under plans/FEATURE/.history/ first); waits and gates inside
+    that attempt keep its answers. With --drifted, every step whose agents,
+    prompt template or policy changed since it ran (`devloop status` shows
+    them as drifted; a plain doit leaves them as they are).
     """
-    from devloop.engine import redo as mark
+    from devloop.engine import drifted as find_drifted
+    from devloop.engine import force
 
     check_feature_name(feature)
-    check_step(step)
+    if drifted == bool(step):
+        raise UsageError("name one STEP, or pass --drifted (not both)")
     ws = open_workspace(root)
     if feature not in ws.features():
         raise UsageError(f"no feature {feature!r} in {ws.root}")
-    mark(ws, feature, step)
-    click.echo(f"{feature}:{step} will be regenerated. Next: doit")
+    steps = [check_step(step)] if step else find_drifted(ws, feature)
+    if not steps:
+        click.echo(f"No step of {feature} is drifted; nothing to redo.")
+        return
+    by, reason = ("redo", "devloop redo") if step else ("drifted", "devloop redo --drifted")
+    for name in steps:
+        force(ws, feature, name, by, reason)
+    click.echo(f"{', '.join(f'{s}:{feature}' for s in steps)} will be regenerated. Next: doit")
 
 
 COMMANDS = [approve, redo]

@@ -25,9 +25,14 @@ def status(as_json: bool, root: Path | None) -> None:
 
     ws = open_workspace(root)
     rows = {f: feature_status(ws, f) for f in ws.features()}
+    nexts = {f: _next(ws, f, steps) for f, steps in rows.items()}
     if as_json:
         data = {
-            f: {s: {"state": st.state, "reasons": st.reasons} for s, st in steps.items()} for f, steps in rows.items()
+            f: {
+                **{s: {"state": st.state, "reasons": st.reasons} for s, st in steps.items()},
+                "next": nexts[f],
+            }
+            for f, steps in rows.items()
         }
         click.echo(json.dumps(data, indent=2))
         return
@@ -39,23 +44,39 @@ def status(as_json: bool, root: Path | None) -> None:
         from rich.table import Table
 
         table = Table("feature", *ORDER)
-        colors = {"fresh": "green", "failed": "red", "waiting": "yellow", "gate": "yellow", "stale": "cyan"}
+        colors = {
+            "fresh": "green",
+            "drifted": "green",
+            "failed": "red",
+            "interrupted": "red",
+            "waiting": "yellow",
+            "gate": "yellow",
+            "stale": "cyan",
+            "forced": "cyan",
+        }
         for f, steps in rows.items():
             cells = [f"[{colors.get(st.state, 'white')}]{LABELS[st.state]}[/]" for st in steps.values()]
             table.add_row(f, *cells)
         Console().print(table)
-        _open_gates(ws, rows)
+    else:
+        _plain_table(rows)
+    _print_next(nexts)
+
+
+def _next(ws: Workspace, feature: str, steps: dict[str, Any]) -> str:
+    from devloop.advice import next_action
+
+    return next_action(ws, feature, steps, ws.read_lock_shared(feature))
+
+
+def _print_next(nexts: dict[str, str]) -> None:
+    """What to type next, per feature that has something to do: each line works as printed."""
+    todo = {f: n for f, n in nexts.items() if n}
+    if not todo:
         return
-    _plain_table(rows)
-    _open_gates(ws, rows)
-
-
-def _open_gates(ws: Workspace, rows: dict[str, Any]) -> None:
-    """One line per gate that waits for a human decision."""
-    for f in rows:
-        for gate, stamp in (ws.read_lock(f).get("gates") or {}).items():
-            if stamp.get("pending"):
-                click.echo(f"Waiting for approval: devloop approve {f} {gate}  ({stamp.get('detail', '')})")
+    click.echo("Next:")
+    for f, n in todo.items():
+        click.echo(f"  {f}: {n}")
 
 
 def _plain_table(rows: dict[str, Any]) -> None:
@@ -78,13 +99,17 @@ def why(feature: str, root: Path | None) -> None:
         from devloop.errors import UsageError
 
         raise UsageError(f"no feature {feature!r} in {ws.root} (plans/{feature}/brief.md is missing)")
-    for step, st in feature_status(ws, feature).items():
-        if st.fresh:
+    steps = feature_status(ws, feature)
+    for step, st in steps.items():
+        if st.state == "fresh":
             click.echo(f"{step}: up to date")
         else:
             click.echo(f"{step}: {LABELS[st.state]}")
             for reason in st.reasons:
                 click.echo(f"  - {reason}")
+    nxt = _next(ws, feature, steps)
+    if nxt:
+        click.echo(f"Next: {nxt}")
 
 
 COMMANDS = [status, why]

@@ -41,6 +41,9 @@ _register()
 
 
 def main() -> None:
+    from devloop import interrupts
+
+    interrupts.install()
     debug = "--debug" in sys.argv
     try:
         cli.main(standalone_mode=False)

@@ -5,12 +5,12 @@ The lock is plain YAML so that it diffs well in review. It holds:
 - ``artifacts``: every file devloop wrote for the feature, with the hash it had
   when devloop wrote it (a different hash on disk means a hand edit);
 - ``steps``: per step, the hashes of its inputs, template and agent config it ran
-  with, its outputs, its state, and (while unfinished) a journal of the calls
-  already made so a killed run resumes without repeating them;
+  with, its outputs, its state, and (while unfinished) its attempt: a journal of
+  the calls already made, so a killed run resumes without repeating them;
 - ``gates``: approval stamps holding the hash of what was approved.
 
-Records are plain dicts: reading the lock is on the no-op path of ``doit`` and
-must stay cheap.
+What those records mean, and every change of them, lives in
+:mod:`devloop.provenance.state`; this module only parses and serialises.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from typing import Any
 
 from devloop.atomic import atomic_write_text
 from devloop.provenance.hashing import hash_bytes
+from devloop.provenance.state import VERSION, FeatureLock
 
 LOCK_NAME = "devloop.lock"
-VERSION = 1
+READABLE = (1, VERSION)  # version 1 locks are migrated when read
 HEADER = "# devloop.lock: provenance written by devloop. Commit it; do not edit by hand.\n"
 
 
@@ -32,8 +33,8 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
-def empty_lock(feature: str) -> dict[str, Any]:
-    return {"version": VERSION, "feature": feature, "artifacts": {}, "steps": {}, "gates": {}}
+def empty_lock(feature: str) -> FeatureLock:
+    return FeatureLock(feature)
 
 
 def _yaml() -> tuple[Any, Any, Any]:
@@ -45,7 +46,7 @@ def _yaml() -> tuple[Any, Any, Any]:
     return yaml, loader, dumper
 
 
-def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> dict[str, Any]:
+def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> FeatureLock:
     """The lock at ``path``, or an empty one; a corrupt lock is an error, not a reset.
 
     Parsing YAML dominates the no-op ``doit``; with ``cache_dir`` a JSON copy
@@ -61,24 +62,25 @@ def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> dict[s
         try:
             cached = json.loads(cache.read_bytes())
             if cached.get("sha") == sha:
-                return cached["lock"]
-        except (OSError, ValueError, KeyError, AttributeError):
+                return FeatureLock.from_dict(cached["lock"], feature)
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
             pass
-    lock = _parse(path, raw.decode("utf-8"), feature)
+    data = _parse(path, raw.decode("utf-8"))
+    lock = FeatureLock.from_dict(data, feature)
     if cache is not None:
-        _write_cache(cache, sha, lock)
+        _write_cache(cache, sha, lock.to_dict())
     return lock
 
 
-def _write_cache(cache: Path, sha: str, lock: dict[str, Any]) -> None:
+def _write_cache(cache: Path, sha: str, data: dict[str, Any]) -> None:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, json.dumps({"sha": sha, "lock": lock}), fsync=False)
+        atomic_write_text(cache, json.dumps({"sha": sha, "lock": data}), fsync=False)
     except OSError:
         pass  # the cache is an optimisation; the lock stays the truth
 
 
-def _parse(path: Path, text: str, feature: str) -> dict[str, Any]:
+def _parse(path: Path, text: str) -> dict[str, Any]:
     from devloop.errors import DevloopError
 
     yaml, loader, _ = _yaml()
@@ -88,23 +90,20 @@ def _parse(path: Path, text: str, feature: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise DevloopError(f"{path}: not valid YAML{where}; resolve conflicts or restore it from git") from None
-    if not isinstance(data, dict) or data.get("version") != VERSION:
+    if not isinstance(data, dict) or data.get("version") not in READABLE:
         raise DevloopError(f"{path}: not a devloop lock of version {VERSION}; restore it from git")
-    lock = empty_lock(feature)
-    lock.update(data)
-    for key in ("artifacts", "steps", "gates"):
-        if not isinstance(lock.get(key), dict):
-            lock[key] = {}
-    return lock
+    return data
 
 
-def dump_lock(lock: dict[str, Any]) -> str:
+def dump_lock(lock: FeatureLock) -> str:
     yaml, _, dumper = _yaml()
-    return HEADER + yaml.dump(lock, Dumper=dumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    return HEADER + yaml.dump(
+        lock.to_dict(), Dumper=dumper, sort_keys=True, default_flow_style=False, allow_unicode=True
+    )
 
 
-def write_lock(path: Path, lock: dict[str, Any], cache_dir: Path | None = None) -> None:
+def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> None:
     text = dump_lock(lock)
     atomic_write_text(path, text)
     if cache_dir is not None:
-        _write_cache(cache_dir / f"{lock['feature']}.json", hash_bytes(text.encode("utf-8")), lock)
+        _write_cache(cache_dir / f"{lock.feature}.json", hash_bytes(text.encode("utf-8")), lock.to_dict())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from devloop.answers import Parsed
+    from devloop.provenance.state import FeatureLock
     from devloop.steps.run import StepRun
     from devloop.workspace import Workspace
 
@@ -72,14 +73,14 @@ class Step:
     templates: tuple[str, ...] = ()
     policy: str | None = None  # key under ``steps:`` in devloop.yaml
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         raise NotImplementedError
 
-    def facts(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> dict[str, str]:
+    def facts(self, ws: Workspace, feature: str, lock: FeatureLock) -> dict[str, str]:
         """Inputs that are not files (e.g. the deploy stamp), as name -> hash."""
         return {}
 
-    def optional(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> bool:
+    def optional(self, ws: Workspace, feature: str, lock: FeatureLock) -> bool:
         """True when later steps need not wait for this one (e.g. smoke for a feature with nothing to deploy)."""
         return False
 

@@ -18,6 +18,7 @@ from devloop.answers import parse_code_review, parse_verifier
 from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
+from devloop.provenance.state import FeatureLock
 from devloop.review import policy as P
 from devloop.review.record import render as render_record
 from devloop.steps.base import Ask, AskResult, Done, Step, Waiting
@@ -33,10 +34,10 @@ class StallError(StepFailed):
     """Too many reviewers down: no merge verdict can be given."""
 
 
-def code_files(ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+def code_files(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
     """The feature's code: what the implementer (and fix rounds) wrote, plus its ``paths:`` globs."""
     files: set[str] = set()
-    for p in (lock["steps"].get("implement") or {}).get("outputs") or []:
+    for p in lock.outputs("implement"):
         if not p.startswith(f"plans/{feature}/"):
             files.add(p)
     feature_cfg = ws.config_view.get("features", {}).get(feature) or {}
@@ -84,20 +85,20 @@ class CodeReviewStep(Step):
     templates = ("code_review.md.j2", "code_fix.md.j2", "verify.md.j2")
     policy = "code_review"
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         fixed = [f"plans/{feature}/{n}" for n in ("plan.md", "validation.md", "deviations.md")]
         return sorted({*fixed, f"scripts/smoke/{feature}.sh", *code_files(ws, feature, lock)})
 
     def run(self, run: StepRun) -> Done:
         ws, f, cfg = run.ws, run.feature, run.ws.config
         pol = cfg.steps.code_review
-        impl_data = (run.lock["steps"].get("implement") or {}).get("data") or {}
+        impl_data = run.lock.data("implement")
         implementer = impl_data.get("implementer") or cfg.roles.implementer
         human = implementer == "hand" or _manual(run, implementer)  # a person may review their own work
         seats, notes = P.reviewer_seats(list(cfg.roles.reviewers), list(cfg.roles.adhoc), "" if human else implementer)
         if not seats:
             raise StepFailed("no reviewer left: every configured reviewer is the implementer; add roles.adhoc")
-        first = run.journal.setdefault("first_round", next_round(ws.feature_dir(f) / "reviews", _ROUND))
+        first = run.scratch.setdefault("first_round", next_round(ws.feature_dir(f) / "reviews", _ROUND))
         gates = impl_data.get("gates") or []
         cycles: list[dict[str, Any]] = []
         carried: dict[str, P.Reviewer] = {}
@@ -110,7 +111,7 @@ class CodeReviewStep(Step):
             claims = self._claims(run, k, reviewers)
             green = all(g["passed"] for g in gates)
             d = P.decide(reviewers, claims, pol.fix, pol.quorum, pol.stall_at, green)
-            cycle = _cycle_record(c + 1, k, reviewers, claims, pol.fix, gates, d, run.journal.get(f"verifier{k}"))
+            cycle = _cycle_record(c + 1, k, reviewers, claims, pol.fix, gates, d, run.scratch.get(f"verifier{k}"))
             cycles.append(cycle)
             if d.outcome == "pass":
                 record = self._write_record(run, len(seats), cycles, notes)
@@ -119,13 +120,16 @@ class CodeReviewStep(Step):
                 )
             if d.outcome == "stall":
                 self._write_record(run, len(seats), cycles, notes)
-                raise StallError(f"{d.reason}; fix their availability (or roles.adhoc), then run doit")
+                raise StallError(f"{d.reason}; fix their availability (or roles.adhoc), then run doit", retry=True)
             if c == pol.max_cycles - 1:
                 break
             blocking = [x for x in cycle["claims"] if x["blocks"]]
             changed = self._fix(run, k, implementer, blocking, reviewers, gates)
             cycle["fix"] = changed
-            gates = run_gates(run)
+            if f"gates{k}" not in run.scratch:  # re-run after the fix, once: a resumed run reads the result
+                run.scratch[f"gates{k}"] = run_gates(run)
+                run.save()
+            gates = run.scratch[f"gates{k}"]
             carried = {r.slot: r for r in reviewers if r.ok(claims, pol.fix)} if pol.recheck == "raisers" else {}
             self._write_record(run, len(seats), cycles, notes)
         record = self._write_record(run, len(seats), cycles, notes)
@@ -158,7 +162,7 @@ class CodeReviewStep(Step):
         _raise_if_waiting(results.values())
         for s, r in results.items():
             if r.status == "unparseable" and _manual(run, s):
-                raise StepFailed(f"{r.ask.answer_path} is unparseable: {r.detail}")
+                raise StepFailed(f"{r.ask.answer_path} is unparseable: {r.detail}", retry=True)
         reviewers = {s: _reviewer(s, s, r) for s, r in results.items()}
         down = [s for s, r in reviewers.items() if r.state in P.DOWN]
         if down and pol.substitute and len(down) < pol.stall_at:
@@ -199,9 +203,9 @@ class CodeReviewStep(Step):
         (res,) = run.ask_all([ask], f"verify round {k}")
         _raise_if_waiting([res])
         if res.status != "answered" or res.data is None:
-            run.journal[f"verifier{k}"] = f"did not verify ({res.detail or res.status}); every claim stands"
+            run.scratch[f"verifier{k}"] = f"did not verify ({res.detail or res.status}); every claim stands"
             return claims
-        run.journal[f"verifier{k}"] = f"{res.data.get('agent')} answered in `{path}`"
+        run.scratch[f"verifier{k}"] = f"{res.data.get('agent')} answered in `{path}`"
         verdicts = res.data.get("verdicts") or {}
         for i, c in enumerate(checkable, 1):
             v = verdicts.get(str(i))
@@ -232,9 +236,17 @@ class CodeReviewStep(Step):
             deviations_path=f"plans/{f}/deviations.md",
         )
         expected = [f"plans/{f}/deviations.md"]
-        changed = run.author(f"round{k}-fix", "implementer", prompt, expected, k, implementer, scope=feature_scope(run))
-        impl = run.lock["steps"].setdefault("implement", {})
-        impl["outputs"] = sorted(set(impl.get("outputs") or []) | set(changed))
+        changed = run.author(
+            f"round{k}-fix",
+            "implementer",
+            prompt,
+            expected,
+            k,
+            implementer,
+            scope=feature_scope(run),
+            watch=code_files(run.ws, f, run.lock),
+        )
+        run.lock.step("implement").add_outputs(changed)
         run.save()
         return changed
 

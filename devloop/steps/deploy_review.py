@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from devloop.answers import parse_code_review
 from devloop.gcpdetect import deploy_files, surfaces
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
+from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
 from devloop.steps.code_review import check_location, numbered
 from devloop.steps.red_team import risk_tags
@@ -40,14 +39,14 @@ class DeployReviewStep(Step):
     templates = ("deploy_review.md.j2",)
     policy = "deploy_review"
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         files = [p.relative_to(ws.root).as_posix() for p in deploy_files(ws.root, feature)]
         return [f"plans/{feature}/plan.md", *files]
 
     def run(self, run: StepRun) -> Done:
         ws, f = run.ws, run.feature
         on, why = wanted(ws, f)
-        if not on and not run.record.get("force"):
+        if not on and run.forced_by != "redo":
             return Done(f"(skipped: {why})", [], {"skipped": True, "reason": why})
         files = deploy_files(ws.root, f)
         lists = surfaces(files)

@@ -15,6 +15,7 @@ from devloop.answers import UNPARSEABLE, Parsed, parse_evaluation
 from devloop.costs import totals
 from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
+from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Ask, Done, Step, Waiting
 from devloop.steps.code_review import check_location, code_files, git_diff
 from devloop.steps.run import StepRun
@@ -63,11 +64,11 @@ class EvaluateStep(Step):
     roles = ("evaluator",)
     templates = ("evaluate.md.j2", "rubric.md")
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         paths = {f"plans/{feature}/brief.md"}
         for step in UPSTREAM:
-            paths.update((lock["steps"].get(step) or {}).get("outputs") or [])
-        run_dir = ((lock["steps"].get("smoke") or {}).get("data") or {}).get("run")
+            paths.update(lock.outputs(step))
+        run_dir = lock.data("smoke").get("run")
         if run_dir:
             paths.add(f"{run_dir}/smoke.log")
         return sorted(paths)
@@ -81,7 +82,7 @@ class EvaluateStep(Step):
         timing = time_efficiency(ws, f, run.lock)
         inputs = self.inputs(ws, f, run.lock)
         runs = sorted(p.relative_to(ws.root).as_posix() for p in ws.root.glob(f"runs/*-{f}/*.md"))
-        base = ((run.lock["steps"].get("implement") or {}).get("data") or {}).get("base_commit")
+        base = run.lock.data("implement").get("base_commit")
         prompt = render(
             ws,
             "evaluate.md.j2",
@@ -101,7 +102,7 @@ class EvaluateStep(Step):
         if res.status == "waiting":
             raise Waiting(f"write {answer} (prompt: {res.prompt_path})", answer, res.prompt_path)
         if res.status != "answered" or res.data is None:
-            raise StepFailed(f"the evaluation was rejected: {res.detail}")
+            raise StepFailed(f"the evaluation was rejected: {res.detail}", retry=True)
         scores = res.data.get("scores") or {}
         text = read_text(ws, answer)
         run.write(answer, with_record(text, scores, timing))
@@ -113,17 +114,17 @@ def _manual(run: StepRun) -> bool:
     return cfg is not None and cfg.kind == "manual"
 
 
-def time_efficiency(ws: Workspace, feature: str, lock: dict[str, Any]) -> dict[str, Any]:
+def time_efficiency(ws: Workspace, feature: str, lock: FeatureLock) -> dict[str, Any]:
     """Measured, not scored: per step the wall time (lock), agent calls, agent time and cost (ledger)."""
     entries = [e for e in ledger.read(ws.root) if e.get("feature") == feature]
     by_step = totals(entries, "step")
     steps = {}
     for name in UPSTREAM:
-        rec = lock["steps"].get(name) or {}
+        rec = lock.record(name)
         t = by_step.get(name)
-        data = rec.get("data") or {}
+        data = rec.data if rec else {}
         steps[name] = {
-            "wall_s": rec.get("duration_s", 0.0),
+            "wall_s": rec.duration_s if rec else 0.0,
             "calls": t.calls if t else 0,
             "agent_s": round(t.seconds, 1) if t else 0.0,
             "cost": t.cost_text() if t else "-",

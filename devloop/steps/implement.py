@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
+from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
@@ -25,7 +25,7 @@ class ImplementStep(Step):
     templates = ("implement.md.j2",)
     policy = "implement"
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         return [f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
 
     def declared_outputs(self, ws: Workspace, feature: str) -> list[str]:
@@ -46,10 +46,20 @@ class ImplementStep(Step):
             no_deviations=NO_DEVIATIONS,
             triage=run.triage_note(),
         )
-        base = run.journal.setdefault("base_commit", git_head(ws.root))
+        if "base_commit" not in run.scratch:
+            run.scratch["base_commit"] = git_head(ws.root)
+        base = run.scratch["base_commit"]
         rotation = tuple(ws.config.roles.implementer_rotation)
+        from devloop.steps.code_review import code_files
+
         changed = run.author(
-            "implement", "implementer", prompt, [deviations, smoke], scope=feature_scope(run), fallbacks=rotation
+            "implement",
+            "implementer",
+            prompt,
+            [deviations, smoke],
+            scope=feature_scope(run),
+            fallbacks=rotation,
+            watch=code_files(ws, f, run.lock),
         )
         who = (run.memo("implement") or {}).get("data") or {}
         note = _make_executable(ws, smoke)
@@ -58,7 +68,8 @@ class ImplementStep(Step):
         gates = run_gates(run)
         red = [g for g in gates if not g["passed"]]
         if red:
-            raise StepFailed("local gate failed: " + "; ".join(f"`{g['command']}` {g['result']}" for g in red))
+            why = "local gate failed: " + "; ".join(f"`{g['command']}` {g['result']}" for g in red)
+            raise run.rejected("implement", why, changed)
         outputs = sorted(set(changed) | {deviations, smoke})
         data = {
             "gates": gates,

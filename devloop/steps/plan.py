@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from devloop.prompts import read_text, render
+from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
@@ -16,7 +15,7 @@ class PlanStep(Step):
     roles = ("planner",)
     templates = ("plan.md.j2",)
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         return [f"plans/{feature}/brief.md"]
 
     def declared_outputs(self, ws: Workspace, feature: str) -> list[str]:
@@ -36,16 +35,23 @@ class PlanStep(Step):
         )
         scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
         run.author("plan", "planner", prompt, [plan, validation], revise=bool(run.triage_note()), scope=scope)
-        check_block(run, validation)
+        problem = block_problem(run.ws, validation)
+        if problem:
+            raise run.rejected("plan", problem, [plan, validation])
         return Done(artifact=f"{plan}, {validation}", outputs=[plan, validation])
 
 
-def check_block(run: StepRun, validation: str) -> None:
-    """A malformed ```yaml devloop block fails planning (with its line and field), not the smoke run."""
+def block_problem(ws: Workspace, validation: str) -> str | None:
+    """Why the ```yaml devloop block of validation.md is invalid (its line and field), or None.
+
+    A malformed block fails planning, where the planner can be asked again,
+    rather than the smoke run after a deploy.
+    """
     from devloop.checks.model import parse_check_block
-    from devloop.errors import DevloopError, StepFailed
+    from devloop.errors import DevloopError
 
     try:
-        parse_check_block(read_text(run.ws, validation), validation)
+        parse_check_block(read_text(ws, validation), validation)
     except DevloopError as exc:
-        raise StepFailed(f"the post-deploy check block is invalid: {exc}") from None
+        return f"the post-deploy check block is invalid: {exc}"
+    return None

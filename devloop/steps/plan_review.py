@@ -13,6 +13,7 @@ from devloop.answers import parse_plan_review
 from devloop.lint import lint_plan, render_flags
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
+from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
 from devloop.steps.files import next_round
 from devloop.steps.run import StepRun
@@ -28,7 +29,7 @@ class PlanReviewStep(Step):
     templates = ("plan_review.md.j2", "plan_revise.md.j2")
     policy = "plan_review"
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         return [f"plans/{feature}/brief.md", f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
 
     def run(self, run: StepRun) -> Done:
@@ -36,7 +37,7 @@ class PlanReviewStep(Step):
         plan, validation = f"plans/{f}/plan.md", f"plans/{f}/validation.md"
         reviewer = ws.config.roles.plan_reviewer
         max_rounds = ws.config.steps.plan_review.max_rounds
-        first = run.journal.setdefault("first_round", next_round(ws.feature_dir(f), _ROUND))
+        first = run.scratch.setdefault("first_round", next_round(ws.feature_dir(f), _ROUND))
         reviews: list[str] = []
         rounds: list[dict[str, Any]] = []
         verdict: dict[str, Any] = {}

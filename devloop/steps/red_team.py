@@ -16,9 +16,10 @@ from devloop.answers import UNPARSEABLE, Parsed
 from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
+from devloop.provenance.state import FeatureLock
 from devloop.redteam import RTFinding, merge, missing_references, parse_red_team, render_report, required_ids
 from devloop.steps.base import Ask, Done, Step, Waiting
-from devloop.steps.plan import check_block
+from devloop.steps.plan import block_problem
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
@@ -76,12 +77,12 @@ class RedTeamStep(Step):
     templates = ("red_team.md.j2", "validation_pass2.md.j2")
     policy = "red_team"
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         return [f"plans/{feature}/brief.md", f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
 
     def run(self, run: StepRun) -> Done:
         ws, f = run.ws, run.feature
-        on, why = triggered(ws, f, bool(run.record.get("force")))
+        on, why = triggered(ws, f, run.forced_by == "redo")
         if not on:
             return Done(f"(skipped: {why})", [], {"skipped": True, "reason": why})
         teams = list(ws.config.roles.red_team)
@@ -129,7 +130,7 @@ class RedTeamStep(Step):
         failed = {t: r for t, r in results.items() if r.status != "answered" or r.data is None}
         if failed:
             why = "; ".join(f"{t}: {r.status} ({r.detail})" for t, r in failed.items())
-            raise StepFailed(f"red team did not complete: {why}")
+            raise StepFailed(f"red team did not complete: {why}", retry=True)
         return {t: r.data for t, r in results.items() if r.data is not None}
 
     def _pass2(self, run: StepRun, report: str, validation: str, required: list[str]) -> None:
@@ -149,8 +150,11 @@ class RedTeamStep(Step):
             call = "validation-pass2" if attempt == 0 else "validation-pass2-again"
             scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
             run.author(call, "planner", prompt, [validation], revise=True, scope=scope)
-            check_block(run, validation)
+            problem = block_problem(run.ws, validation)
+            if problem:
+                raise run.rejected(call, problem, [validation])
             missing = missing_references(read_text(run.ws, validation), required)
             if not missing:
                 return
-        raise StepFailed(f"{validation} still does not reference {', '.join(missing)} after validation pass 2")
+        why = f"{validation} still does not reference {', '.join(missing)} after validation pass 2"
+        raise run.rejected("validation-pass2-again", why, [validation])

@@ -2,16 +2,19 @@
 
 A step's ``run`` is a short script of agent calls. Each call has an id that is
 stable across re-runs (``round1-review``); finished calls are journaled in the
-lock, so a run killed at any moment resumes without repeating them.
+step's attempt (see :mod:`devloop.provenance.state`), so a run killed at any
+moment resumes without repeating them, a call a person has not answered yet
+waits, and a call whose answer was rejected is asked again with the reason.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest, CallStatus, RoleKind
@@ -19,6 +22,7 @@ from devloop.atomic import archive, atomic_write_text
 from devloop.errors import StepFailed
 from devloop.provenance.hashing import MISSING, hash_bytes, hash_file
 from devloop.provenance.lockfile import now_iso
+from devloop.provenance.state import Attempt, FeatureLock, StepRecord, Wait
 from devloop.redact import redact
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
 from devloop.steps.files import has_text, snapshot
@@ -42,6 +46,15 @@ print("hello")
 ```
 """
 
+REJECTED_NOTE = """
+
+## Your previous answer was rejected
+
+{reason}
+
+Answer again, complete, with that corrected.
+"""
+
 
 def _role_agent(ws: Workspace, role: str) -> str:
     name = getattr(ws.config.roles, role)
@@ -51,59 +64,61 @@ def _role_agent(ws: Workspace, role: str) -> str:
 class StepRun:
     """The context of one execution of one step for one feature."""
 
-    def __init__(self, ws: Workspace, feature: str, step: Step, lock: dict[str, Any], base: dict[str, str]) -> None:
-        self.ws, self.feature, self.step, self.lock = ws, feature, step, lock
+    def __init__(self, ws: Workspace, feature: str, step: Step, lock: FeatureLock, record: StepRecord) -> None:
+        assert record.attempt is not None, "a step runs inside an attempt"
+        self.ws, self.feature, self.step, self.lock, self.record = ws, feature, step, lock, record
+        self.attempt: Attempt = record.attempt
+        self.scratch: dict[str, Any] = self.attempt.scratch  # the step's own notes, kept across resumes
         self.fdir = f"plans/{feature}"
         self.calls = 0
         self.agent_seconds = 0.0
-        self.record = lock["steps"].setdefault(step.name, {})
-        journal = self.record.get("journal")
-        if not self._journal_valid(journal, base):
-            journal = {"base": base, "calls": [], "inflight": None, "started": now_iso()}
-        self.record["journal"] = journal
-        self.journal: dict[str, Any] = journal
+        self.current_call: str | None = None
         self._mutex = threading.RLock()  # parallel calls share the lock record and the ledger
 
     # -- journal ----------------------------------------------------------
-    def _journal_valid(self, journal: Any, base: dict[str, str]) -> bool:
-        if not isinstance(journal, dict) or journal.get("base") is None:
-            return False
-        expected = dict(journal["base"])
-        if set(expected) != set(base):
-            return False
-        waiting = journal.get("waiting") or {}
-        for p in waiting.get("paths") or []:
-            expected.pop(p, None)  # a human is revising these right now
-        for call in journal.get("calls", []):
-            for p, h in (call.get("outputs") or {}).items():
-                if p in expected:
-                    expected[p] = h
-        return all(hash_file(self.ws.root / p) == h for p, h in expected.items())
+    @property
+    def forced_by(self) -> str | None:
+        """Who opened this attempt by force: redo, drifted, triage, monitor (None for a normal run)."""
+        return self.attempt.forced
 
     def memo(self, call_id: str) -> dict[str, Any] | None:
-        for call in self.journal["calls"]:
-            if call["id"] == call_id:
-                outs = call.get("outputs") or {}
-                if all(hash_file(self.ws.root / p) != MISSING for p in outs):
-                    return call
+        call = self.attempt.call(call_id)
+        if call is not None and all(hash_file(self.ws.root / p) != MISSING for p in call.outputs):
+            return {"id": call.id, "outputs": call.outputs, "data": call.data}
         return None
 
     def _remember(self, call_id: str, outputs: dict[str, str], data: dict[str, Any]) -> None:
         with self._mutex:
-            self.journal["calls"] = [c for c in self.journal["calls"] if c["id"] != call_id]
-            self.journal["calls"].append({"id": call_id, "outputs": outputs, "data": data})
-            self.journal["inflight"] = None
+            self.attempt.remember(call_id, outputs, data)
             self.save()
 
     def save(self) -> None:
         with self._mutex:
             self.ws.write_lock(self.feature, self.lock)
 
+    def _hashes(self, paths: Iterable[str]) -> dict[str, str]:
+        return {p: hash_file(self.ws.root / p) for p in paths}
+
+    def rejected(self, call_id: str, reason: str, paths: Iterable[str] = ()) -> StepFailed:
+        """Refuse the answer of ``call_id`` (recorded); raise the result: the next doit asks again.
+
+        ``paths`` are the files that answer left: if a person changes them
+        before the next run, that change is taken as the new answer.
+        """
+        with self._mutex:
+            self.attempt.reject(call_id, redact(reason), self._hashes(paths))
+        return StepFailed(reason, retry=True)
+
+    def _hand_fixed(self, call_id: str) -> bool:
+        """The files of a rejected answer changed since: a person answered in the agent's place."""
+        rej = self.attempt.rejected.get(call_id)
+        return rej is not None and bool(rej.outputs) and self._hashes(rej.outputs) != rej.outputs
+
     # -- files ------------------------------------------------------------
     def register(self, rel: str, sha: str | None = None) -> str:
         sha = sha or hash_file(self.ws.root / rel)
         with self._mutex:
-            self.lock["artifacts"][rel] = {"sha256": sha, "step": self.step.name, "at": now_iso()}
+            self.lock.artifacts[rel] = {"sha256": sha, "step": self.step.name, "at": now_iso()}
         return sha
 
     def write(self, rel: str, text: str, mode: int | None = None) -> str:
@@ -127,43 +142,57 @@ class StepRun:
         return build_agent(name, cfg.agents[name], cfg.env_allow)
 
     def _invoke(self, agent: Any, request: AgentRequest, show: bool = True) -> Any:
-        from devloop import ledger
         from devloop.progress import agent_progress
 
         label = f"{self.step.name}:{self.feature} {request.call_id} -> {agent.name}"
         if agent.model:
             label += f" ({agent.model})"
-        if type(agent).__name__ == "ManualAgent" or not show:
-            result = agent.run(request)
-        else:
-            with agent_progress(label):
+        self.current_call = f"{request.call_id} ({agent.name})"
+        started = time.monotonic()
+        try:
+            if _is_manual(agent) or not show:
                 result = agent.run(request)
+            else:
+                with agent_progress(label):
+                    result = agent.run(request)
+        except KeyboardInterrupt:
+            self._ledger(agent, request, "interrupted", time.monotonic() - started, None, "interrupted by a signal")
+            raise
         result.detail = redact(result.detail)
         if result.status is not CallStatus.WAITING:
             with self._mutex:
                 self.calls += 1
                 self.agent_seconds += result.duration_s
-            ledger.append(
-                self.ws.root,
-                {
-                    "feature": self.feature,
-                    "step": self.step.name,
-                    "role": request.role,
-                    "call": request.call_id,
-                    "agent": agent.name,
-                    "model": result.model or agent.model,
-                    "status": result.status.value,
-                    "duration_s": round(result.duration_s, 3),
-                    "exit_code": result.exit_code,
-                    "tokens_in": result.usage.get("tokens_in"),
-                    "tokens_out": result.usage.get("tokens_out"),
-                    "cost_usd": result.usage.get("cost_usd"),
-                    "detail": result.detail or None,
-                },
-            )
+            self._ledger(agent, request, result.status.value, result.duration_s, result, result.detail or None)
         return result
 
+    def _ledger(self, agent: Any, req: AgentRequest, status: str, seconds: float, result: Any, detail: Any) -> None:
+        from devloop import ledger
+
+        usage = result.usage if result is not None else {}
+        ledger.append(
+            self.ws.root,
+            {
+                "feature": self.feature,
+                "step": self.step.name,
+                "role": req.role,
+                "call": req.call_id,
+                "agent": agent.name,
+                "model": (result.model if result is not None else None) or agent.model,
+                "status": status,
+                "duration_s": round(seconds, 3),
+                "exit_code": result.exit_code if result is not None else None,
+                "tokens_in": usage.get("tokens_in"),
+                "tokens_out": usage.get("tokens_out"),
+                "cost_usd": usage.get("cost_usd"),
+                "detail": detail,
+            },
+        )
+
     def _request(self, role: str, kind: RoleKind, call_id: str, prompt: str, rnd: int, **kw: Any) -> AgentRequest:
+        rej = self.attempt.rejected.get(call_id)
+        if rej is not None:
+            prompt += REJECTED_NOTE.format(reason=rej.reason)
         limit = self.ws.config.max_prompt_chars
         if len(prompt) > limit:
             raise StepFailed(
@@ -182,6 +211,23 @@ class StepRun:
             **kw,
         )
 
+    def _before(self, call_id: str, paths: Iterable[str]) -> dict[str, str]:
+        """The files' hashes when this call's prompt was first written (a person answers by changing them).
+
+        After a rejection, the hashes of the rejected answer: a change made
+        since (before this run) is already the new answer.
+        """
+        wait = self.attempt.waits.get(call_id)
+        if wait is not None:
+            return dict(wait.before)
+        now = self._hashes(paths)
+        rej = self.attempt.rejected.get(call_id)
+        return {**now, **{p: h for p, h in rej.outputs.items() if p in now}} if rej is not None else now
+
+    def _waiting(self, call_id: str, paths: list[str], before: dict[str, str], prompt: str | None) -> None:
+        with self._mutex:
+            self.attempt.wait(call_id, Wait(list(paths), before, prompt))
+
     def ask(
         self,
         call_id: str,
@@ -193,30 +239,20 @@ class StepRun:
         agent_name: str | None = None,
     ) -> dict[str, Any]:
         """A judge call: the answer is parsed (fail-closed) and written to ``answer_path``."""
-        hit = self.memo(call_id)
-        if hit is not None:
-            return hit["data"]
-        agent = self._agent(role, agent_name)
-        req = self._request(role, RoleKind.JUDGE, call_id, prompt, rnd, answer_path=answer_path)
-        result = self._invoke(agent, req)
-        if result.status is CallStatus.WAITING:
-            raise Waiting(result.detail, answer_path, result.prompt_path)
-        if not result.ok:
-            raise StepFailed(f"{role} agent {agent.name!r} did not answer ({call_id}): {result.detail}")
-        parsed = parse(result.text)
-        if not parsed.ok:
-            kept = self._keep_rejected(call_id, result.text, answer_path, agent)
-            raise StepFailed(f"{role} answer for {call_id} is unparseable ({parsed.reason}); kept at {kept}")
-        sha = self.write(answer_path, result.text if result.text.endswith("\n") else result.text + "\n")
-        data = {**parsed.as_dict(), "agent": agent.name, "model": result.model or agent.model}
-        self._remember(call_id, {answer_path: sha}, data)
-        return data
+        res = self._ask_one(Ask(call_id, role, prompt, answer_path, parse, rnd, agent_name), show=True)
+        if res.status == "waiting":
+            raise Waiting(res.detail, answer_path, res.prompt_path)
+        if res.status == "answered" and res.data is not None:
+            return res.data
+        if res.status == "unparseable":
+            raise StepFailed(f"{role} answer for {call_id} is unparseable ({res.detail})", retry=True)
+        raise StepFailed(f"{role} agent did not answer ({call_id}): {res.detail}", retry=True)
 
     def ask_all(self, asks: list[Ask], label: str) -> list[AskResult]:
         """Judge calls made in parallel; every outcome is returned, none raised.
 
-        Answered and parsed calls are journaled like ``ask``; failures are not,
-        so the next run tries them again.
+        Answered and parsed calls are journaled like ``ask``; the others are
+        not, so the next run asks them again (with the reason when rejected).
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -231,17 +267,33 @@ class StepRun:
             else:
                 todo.append(i)
         if todo:
-            with agent_progress(f"{label}: {len(todo)} call(s) in parallel"), ThreadPoolExecutor(len(todo)) as pool:
-                for i, res in zip(todo, pool.map(lambda i: self._ask_one(asks[i]), todo), strict=True):
-                    results[i] = res
+            with agent_progress(f"{label}: {len(todo)} call(s) in parallel"):
+                pool = ThreadPoolExecutor(len(todo))
+                try:
+                    for i, res in zip(todo, pool.map(lambda i: self._ask_one(asks[i]), todo), strict=True):
+                        results[i] = res
+                except BaseException:
+                    from devloop import procs
+
+                    procs.stop_all()  # the workers' agents: stop them before waiting for the workers
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+                pool.shutdown(wait=True)
         return [r for r in results if r is not None]
 
-    def _ask_one(self, a: Ask) -> AskResult:
+    def _ask_one(self, a: Ask, show: bool = False) -> AskResult:
+        hit = self.memo(a.call_id)
+        if hit is not None:
+            return AskResult("answered", a, hit["data"])
         agent = self._agent(a.role, a.agent_name)
-        req = self._request(a.role, RoleKind.JUDGE, a.call_id, a.prompt, a.rnd, answer_path=a.answer_path)
-        result = self._invoke(agent, req, show=False)
+        before = self._before(a.call_id, [a.answer_path])
+        req = self._request(
+            a.role, RoleKind.JUDGE, a.call_id, a.prompt, a.rnd, answer_path=a.answer_path, before=tuple(before.items())
+        )
+        result = self._invoke(agent, req, show=show)
         model = result.model or agent.model
         if result.status is CallStatus.WAITING:
+            self._waiting(a.call_id, [a.answer_path], before, result.prompt_path)
             return AskResult("waiting", a, None, result.detail, model, result.prompt_path)
         if not result.ok:
             kind = "unparseable" if result.malformed else "did_not_run"
@@ -249,6 +301,8 @@ class StepRun:
         parsed = a.parse(result.text)
         if not parsed.ok:
             kept = self._keep_rejected(a.call_id, result.text, a.answer_path, agent)
+            manual = [a.answer_path] if _is_manual(agent) else []
+            self.rejected(a.call_id, f"the answer is unparseable: {parsed.reason}", manual)
             return AskResult("unparseable", a, None, f"{parsed.reason} (kept at {kept})", model)
         sha = self.write(a.answer_path, result.text if result.text.endswith("\n") else result.text + "\n")
         data = {**parsed.as_dict(), "agent": agent.name, "model": model}
@@ -256,7 +310,7 @@ class StepRun:
         return AskResult("answered", a, data, "", model)
 
     def _keep_rejected(self, call_id: str, text: str, answer_path: str, agent: Any) -> str:
-        if type(agent).__name__ == "ManualAgent":
+        if _is_manual(agent):
             return answer_path
         rel = f".devloop/rejected/{self.feature}/{self.step.name}-{call_id}-{int(time.time())}.md"
         self.ws.ensure_state_dir()
@@ -274,29 +328,33 @@ class StepRun:
         revise: bool = False,
         scope: Callable[[str], bool] | None = None,
         fallbacks: tuple[str, ...] = (),
+        watch: Iterable[str] = (),
     ) -> list[str]:
         """An author call: the agent writes files; returns every file it changed.
 
-        ``revise`` marks a call that must change existing files (a human has
-        answered only once one of them differs from before the call). ``scope``
-        limits which changed files count as this call's work; by default the
-        files of other features (their plans and smoke scripts) never do.
-        ``fallbacks`` are agents tried in order when the agent is unavailable
-        (backup implementer rotation); the journal records who did the work.
+        ``revise`` marks a call that must change existing files (files a person
+        wrote before the loop are not adopted in its place). A person playing
+        the role (manual agent) has answered once an ``expected`` or ``watch``
+        file differs from when the prompt was written. ``scope`` limits which
+        changed files count as this call's work; by default the files of other
+        features (their plans and smoke scripts) never do. ``fallbacks`` are
+        agents tried in order when the agent is unavailable (backup implementer
+        rotation); the journal records who did the work.
         """
         hit = self.memo(call_id)
         if hit is not None:
             return list(hit["data"]["changed"])
-        waiting = self.journal.get("waiting") or {}
-        if waiting.get("call") == call_id:
-            before = dict(waiting.get("before") or {})
-        else:
-            before = {p: hash_file(self.ws.root / p) for p in expected} if revise else {}
-        if not revise and self._hand_written(expected):
+        if self._hand_fixed(call_id):
+            outputs = {p: self.register(p) for p in expected if (self.ws.root / p).is_file()}
+            self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": "hand", "model": None})
+            return sorted(outputs)
+        before = self._before(call_id, [*expected, *watch])
+        fresh = call_id not in self.attempt.waits and call_id not in self.attempt.rejected
+        if fresh and not revise and self._hand_written(expected):
             outputs = {p: self.register(p) for p in expected}
             self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": "hand", "model": None})
             return sorted(outputs)
-        if self.journal.get("inflight") == call_id:
+        if self.attempt.inflight == call_id:
             for rel in expected:  # a previous attempt died mid-call: keep what it left
                 archive(self.ws.root, self.ws.root / rel, self.ws.history_dir(self.feature), "partial")
         req = self._request(
@@ -310,20 +368,21 @@ class StepRun:
             ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
             result, changed = self._author_call(agent, ask, expected, scope)
             if result.status is CallStatus.WAITING:
-                self.journal["waiting"] = {"call": call_id, "paths": list(expected), "before": before}
+                self._waiting(call_id, list(expected), before, result.prompt_path)
                 raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)
-            self.journal.pop("waiting", None)
             if result.ok:
                 break
-            self.journal["inflight"] = None
+            self.attempt.end_call()
             if result.status is CallStatus.UNAVAILABLE and i + 1 < len(names):
                 rotation.append({"agent": name, "detail": result.detail})
                 continue
-            raise StepFailed(f"{role} agent {agent.name!r} failed ({call_id}): {result.detail}")
+            raise StepFailed(f"{role} agent {agent.name!r} failed ({call_id}): {result.detail}", retry=True)
         missing = [p for p in expected if not has_text(self.ws.root / p)]
         if missing:
-            self.journal["inflight"] = None
-            raise StepFailed(f"{role} agent {agent.name!r} did not write {', '.join(missing)} (missing or empty)")
+            self.attempt.end_call()
+            raise self.rejected(
+                call_id, f"{role} agent {agent.name!r} did not write {', '.join(missing)} (missing or empty)"
+            )
         outputs = {p: self.register(p) for p in changed if (self.ws.root / p).is_file()}
         data = {"changed": sorted(outputs), "agent": agent.name, "model": agent.model, "rotation": rotation}
         self._remember(call_id, outputs, data)
@@ -333,14 +392,14 @@ class StepRun:
         self, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
     ) -> tuple[Any, list[str]]:
         """One attempt by one agent; returns its result and the files it changed."""
-        is_manual = type(agent).__name__ == "ManualAgent"
-        if not is_manual:
-            for rel in expected:
-                archive(self.ws.root, self.ws.root / rel, self.ws.history_dir(self.feature), self.step.name)
-            self.journal["inflight"] = req.call_id
-            self.save()
+        if _is_manual(agent):
+            return self._manual_call(agent, req, expected, scope)
+        for rel in expected:
+            archive(self.ws.root, self.ws.root / rel, self.ws.history_dir(self.feature), self.step.name)
+        self.attempt.begin(req.call_id)
+        self.save()
         diffs = not getattr(agent, "returns_file_blocks", False)
-        with self._alone(diffs and not is_manual and scope is None):
+        with self._alone(diffs and scope is None):
             snap = snapshot(self.ws.root) if diffs else {}
             result = self._invoke(agent, req)
             after = snapshot(self.ws.root) if diffs and result.ok else {}
@@ -351,9 +410,28 @@ class StepRun:
         else:
             changed = sorted(p for p, st in after.items() if snap.get(p) != st)
             changed = [p for p in changed if (scope or self._own)(p) or p in expected]
-        if is_manual:
-            changed = sorted(set(changed) | set(expected))
         return result, changed
+
+    def _manual_call(
+        self, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
+    ) -> tuple[Any, list[str]]:
+        """A person answers between two runs: what they changed is found against a snapshot taken with the prompt."""
+        saved = self.ws.state / "waits" / self.feature / f"{self.step.name}-{req.call_id}.json"
+        result = self._invoke(agent, req)
+        if result.status is CallStatus.WAITING:
+            if not saved.exists():
+                atomic_write_text(saved, json.dumps(snapshot(self.ws.root)), fsync=False)
+            return result, []
+        changed = set(expected) | {p for p, h in req.before if hash_file(self.ws.root / p) != h}
+        try:
+            then = {p: tuple(v) for p, v in json.loads(saved.read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError, TypeError):
+            then = None
+        if then is not None:
+            now = snapshot(self.ws.root)
+            changed |= {p for p, st in now.items() if then.get(p) != st and (scope or self._own)(p)}
+        saved.unlink(missing_ok=True)
+        return result, sorted(changed)
 
     def _alone(self, needed: bool) -> contextlib.AbstractContextManager[None]:
         """Serialize author calls whose changes are found by snapshots (see ``wslock.serial``)."""
@@ -373,10 +451,7 @@ class StepRun:
 
     def _hand_written(self, expected: list[str]) -> bool:
         """Every expected file already exists, and devloop never wrote any of them."""
-        return bool(expected) and all(
-            p not in self.lock["artifacts"] and (self.ws.root / p).is_file() and (self.ws.root / p).stat().st_size > 0
-            for p in expected
-        )
+        return bool(expected) and all(p not in self.lock.artifacts and has_text(self.ws.root / p) for p in expected)
 
     def _write_blocks(self, text: str, role: str) -> list[str]:
         from devloop.answers import parse_file_blocks
@@ -384,35 +459,36 @@ class StepRun:
         try:
             files = parse_file_blocks(text)
         except ValueError as exc:
-            raise StepFailed(f"{role} answer rejected: {exc}") from None
+            raise StepFailed(f"{role} answer rejected: {exc}", retry=True) from None
         for rel, body in files.items():
             self.write(rel, body, 0o755 if rel.endswith(".sh") else None)
         return sorted(files)
 
     def triage_note(self) -> str:
-        """The triage note that sent the loop back to this step, if any (consumed when the step finishes)."""
+        """The triage note that sent the loop back to this step, if any (it lives as long as the attempt)."""
         from devloop.prompts import read_text
 
-        path = (self.lock.get("context") or {}).get(self.step.name)
-        return read_text(self.ws, path) if path else ""
+        return read_text(self.ws, self.attempt.note) if self.attempt.note else ""
 
     def accept_upstream(self, step: str, paths: list[str]) -> None:
         """This step rewrote an input of an earlier step as part of the loop (e.g. validation pass 2):
         record the new hashes there, so the earlier step does not re-run because of it."""
-        record = self.lock["steps"].get(step)
-        if not record or not record.get("inputs"):
+        record = self.lock.record(step)
+        if record is None:
             return
         with self._mutex:
             for p in paths:
-                if p in record["inputs"]:
-                    record["inputs"][p] = hash_file(self.ws.root / p)
+                record.accept_input(p, hash_file(self.ws.root / p))
             self.save()
 
     # -- gates --------------------------------------------------------------
     def gate(self, gate: str, subject: dict[str, str], detail: str, artifact: str = "") -> None:
-        """Pass only if ``devloop approve`` stamped exactly this subject (path -> hash)."""
-        stamp = (self.lock.get("gates") or {}).get(gate) or {}
-        if stamp.get("subject") == subject:
+        """Pass only if ``devloop approve`` stamped exactly this subject (path -> hash); else stop there."""
+        if self.lock.gate_passes(gate, subject):
             return
-        self.lock["gates"][gate] = {"pending": True, "subject": subject, "detail": detail, "step": self.step.name}
+        self.lock.open_gate(gate, self.step.name, subject, detail, now_iso())
         raise GateStop(gate, detail, artifact)
+
+
+def _is_manual(agent: Any) -> bool:
+    return type(agent).__name__ == "ManualAgent"

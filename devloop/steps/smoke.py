@@ -20,8 +20,10 @@ from devloop.errors import DevloopError, StepFailed
 from devloop.gcpdetect import deploy_files
 from devloop.procs import run_in_group
 from devloop.prompts import read_text, render
+from devloop.provenance.hashing import hash_file
+from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step, Waiting
-from devloop.steps.plan import check_block
+from devloop.steps.plan import block_problem
 from devloop.steps.run import StepRun
 from devloop.triage import apply_route, parse_route
 from devloop.workspace import Workspace
@@ -40,55 +42,64 @@ class SmokeStep(Step):
     templates = ("triage.md.j2", "validation_fix.md.j2")
     policy = "smoke"
 
-    def inputs(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> list[str]:
+    def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         return [f"scripts/smoke/{feature}.sh", f"plans/{feature}/validation.md"]
 
-    def facts(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> dict[str, str]:
+    def facts(self, ws: Workspace, feature: str, lock: FeatureLock) -> dict[str, str]:
         return {"deploy-stamp": stamp_hash(lock)}
 
-    def optional(self, ws: Workspace, feature: str, lock: dict[str, Any]) -> bool:
+    def optional(self, ws: Workspace, feature: str, lock: FeatureLock) -> bool:
         required = ws.config.steps.smoke.required
         if required != "auto":
             return required == "never"
-        return not (has_checks(ws, feature) or deploy_files(ws.root, feature) or lock.get("deploy"))
+        return not (has_checks(ws, feature) or deploy_files(ws.root, feature) or lock.deploy)
 
     def run(self, run: StepRun) -> Done:
         f, lock = run.feature, run.lock
-        deploy = lock.get("deploy")
+        deploy = lock.deploy
         if not deploy:
-            raise Waiting(f"deploy {f}, then record it: devloop deployed {f} --version <v> (or devloop deploy {f})")
-        state = lock.setdefault("smoke", {})
-        if state.get("failed_deploy") == deploy["id"]:
+            raise Waiting(f"devloop deployed {f}  (after you deploy {f}; then doit smoke:{f})")
+        state = lock.smoke
+        if state.get("failed_deploy") == deploy["id"] and run.forced_by != "monitor":
             raise Waiting(
-                f"redeploy: the smoke run against deploy #{deploy['id']} failed and went back to "
-                f"{state.get('last_route')}; after the fix, deploy and run devloop deployed {f}"
+                f"devloop deployed {f}  (after you redeploy: the smoke run against deploy #{deploy['id']} failed "
+                f"and went back to {state.get('last_route')}; then doit smoke:{f})"
             )
-        rundir = run.journal.setdefault("run_dir", new_run_dir(run.ws, f))
-        if "outcome" not in run.journal:
-            run.journal["outcome"] = check_deploy(run.ws, f, deploy, Path(run.ws.root / rundir))
+        if "run_dir" not in run.scratch:
+            run.scratch["run_dir"] = new_run_dir(run.ws, f)
+        rundir = run.scratch["run_dir"]
+        if "outcome" not in run.scratch:
+            run.scratch["outcome"] = check_deploy(run.ws, f, deploy, Path(run.ws.root / rundir))
             run.save()
-        outcome = run.journal["outcome"]
-        if outcome["fired"] and not run.journal.get("rolled_back"):
-            rollback(run.ws, f, Path(run.ws.root / rundir), outcome["fired"])
-            run.journal["rolled_back"] = True
+        outcome = run.scratch["outcome"]
+        if outcome["fired"] and "rollback" not in run.scratch:
+            run.scratch["rollback"] = rollback(run.ws, f, Path(run.ws.root / rundir), outcome["fired"])
+            state["fired"] = {"deploy": deploy["id"], "triggers": outcome["fired"], "run": rundir}
+            state["fired"]["rollback"] = run.scratch["rollback"]["summary"]
             run.save()
         log = f"{rundir}/smoke.log"
         if outcome["passed"] and not outcome["fired"]:
             state.update(round_trips=0, failed_deploy=None, passed_deploy=deploy["id"])
             return Done(log, [], {"result": "pass", "run": rundir, "deploy": deploy["id"], **outcome["counts"]})
-        trips = run.journal.setdefault("trip", int(state.get("round_trips") or 0) + 1)
+        if "trip" not in run.scratch:
+            run.scratch["trip"] = int(state.get("round_trips") or 0) + 1
+        trips = run.scratch["trip"]
         cap = run.ws.config.steps.smoke.max_round_trips
         if trips > cap:
-            run.gate("smoke", {"deploy": stamp_hash(lock)}, f"smoke still failing after {cap} round trips; read {log}")
+            subject = {log: hash_file(run.ws.root / log)}
+            run.gate("smoke", subject, f"smoke still failing after {cap} round trips; read {log}", log)
             state.update(round_trips=0, failed_deploy=None)
             return Done(log, [], {"result": "accepted by a human", "run": rundir, "deploy": deploy["id"]})
         route, note = triage(run, rundir, outcome)
         step = apply_route(lock, route, note)
         state.update(round_trips=trips, failed_deploy=deploy["id"], last_route=step)
-        why = "a rollback trigger fired (rollback ran)" if outcome["fired"] else "smoke failed"
+        if outcome["fired"]:
+            why = f"rollback trigger {', '.join(outcome['fired'])} fired ({run.scratch['rollback']['summary']})"
+        else:
+            why = "smoke failed"
         raise StepFailed(
-            f"{why} against deploy #{deploy['id']} (round trip {trips}/{cap}); triage routed to {route}: "
-            f"{step} re-runs on the next doit; then redeploy and run doit smoke (see {note})"
+            f"{why} against deploy #{deploy['id']} (round trip {trips}/{cap}); triage routed to {route} ({note})",
+            next=f"doit  (re-runs {step}:{f} as triage asked; then redeploy, devloop deployed {f}, doit smoke:{f})",
         )
 
 
@@ -170,14 +181,40 @@ def _script(ws: Workspace, feature: str, rundir: Path, lines: list[str]) -> dict
     return {"passed": code == 0, "exit_code": code}
 
 
-def rollback(ws: Workspace, feature: str, rundir: Path, fired: list[str]) -> None:
-    """Run the configured rollback command first (never one from an agent), logging to rollback.log."""
+def rollback(ws: Workspace, feature: str, rundir: Path, fired: list[str]) -> dict[str, Any]:
+    """Run the configured rollback command first (never one from an agent), logging to rollback.log.
+
+    Returns what happened, also when nothing could run: a trigger that fired
+    is recorded whether or not a rollback is configured, and never hidden.
+    """
     cfg = commands(ws, feature)
     log = rundir / "rollback.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"# triggers fired: {', '.join(fired)}\n")
-    run_configured(ws, feature, cfg.rollback, "rollback", log, cfg.timeout)
+    if not cfg.rollback:
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write("# no rollback command configured (deploy.rollback): nothing was rolled back\n")
+        out = {"configured": False, "ran": False, "ok": False, "summary": "no rollback configured, nothing rolled back"}
+    else:
+        try:
+            run_configured(ws, feature, cfg.rollback, "rollback", log, cfg.timeout)
+            out = {"configured": True, "ran": True, "ok": True, "summary": "rollback ran"}
+        except DevloopError as exc:
+            out = {"configured": True, "ran": True, "ok": False, "summary": f"rollback FAILED: {exc}"}
+    _note_result(rundir, rollback=out, fired=fired)
+    return out
+
+
+def _note_result(rundir: Path, **fields: Any) -> None:
+    """Add fields to the run's result.json (written by the smoke run, or started here by monitoring)."""
+    path = rundir / "result.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data.update(fields)
+    atomic_write_text(path, json.dumps(data, indent=2, default=str))
 
 
 def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str]:
@@ -186,7 +223,7 @@ def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str
     note = f"{rundir}/triage.md"
     from devloop.steps.code_review import code_files, git_diff
 
-    base = ((run.lock["steps"].get("implement") or {}).get("data") or {}).get("base_commit")
+    base = run.lock.data("implement").get("base_commit")
     prompt = render(
         ws,
         "triage.md.j2",
@@ -203,7 +240,9 @@ def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str
         validation = f"plans/{f}/validation.md"
         fix = render(ws, "validation_fix.md.j2", feature=f, triage=read_text(ws, note), validation_path=validation)
         run.author("validation-fix", "planner", fix, [validation], revise=True, scope=lambda p: p == validation)
-        check_block(run, validation)
+        problem = block_problem(ws, validation)
+        if problem:
+            raise run.rejected("validation-fix", problem, [validation])
         run.accept_upstream("plan_review", [validation])
         run.accept_upstream("red_team", [validation])
     return route, note

@@ -41,7 +41,8 @@ def test_status_json_reports_every_step(ws: WS) -> None:
     (ws.root / "plans/a/evaluation.md").unlink()
     data = json.loads(ws.devloop("status", "--json").stdout)
     assert data["a"]["plan"]["state"] == "fresh"
-    assert data["a"]["evaluate"] == {"state": "stale", "reasons": ["output plans/a/evaluation.md is missing"]}
+    assert data["a"]["evaluate"] == {"state": "stale", "reasons": ["output plans/a/evaluation.md is missing or empty"]}
+    assert data["a"]["next"] == "doit evaluate:a"
 
 
 def test_approve_refuses_when_the_subject_changed_since_the_gate(ws: WS) -> None:
@@ -51,9 +52,11 @@ def test_approve_refuses_when_the_subject_changed_since_the_gate(ws: WS) -> None
     with open(ws.root / "plans/a/plan.md", "a") as fh:
         fh.write("more\n")
     r = ws.devloop("approve", "a", "plan")
-    assert r.returncode == 3 and "changed since the gate opened" in r.stderr
+    assert r.returncode == 3 and "changed since the gate opened; run doit first" in r.stderr
     gate = yaml.safe_load(ws.read("plans/a/devloop.lock").split("\n", 1)[1])["gates"]["plan"]
-    assert gate["pending"] is True and "by" not in gate  # still closed
+    assert gate["status"] == "pending" and "by" not in gate  # still closed
+    status = ws.devloop("status").stdout
+    assert "devloop approve" not in status and "a: doit plan:a" in status  # adopt the edit, then review again
 
 
 def test_run_wait_waits_for_the_other_run(ws: WS) -> None:

@@ -123,7 +123,7 @@ def test_the_full_demo_runs_the_whole_loop_offline() -> None:
         assert len(calls) == 47 and all(c["status"] == "answered" for c in calls)
         assert Counter((c["step"], c["call"]) for c in calls[:35]) == BEFORE_EDIT
         assert Counter((c["step"], c["call"]) for c in calls[35:]) == AFTER_EDIT
-        assert "Step: daily-ingest:plan (hand edit adopted, no agent called)" in out
+        assert "Step: plan:daily-ingest (hand edit adopted, no agent called)" in out
 
         # the local servers stopped with the demo
         pid = json.loads((work / ".local-gcp/ready.json").read_text())["pid"]
@@ -141,9 +141,9 @@ def test_the_minimal_demo_runs_the_loop_and_reruns_only_what_a_plan_edit_invalid
     r, work, _ = run_demo("--minimal")
     out = r.stdout
     try:
-        assert out.count("Next: hello-cli has been through the whole loop") == 2
+        assert out.count("Next: nothing  (hello-cli has been through the whole loop)") == 2
         assert "Everything is up to date (7 steps); no agent was called." in out
-        assert "hello-cli:plan (hand edit adopted, no agent called)" in out
+        assert "plan:hello-cli (hand edit adopted, no agent called)" in out
         calls = [json.loads(line) for line in (work / "runs/ledger.jsonl").read_text().splitlines()]
         first = [c["call"] for c in calls[:10]]
         assert first == [

@@ -17,7 +17,7 @@ def test_an_iam_change_is_reviewed_and_a_blocking_finding_gates_the_deploy(ws: W
     ws.set_script({**happy_script("a"), "a/deploy_review/review": {"answer": review}})
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "a:deploy_review (waiting for approval)" in r.stdout
+    assert "deploy_review:a (waiting for approval)" in r.stdout
     assert "Next: devloop approve a deploy  (1 blocking finding(s)" in r.stdout
     prompt = (ws.root.parent / "last-prompt-deploy_review.txt").read_text()
     for checklist in ("## Checklist: iam", "## Checklist: bigquery", "## Checklist: security", "## Checklist: cost"):
@@ -26,7 +26,7 @@ def test_an_iam_change_is_reviewed_and_a_blocking_finding_gates_the_deploy(ws: W
     assert "roles/owner" in ws.read("plans/a/review-gcp.md")
     assert ws.devloop("approve", "a", "deploy").returncode == 0
     out = ws.doit().stdout
-    assert "Next: a passing smoke run: deploy a, record it with devloop deployed a, then doit smoke:a" in out
+    assert "Next: devloop deployed a  (after you deploy a; then doit smoke:a)" in out
 
 
 def test_without_deploy_artifacts_the_review_is_skipped(ws: WS) -> None:

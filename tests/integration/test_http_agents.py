@@ -38,7 +38,7 @@ def test_an_http_model_runs_the_loop_and_its_costs_are_reported(ws: WS, chat_ser
         chat_server.enqueue(200, ChatServer.completion(answer, usage=USAGE), headers)
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Next: a has been through the whole loop" in r.stdout
+    assert "Next: nothing  (a has been through the whole loop)" in r.stdout
     assert (ws.root / "scripts/smoke/a.sh").stat().st_mode & 0o100
     assert ws.read("src/a.py") == "print('a')\n"
     assert chat_server.requests[0].headers["Authorization"] == "Bearer sk-very-secret-123456"

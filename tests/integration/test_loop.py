@@ -26,8 +26,8 @@ def test_first_run_goes_through_the_whole_loop(ws: WS) -> None:
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
     blocks = three_line_blocks(r.stdout)
-    assert [b[0] for b in blocks] == [f"daily-ingest:{s}" for s in STEPS]
-    assert blocks[-1][2] == "daily-ingest has been through the whole loop"
+    assert [b[0] for b in blocks] == [f"{s}:daily-ingest" for s in STEPS]
+    assert blocks[-1][2] == "nothing  (daily-ingest has been through the whole loop)"
     assert [c[2] for c in ws.calls_since(0)] == [
         "plan",
         "round1-review",
@@ -82,7 +82,7 @@ def test_editing_the_plan_reruns_only_what_depends_on_it(ws: WS) -> None:
     calls = ws.calls_since(n)
     assert {c[0] for c in calls} == {"a"}
     assert [c[1] for c in calls] == ["plan_review", "implement", "code_review", "evaluate"]
-    assert "a:plan (hand edit adopted, no agent called)" in r.stdout
+    assert "plan:a (hand edit adopted, no agent called)" in r.stdout
     assert "A hand-written constraint." in ws.read("plans/a/plan.md")  # never overwritten
     assert (ws.root / "plans/a/review-judge-round3.md").exists()  # rounds are never overwritten
     assert "edited: true" in ws.read("plans/a/devloop.lock")
@@ -151,7 +151,7 @@ def test_an_unparseable_review_fails_closed_and_resumes_later(ws: WS) -> None:
     ws.set_script(script)
     r = ws.doit()
     assert r.returncode == 1
-    assert "a:plan_review FAILED" in r.stdout and "unparseable" in r.stdout
+    assert "plan_review:a FAILED" in r.stdout and "unparseable" in r.stdout
     assert not (ws.root / "plans/a/review-judge-round1.md").exists()
     assert list((ws.root / ".devloop/rejected/a").glob("plan_review-round1-review-*.md"))
     assert not any(c[1] == "implement" for c in ws.calls_since(0))
@@ -169,7 +169,7 @@ def test_plan_review_escalates_to_a_gate_and_approve_opens_it(ws: WS) -> None:
     ws.add_feature("a")
     r = ws.doit()
     assert r.returncode == 0, r.stdout
-    assert "a:plan_review (waiting for approval)" in r.stdout
+    assert "plan_review:a (waiting for approval)" in r.stdout
     assert "Next: devloop approve a plan" in r.stdout
     assert not any(c[1] == "implement" for c in ws.calls_since(0))
     assert "still divergent" in ws.read("plans/a/escalation-plan.md") or "Both views" in ws.read(
@@ -210,20 +210,25 @@ def test_features_advance_in_parallel_under_one_workspace_lock(ws: WS) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "another devloop" not in r.stdout + r.stderr
     for f in ("a", "b"):
-        assert f"Next: {f} has been through the whole loop" in r.stdout
+        assert f"Next: nothing  ({f} has been through the whole loop)" in r.stdout
     assert len(ws.calls()) == 20
     assert "Everything is up to date (14 steps)" in ws.doit("-n", "2").stdout
 
 
-def test_a_changed_prompt_template_reruns_the_steps_that_use_it(ws: WS) -> None:
+def test_a_changed_prompt_template_drifts_the_steps_that_use_it_and_redo_reruns_them(ws: WS) -> None:
     ws.add_feature("a")
     assert ws.doit().returncode == 0
     (ws.root / "templates").mkdir()
     (ws.root / "templates/evaluate.md.j2").write_text("Score {{ feature }} with:\n{{ rubric }}\n")
     why = ws.devloop("why", "a").stdout
-    assert "evaluate: stale\n  - prompt template changed" in why
+    assert "evaluate: drifted\n  - prompt template changed" in why
     assert "plan: up to date" in why
+    assert "Next: devloop redo a --drifted" in why
     n = len(ws.calls())
+    assert "Everything is up to date" in ws.doit().stdout  # drift is shown, not paid for
+    assert ws.calls_since(n) == []
+    r = ws.devloop("redo", "a", "--drifted")
+    assert r.returncode == 0 and "evaluate:a will be regenerated" in r.stdout
     assert ws.doit().returncode == 0
     assert ws.calls_since(n) == [("a", "evaluate", "evaluate")]
     assert (ws.root.parent / "last-prompt-evaluate.txt").read_text().startswith("Score a with:")

@@ -10,18 +10,18 @@ def test_a_human_plays_every_role_through_files(ws: WS) -> None:
     ws.add_feature("a", script=False)
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Step: a:plan (waiting for a human)" in r.stdout
+    assert "Step: plan:a (waiting for a human)" in r.stdout
     assert "Next: write plans/a/plan.md, plans/a/validation.md (prompt: .devloop/prompts/a/plan-plan.md)" in r.stdout
     prompt = ws.read(".devloop/prompts/a/plan-plan.md")
     assert "Build a" in prompt and "plans/a/validation.md" in prompt
-    assert "a:plan_review" not in r.stdout  # blocked steps stay quiet behind the waiting one
+    assert "plan_review:a" not in r.stdout  # blocked steps stay quiet behind the waiting one
 
     (ws.root / "plans/a/plan.md").write_text("# Plan\n")
     r = ws.doit()
     assert "Next: write plans/a/validation.md" in r.stdout  # still waiting, for the missing file only
     (ws.root / "plans/a/validation.md").write_text("# Validation\n")
     r = ws.doit()
-    assert "Step: a:plan\n" in r.stdout
+    assert "Step: plan:a\n" in r.stdout
     assert "Next: write plans/a/review-me-round1.md" in r.stdout
 
     (ws.root / "plans/a/review-me-round1.md").write_text("Needs a rollback.\nVERDICT: REVISE\n")
@@ -58,7 +58,7 @@ def test_a_human_plays_every_role_through_files(ws: WS) -> None:
     )
     r = ws.doit()
     assert r.returncode == 0
-    assert "Next: a has been through the whole loop" in r.stdout
+    assert "Next: nothing  (a has been through the whole loop)" in r.stdout
     assert "Everything is up to date" in ws.doit().stdout
 
 

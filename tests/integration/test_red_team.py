@@ -39,7 +39,7 @@ def test_a_risky_plan_is_attacked_covered_and_gated(ws: WS) -> None:
     risky(ws)
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "a:red_team (waiting for approval)" in r.stdout
+    assert "red_team:a (waiting for approval)" in r.stdout
     assert "Next: devloop approve a red-team  (red team found 1 must-fix, 1 should-fix" in r.stdout
     steps = [(s, c, a) for s, c, a in ws.agents_since(0) if s == "red_team"]
     assert sorted(steps) == [
@@ -102,7 +102,7 @@ def test_a_feature_can_force_the_red_team_on(ws: WS) -> None:
         }
     )
     r = ws.doit()
-    assert "a:red_team (waiting for approval)" in r.stdout
+    assert "red_team:a (waiting for approval)" in r.stdout
     assert "red team found 0 must-fix, 0 should-fix" in r.stdout
     assert not any(c.startswith("validation-pass2") for _, c, _ in ws.agents_since(0))
 
@@ -111,7 +111,7 @@ def test_status_lists_the_gates_waiting_for_a_human(ws: WS) -> None:
     risky(ws)
     ws.doit()
     out = ws.devloop("status").stdout
-    assert "Waiting for approval: devloop approve a red-team  (red team found 1 must-fix" in out
+    assert "  a: devloop approve a red-team  (red team found 1 must-fix" in out
 
 
 def test_the_boundary_lint_reaches_the_reviewer_and_the_record(ws: WS) -> None:

@@ -228,11 +228,11 @@ def test_the_cycle_cap_escalates_to_a_gate(implemented: Path, tmp_path: Path) ->
     ws = fresh(implemented, tmp_path, script, extra="steps:\n  code_review: {max_cycles: 2}\n")
     r = ws.doit()
     assert r.returncode == 0, r.stdout
-    assert "a:code_review (waiting for approval)" in r.stdout
+    assert "code_review:a (waiting for approval)" in r.stdout
     assert "Next: devloop approve a code-review" in r.stdout
     assert ws.devloop("approve", "a", "code-review").returncode == 0
     r = ws.doit()
-    assert "Next: a has been through the whole loop" in r.stdout
+    assert "Next: nothing  (a has been through the whole loop)" in r.stdout
 
 
 def test_a_rotated_implementer_never_reviews_and_its_seat_is_filled(implemented: Path, tmp_path: Path) -> None:
@@ -245,6 +245,8 @@ def test_a_rotated_implementer_never_reviews_and_its_seat_is_filled(implemented:
     text = text.replace("  implementer: author\n", "  implementer: gone\n  implementer_rotation: [r1]\n")
     text = text.replace("agents:\n", "agents:\n  gone: {kind: command, argv: [/nonexistent/agent-cli]}\n")
     (ws.root / "devloop.yaml").write_text(text)
+    assert "implement: drifted" in ws.devloop("why", "a").stdout  # a new agent is not a reason to pay again...
+    assert ws.devloop("redo", "a", "implement").returncode == 0  # ...unless asked
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
     assert "backup implementer r1 took over from gone (command not found: /nonexistent/agent-cli)" in r.stdout

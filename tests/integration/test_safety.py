@@ -45,7 +45,7 @@ def test_a_second_run_fails_fast_while_the_first_works(ws: WS) -> None:
     finally:
         out, _ = first.communicate(timeout=60)
     assert first.returncode == 0, out
-    assert "Next: a has been through the whole loop" in out
+    assert "Next: nothing  (a has been through the whole loop)" in out
 
 
 def test_kill_9_mid_call_leaves_nothing_half_done_and_the_next_run_resumes(ws: WS) -> None:
@@ -61,8 +61,9 @@ def test_kill_9_mid_call_leaves_nothing_half_done_and_the_next_run_resumes(ws: W
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    assert "journal" in ws.read("plans/a/devloop.lock")  # the call was in flight
-    assert "interrupted during call plan" in ws.devloop("why", "a").stdout
+    lock = ws.read("plans/a/devloop.lock")
+    assert "inflight: plan" in lock and "state: running" in lock  # the call was in flight
+    assert "plan: interrupted\n  - a run stopped during call plan" in ws.devloop("why", "a").stdout
     ws.set_script(script)
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr

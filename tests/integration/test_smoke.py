@@ -43,16 +43,24 @@ def test_smoke_fails_routes_to_code_then_passes_after_a_redeploy(ws: WS) -> None
     setup(ws)
     r = ws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "a:evaluate (blocked)" in r.stdout and "then doit smoke:a" in r.stdout  # evaluation waits for smoke
+    assert "evaluate:a (blocked)" in r.stdout and "then doit smoke:a" in r.stdout  # evaluation waits for smoke
     assert "smoke" not in [s for s, _, _ in ws.agents_since(0)]
 
+    n = len(ws.calls())
     r = ws.doit("smoke")
-    assert "a:smoke (waiting for a human)" in r.stdout and "devloop deployed a" in r.stdout
+    assert r.returncode == 0 and len(ws.calls()) == n
+    assert "No deploy recorded, nothing to verify: a\nNext: devloop deployed a  (after you deploy a" in r.stdout
 
     assert ws.devloop("deployed", "a", "--version", "v1").returncode == 0
     r = ws.doit("smoke")
     assert r.returncode == 1
-    assert "smoke failed against deploy #1 (round trip 1/3); triage routed to code: implement re-runs" in r.stdout
+    assert "smoke failed against deploy #1 (round trip 1/3); triage routed to code" in r.stdout
+    nxt = "Next: doit  (re-runs implement:a as triage asked; then redeploy, devloop deployed a, doit smoke:a)"
+    assert nxt in r.stdout
+    assert "implement: forced\n  - forced by triage route code (runs/" in ws.devloop("why", "a").stdout
+    r = ws.doit("smoke")  # the routed step has not run yet: smoke refuses and calls nobody
+    assert r.returncode == 1 and "smoke:a (refused: implement:a is forced" in r.stdout
+    assert "Next: doit implement:a" in r.stdout
     run_dir = next((ws.root / "runs").glob("*-a"))
     log = (run_dir / "smoke.log").read_text()
     assert "FAIL service_live (command) exit_code == 0 | actual: exit_code=1" in log
@@ -68,15 +76,15 @@ def test_smoke_fails_routes_to_code_then_passes_after_a_redeploy(ws: WS) -> None
     assert "The service never came up" in (ws.root.parent / "last-prompt-implement.txt").read_text()
 
     r = ws.doit("smoke")  # the fix is in, but deploy #1 is still what runs
-    assert "redeploy: the smoke run against deploy #1 failed" in r.stdout
+    assert "Next: devloop deployed a  (after you redeploy: the smoke run against deploy #1 failed" in r.stdout
 
     (ws.root / "live.flag").write_text("up\n")
     assert ws.devloop("deployed", "a", "--version", "v2").returncode == 0
     r = ws.doit("smoke")
     assert r.returncode == 0, r.stdout
-    assert "Step: a:smoke\n" in r.stdout
+    assert "Step: smoke:a\n" in r.stdout
     r = ws.doit()
-    assert "Next: a has been through the whole loop" in r.stdout
+    assert "Next: nothing  (a has been through the whole loop)" in r.stdout
 
 
 def test_a_trigger_firing_during_monitoring_rolls_back_then_triages(ws: WS) -> None:
@@ -90,11 +98,13 @@ def test_a_trigger_firing_during_monitoring_rolls_back_then_triages(ws: WS) -> N
     (ws.root / "errors.txt").write_text("9\n")
     ws.set_script({**ws.script, "a/smoke/triage": {"answer": "Errors spike after deploy.\nROUTE: plan\n"}})
     r = ws.devloop("monitor", "a")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr
     assert "FIRED error_count (command)" in r.stdout
-    assert "the rollback ran" in r.stdout and "triage routed to plan" in r.stdout
+    assert "(rollback ran) against deploy #1" in r.stdout and "triage routed to plan" in r.stdout
     assert (ws.root / "rolled-back.flag").read_text() == "rolled back\n"
-    assert "plan: stale\n  - forced by devloop redo" in ws.devloop("why", "a").stdout
+    why = ws.devloop("why", "a").stdout
+    assert "plan: forced\n  - forced by triage route plan" in why
+    assert "smoke: failed\n  - rollback trigger error_count fired (rollback ran)" in why
 
 
 def test_the_round_trip_cap_escalates_to_a_human(ws: WS) -> None:
@@ -105,7 +115,7 @@ def test_the_round_trip_cap_escalates_to_a_human(ws: WS) -> None:
     assert ws.doit().returncode == 0
     ws.devloop("deployed", "a")
     r = ws.doit("smoke")
-    assert "a:smoke (waiting for approval)" in r.stdout
+    assert "smoke:a (waiting for approval)" in r.stdout
     assert "smoke still failing after 1 round trips" in r.stdout
 
 
@@ -115,16 +125,20 @@ def test_a_malformed_check_block_fails_planning_with_the_line_and_field(ws: WS) 
     ws.set_script({**ws.script, "a/plan/plan": {"write": {"plans/a/plan.md": "# P\n", "plans/a/validation.md": bad}}})
     r = ws.doit()
     assert r.returncode == 1
-    assert "a:plan FAILED: the post-deploy check block is invalid: plans/a/validation.md (block at line 3)" in r.stdout
+    assert "plan:a FAILED: the post-deploy check block is invalid: plans/a/validation.md (block at line 3)" in r.stdout
     assert "smoke.0" in r.stdout and "expect" in r.stdout
 
 
 def test_devloop_deploy_runs_the_configured_command_then_records_the_deploy(ws: WS) -> None:
     setup(ws, extra="  command: [sh, -c, 'echo applied > applied.flag; echo done']\n")
     ws.add_feature("b", script=False)
-    r = ws.devloop("deploy", "b", "--version", "v7")
+    r = ws.devloop("deploy", "b", "--version", "v7")  # nothing reviewed yet: nothing is run
+    assert r.returncode == 3 and "code_review:b has not passed the current code" in r.stderr
+    assert not (ws.root / "applied.flag").exists()
+    r = ws.devloop("deploy", "b", "--version", "v7", "--force")
     assert r.returncode == 0, r.stderr
     assert "Deployed b (deploy #1); log: runs/" in r.stdout
     assert (ws.root / "applied.flag").read_text() == "applied\n"
     assert "command finished: exit 0" in next((ws.root / "runs").glob("*-b/deploy.log")).read_text()
-    assert "version: v7" in ws.read("plans/b/devloop.lock")
+    lock = ws.read("plans/b/devloop.lock")
+    assert "version: v7" in lock and "forced: 'code_review:b has not passed the current code" in lock

@@ -10,6 +10,7 @@ import click
 from click.testing import CliRunner
 
 from devloop.cli.views import graph, report, rollup
+from devloop.provenance.state import Gate
 from devloop.workspace import Workspace
 from tests.conftest import WS
 
@@ -25,6 +26,7 @@ def add_smoke_history(ws: WS) -> None:
     run = ws.root / "runs" / "20260102-030405-alpha"
     run.mkdir(parents=True)
     result = {"passed": False, "deploy": {"id": 1}, "counts": {"checks": 2, "failed": 1, "errors": 0, "fired": 1}}
+    result["rollback"] = {"configured": False, "ran": False, "summary": "no rollback configured, nothing rolled back"}
     (run / "result.json").write_text(json.dumps(result))
     (run / "smoke.log").write_text("FAIL check rows\n")
     (run / "triage.md").write_text("The rows check fails because the code drops nulls.\n\nROUTE: code\n")
@@ -34,9 +36,11 @@ def add_smoke_history(ws: WS) -> None:
     (other / "smoke.log").write_text("not alpha's\n")
     w = Workspace(ws.root)
     lock = w.read_lock("alpha")
-    lock["deploy"] = {"id": 1, "version": "v1", "by": "ann", "at": "2026-01-02T03:00:00+00:00"}
-    lock["smoke"] = {"round_trips": 1, "failed_deploy": 1, "last_route": "implement"}
-    lock["gates"]["plan"] = {"subject": {"plans/alpha/plan.md": "ab" * 32}, "by": "ann", "at": "2026-01-01T00:00:00"}
+    lock.deploy = {"id": 1, "version": "v1", "by": "ann", "at": "2026-01-02T03:00:00+00:00"}
+    lock.smoke = {"round_trips": 1, "failed_deploy": 1, "last_route": "implement"}
+    lock.gates["plan"] = Gate(
+        "plan_review", {"plans/alpha/plan.md": "ab" * 32}, "approved", by="ann", at="2026-01-01T00:00:00"
+    )
     w.write_lock("alpha", lock)
 
 
@@ -87,8 +91,10 @@ def test_report_shows_gates_deploys_smoke_runs_and_links(ws: WS, tmp_path: Path)
     text = ws.read("plans/alpha/report.md")
     assert "| smoke | not run |" in text and "| evaluate | pending |" in text  # a deploy makes smoke required
     assert "| plan | approved | ann | 2026-01-01T00:00:00 | `plans/alpha/plan.md` abababababab |" in text
-    assert "Latest: #1 version v1 by ann" in text and "failed_deploy: 1, last_route: implement" in text
-    assert "| 20260102-030405-alpha | #1 | FAIL (rollback ran) | checks 2, failed 1, errors 0, fired 1 |" in text
+    assert "Latest: #1 version v1 by ann" in text
+    assert "Deploy #1 failed; triage sent the loop back to implement." in text
+    row = "| 20260102-030405-alpha | #1 | FAIL (no rollback configured, nothing rolled back) | checks 2, failed 1"
+    assert row in text  # what the rollback did, exactly: here, nothing
     assert "code → implement" in text and "beta-alpha" not in text
     found = links(text, "Artifacts")
     assert {"brief.md", "../../src/alpha.py", "../../runs/20260102-030405-alpha/triage.md"} <= set(found)
