@@ -9,14 +9,18 @@ the interrupt only repeat the forwarding.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 _requested = threading.Event()
+_held = 0  # > 0 while the main thread starts a child: the stop waits until the child is registered
+_pending: list[str] = []
 
 
 class Interrupted(KeyboardInterrupt):
@@ -34,7 +38,66 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     _requested.set()
     procs.signal_all(signal.SIGTERM)
     if first:
+        if _held:
+            _pending.append(signal.Signals(signum).name)
+            return
         raise Interrupted(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Hold a stop that lands while the body runs (starting and registering a child) until it ends.
+
+    Only the main thread receives the exception; other threads check
+    :func:`requested` after they registered their child.
+    """
+    global _held
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        _held += 1
+    try:
+        yield
+    finally:
+        if main:
+            _held -= 1
+            if not _held and _pending:
+                raise Interrupted(_pending.pop())
+
+
+def stop_workers(grace: float = 10.0) -> bool:
+    """SIGTERM doit's worker processes (``doit -n``) and give them time to record their stop.
+
+    A worker forked just after the parent took the signal never saw it, and
+    doit only stops its workers when the signal lands in its dispatch loop:
+    so the parent always does it here. Returns whether there were any.
+    """
+    import multiprocessing
+    import time
+
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+    return bool(children)
+
+
+def die_with_parent() -> None:
+    """In a doit worker: get SIGTERM (and so stop its agents) if the parent run dies, even by kill -9."""
+    import ctypes
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def install() -> None:
@@ -52,8 +115,9 @@ def install() -> None:
                 from devloop import procs
 
                 procs.stop_all()
-                print("devloop: interrupted; every agent was stopped. Next: doit", file=sys.__stderr__, flush=True)
                 sys.stdout.flush()
+                if not stop_workers():  # doit -n workers say it themselves, per step they stopped
+                    print("devloop: interrupted; every agent was stopped. Next: doit", file=sys.__stderr__, flush=True)
                 os._exit(130)
             previous(kind, exc, tb)
 

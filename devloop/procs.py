@@ -19,6 +19,7 @@ from pathlib import Path
 
 KILL_GRACE_S = 2.0  # between SIGTERM and SIGKILL
 DRAIN_S = 2.0  # how long to wait for pipes after killing
+SLICE_S = 0.25  # longest blocking wait: a signal taken by another thread is acted on within this
 
 
 _live: set[int] = set()  # process group ids of running children (set operations are atomic under the GIL)
@@ -41,28 +42,56 @@ def run_in_group(
     stdin: bytes | None = None,
 ) -> Completed:
     """Run ``argv``; raises OSError (FileNotFoundError, PermissionError) when it cannot start."""
+    from devloop import interrupts
+
     start = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    _live.add(proc.pid)
+    proc: subprocess.Popen[bytes] | None = None
     try:
-        out, err = proc.communicate(stdin, timeout=timeout)
+        with interrupts.held():  # a Ctrl-C while the child starts lands once it is registered
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            _live.add(proc.pid)
+        if interrupts.requested():  # stopped while this (worker) thread was starting it
+            raise interrupts.Interrupted("stopped while starting")
+        out, err = _communicate(proc, stdin, start + timeout)
+        if out is None or err is None:
+            out, err = kill_group(proc)
+            return Completed(None, out, err, time.monotonic() - start, timed_out=True)
         return Completed(proc.returncode, out, err, time.monotonic() - start)
-    except subprocess.TimeoutExpired:
-        out, err = kill_group(proc)
-        return Completed(None, out, err, time.monotonic() - start, timed_out=True)
     except BaseException:  # Ctrl-C, SIGTERM, SystemExit: the child's group never outlives us
-        kill_group(proc)
+        if proc is not None:
+            kill_group(proc)
         raise
     finally:
-        _live.discard(proc.pid)
+        if proc is not None:
+            _live.discard(proc.pid)
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes], stdin: bytes | None, deadline: float
+) -> tuple[bytes | None, bytes | None]:
+    """``communicate`` in short slices until ``deadline`` (then ``(None, None)``).
+
+    A signal the kernel hands to another thread of this process does not
+    interrupt a long blocking wait here; its Python handler runs only when
+    this thread executes again. Waiting in slices bounds that delay.
+    """
+    data = stdin
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, None
+        try:
+            return proc.communicate(data, timeout=min(SLICE_S, left))
+        except subprocess.TimeoutExpired:
+            data = None  # the input was handed over on the first call
 
 
 def signal_all(sig: signal.Signals) -> None:

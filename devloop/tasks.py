@@ -60,9 +60,11 @@ def run_step(root: str, feature: str, step: str) -> Any:
     """doit action: bring one step up to date; the outcome goes to the reporter as task values."""
     from doit.exceptions import TaskFailed
 
+    from devloop import interrupts
     from devloop.engine import Outcome, execute
     from devloop.errors import DevloopError
 
+    interrupts.die_with_parent()
     ws = Workspace(Path(root))  # fresh: never reuse a config or lock read before the lock was taken
     try:
         outcome = execute(ws, feature, step)

@@ -125,6 +125,8 @@ class Attempt:
         expected = dict(self.base)
         for c in self.calls:
             expected.update((p, h) for p, h in c.outputs.items() if p in expected)
+        for r in self.rejected.values():  # a refused answer's files stay, to be fixed or asked again
+            expected.update((p, h) for p, h in r.outputs.items() if p in expected)
         for w in self.waits.values():
             for p in w.paths:
                 expected.pop(p, None)

@@ -64,6 +64,15 @@ class AskResult:
     prompt_path: str | None = None
 
 
+def waiting_on(results: list[AskResult]) -> Waiting | None:
+    """One stop for every judge of a batch that waits on a person (what each asks, in the agent's words)."""
+    waiting = [r for r in results if r.status == "waiting"]
+    if not waiting:
+        return None
+    detail = "; ".join(r.detail for r in waiting)
+    return Waiting(detail, waiting[0].ask.answer_path, waiting[0].prompt_path)
+
+
 class Step:
     """Subclasses declare their roles, templates and files, and write ``run``."""
 

@@ -21,7 +21,7 @@ from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.review import policy as P
 from devloop.review.record import render as render_record
-from devloop.steps.base import Ask, AskResult, Done, Step, Waiting
+from devloop.steps.base import Ask, AskResult, Done, Step, waiting_on
 from devloop.steps.files import next_round
 from devloop.steps.implement import feature_scope, run_gates
 from devloop.steps.run import StepRun
@@ -289,11 +289,9 @@ def _manual(run: StepRun, agent: str) -> bool:
 
 
 def _raise_if_waiting(results: Any) -> None:
-    waiting = [r for r in results if r.status == "waiting"]
-    if waiting:
-        files = ", ".join(r.ask.answer_path for r in waiting)
-        prompts = ", ".join(r.prompt_path for r in waiting if r.prompt_path)
-        raise Waiting(f"write {files} (prompt: {prompts})", waiting[0].ask.answer_path, waiting[0].prompt_path)
+    stop = waiting_on(list(results))
+    if stop is not None:
+        raise stop
 
 
 def _reviewer(slot: str, agent: str, res: AskResult) -> P.Reviewer:

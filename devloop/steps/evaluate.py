@@ -16,7 +16,7 @@ from devloop.costs import totals
 from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
 from devloop.provenance.state import FeatureLock
-from devloop.steps.base import Ask, Done, Step, Waiting
+from devloop.steps.base import Ask, Done, Step, waiting_on
 from devloop.steps.code_review import check_location, code_files, git_diff
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
@@ -99,8 +99,9 @@ class EvaluateStep(Step):
         if res.status == "unparseable" and not _manual(run):
             retry = prompt + f"\n\nYour previous evaluation was rejected: {res.detail}. Answer again, complete.\n"
             (res,) = run.ask_all([Ask("evaluate-retry", "evaluator", retry, answer, parse)], "evaluate retry")
-        if res.status == "waiting":
-            raise Waiting(f"write {answer} (prompt: {res.prompt_path})", answer, res.prompt_path)
+        stop = waiting_on([res])
+        if stop is not None:
+            raise stop
         if res.status != "answered" or res.data is None:
             raise StepFailed(f"the evaluation was rejected: {res.detail}", retry=True)
         scores = res.data.get("scores") or {}

@@ -18,7 +18,7 @@ from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.redteam import RTFinding, merge, missing_references, parse_red_team, render_report, required_ids
-from devloop.steps.base import Ask, Done, Step, Waiting
+from devloop.steps.base import Ask, Done, Step, waiting_on
 from devloop.steps.plan import block_problem
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
@@ -103,7 +103,6 @@ class RedTeamStep(Step):
         required = required_ids(merged)
         if required:
             self._pass2(run, report, validation, required)
-        run.accept_upstream("plan_review", [validation])
         subject = {report: hash_file(ws.root / report), validation: hash_file(ws.root / validation)}
         counts = {g: sum(1 for m in merged if m.grade == g) for g in ("must-fix", "should-fix", "acceptable")}
         detail = f"red team found {counts['must-fix']} must-fix, {counts['should-fix']} should-fix; read {report}"
@@ -123,10 +122,9 @@ class RedTeamStep(Step):
                 break
             retried = run.ask_all([ask(t, f"team-{t}-retry{attempt}") for t in again], "red team retry")
             results.update(zip(again, retried, strict=True))
-        waiting = [r for r in results.values() if r.status == "waiting"]
-        if waiting:
-            files = ", ".join(r.ask.answer_path for r in waiting)
-            raise Waiting(f"write {files} (prompt: {waiting[0].prompt_path})", waiting[0].ask.answer_path)
+        stop = waiting_on(list(results.values()))
+        if stop is not None:
+            raise stop
         failed = {t: r for t, r in results.items() if r.status != "answered" or r.data is None}
         if failed:
             why = "; ".join(f"{t}: {r.status} ({r.detail})" for t, r in failed.items())
@@ -150,6 +148,7 @@ class RedTeamStep(Step):
             call = "validation-pass2" if attempt == 0 else "validation-pass2-again"
             scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
             run.author(call, "planner", prompt, [validation], revise=True, scope=scope)
+            run.accept_upstream("plan_review", [validation])  # part of this loop, not a new plan to review
             problem = block_problem(run.ws, validation)
             if problem:
                 raise run.rejected(call, problem, [validation])

@@ -254,7 +254,7 @@ class StepRun:
         Answered and parsed calls are journaled like ``ask``; the others are
         not, so the next run asks them again (with the reason when rejected).
         """
-        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor, wait
 
         from devloop.progress import agent_progress
 
@@ -270,8 +270,12 @@ class StepRun:
             with agent_progress(f"{label}: {len(todo)} call(s) in parallel"):
                 pool = ThreadPoolExecutor(len(todo))
                 try:
-                    for i, res in zip(todo, pool.map(lambda i: self._ask_one(asks[i]), todo), strict=True):
-                        results[i] = res
+                    futures = {pool.submit(self._ask_one, asks[i]): i for i in todo}
+                    pending = set(futures)
+                    while pending:  # in slices: a Ctrl-C taken by a worker thread is acted on here
+                        _, pending = wait(pending, timeout=0.25)
+                    for future, i in futures.items():
+                        results[i] = future.result()
                 except BaseException:
                     from devloop import procs
 
@@ -415,23 +419,31 @@ class StepRun:
     def _manual_call(
         self, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
     ) -> tuple[Any, list[str]]:
-        """A person answers between two runs: what they changed is found against a snapshot taken with the prompt."""
+        """A person answers between two runs: what they changed is found against a snapshot taken with the prompt.
+
+        Any file of the feature changed since the prompt counts as an answer
+        (with every expected file written): a fix may touch only the code.
+        """
         saved = self.ws.state / "waits" / self.feature / f"{self.step.name}-{req.call_id}.json"
-        result = self._invoke(agent, req)
-        if result.status is CallStatus.WAITING:
-            if not saved.exists():
-                atomic_write_text(saved, json.dumps(snapshot(self.ws.root)), fsync=False)
-            return result, []
-        changed = set(expected) | {p for p, h in req.before if hash_file(self.ws.root / p) != h}
         try:
             then = {p: tuple(v) for p, v in json.loads(saved.read_text(encoding="utf-8")).items()}
         except (OSError, ValueError, TypeError):
             then = None
+        moved: set[str] = set()
         if then is not None:
             now = snapshot(self.ws.root)
-            changed |= {p for p, st in now.items() if then.get(p) != st and (scope or self._own)(p)}
+            moved = {p for p in set(now) | set(then) if then.get(p) != now.get(p) and (scope or self._own)(p)}
+            moved = {p for p in moved if p in now}
+        if moved:  # a hash no file has: the person changed something since the prompt
+            req = dataclasses.replace(req, before=(*req.before, *((p, "changed-since-the-prompt") for p in moved)))
+        result = self._invoke(agent, req)
+        if result.status is CallStatus.WAITING:
+            if then is None:
+                atomic_write_text(saved, json.dumps(snapshot(self.ws.root)), fsync=False)
+            return result, []
+        changed = set(expected) | moved | {p for p, h in req.before if hash_file(self.ws.root / p) != h}
         saved.unlink(missing_ok=True)
-        return result, sorted(changed)
+        return result, sorted(p for p in changed if (self.ws.root / p).is_file())
 
     def _alone(self, needed: bool) -> contextlib.AbstractContextManager[None]:
         """Serialize author calls whose changes are found by snapshots (see ``wslock.serial``)."""

@@ -240,11 +240,11 @@ def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str
         validation = f"plans/{f}/validation.md"
         fix = render(ws, "validation_fix.md.j2", feature=f, triage=read_text(ws, note), validation_path=validation)
         run.author("validation-fix", "planner", fix, [validation], revise=True, scope=lambda p: p == validation)
+        run.accept_upstream("plan_review", [validation])
+        run.accept_upstream("red_team", [validation])
         problem = block_problem(ws, validation)
         if problem:
             raise run.rejected("validation-fix", problem, [validation])
-        run.accept_upstream("plan_review", [validation])
-        run.accept_upstream("red_team", [validation])
     return route, note
 
 
