@@ -80,9 +80,24 @@ def stop_workers(grace: float = 10.0) -> bool:
     deadline = time.monotonic() + grace
     for child in children:
         child.join(max(0.0, deadline - time.monotonic()))
-        if child.is_alive():
+        if child.is_alive() and child.pid:
+            for grandchild in _children(child.pid):  # its agents lead groups of their own: stop them first
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(grandchild, signal.SIGKILL)
             child.kill()
     return bool(children)
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (Linux /proc; empty elsewhere)."""
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += [int(x) for x in fh.read().split()]
+    except OSError:
+        pass
+    return out
 
 
 def die_with_parent() -> None:

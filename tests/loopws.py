@@ -2,6 +2,9 @@
 
 Used by the state regression tests and the stateful (hypothesis) test: real
 ``doit`` and ``devloop`` processes, real agent subprocesses, a fresh HOME.
+``DEVLOOP_UNDER_TEST=<checkout>`` runs those processes on another checkout's
+code (e.g. an older commit, to see what the stateful test finds there) while
+the test itself reads its locks with this one's (which migrates old locks).
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ class LoopWS:
             "LOOP_PIDS": str(self.pids),
             "LOOP_PROMPTS": str(self.prompts),
         }
+        other = os.environ.get("DEVLOOP_UNDER_TEST")
+        if other:
+            self.env["PYTHONPATH"] = other
+        self.devloop_cmd = [sys.executable, "-m", "devloop.cli.main"] if other else [str(BIN / "devloop")]
         self.roles = dict(DEFAULT_ROLES)
         self.extra = ""
         self.control()
@@ -79,7 +86,8 @@ class LoopWS:
         if extra is not None:
             self.extra = extra
         agent = f"{{kind: command, argv: [{sys.executable}, {LOOP_AGENT}], timeout: 120}}"
-        text = f"env_allow: [{', '.join(ENV_NAMES)}]\nagents:\n  cmd: {agent}\n  cmd2: {agent}\nroles:\n"
+        agents = "".join(f"  {name}: {agent}\n" for name in ("cmd", "cmd2", "cmd3"))
+        text = f"env_allow: [{', '.join(ENV_NAMES)}]\nagents:\n{agents}roles:\n"
         text += "".join(f"  {k}: {v}\n" for k, v in self.roles.items()) + self.extra
         (self.root / "devloop.yaml").write_text(text)
 
@@ -95,7 +103,7 @@ class LoopWS:
         return self.run([sys.executable, "-m", "doit", *args])
 
     def devloop(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run([str(BIN / "devloop"), *args])
+        return self.run([*self.devloop_cmd, *args])
 
     def start_doit(self, *args: str) -> subprocess.Popen[str]:
         """A doit in its own session, as a terminal runs it: Ctrl-C is SIGINT to its whole group."""
@@ -127,9 +135,11 @@ class LoopWS:
         for f in self.pids.glob("*") if self.pids.is_dir() else []:
             pid = int(f.name)
             try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                f.unlink(missing_ok=True)  # killed by SIGKILL: it could not clean up
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                state = "gone"
+            if state in ("gone", "Z", "X"):  # exited, or killed before it could clean up (a zombie is dead)
+                f.unlink(missing_ok=True)
                 continue
             out.append(pid)
         return out

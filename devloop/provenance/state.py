@@ -419,6 +419,8 @@ class FeatureLock:
     @classmethod
     def from_dict(cls, d: dict[str, Any], feature: str) -> FeatureLock:
         if d.get("version") == 1:
+            from devloop.provenance.migrate import migrate_v1
+
             d = migrate_v1(d)
         known = {"version", "feature", "artifacts", "steps", "gates", "deploy", "smoke"}
         steps = d.get("steps") if isinstance(d.get("steps"), dict) else {}
@@ -444,49 +446,3 @@ def _gate(d: dict[str, Any]) -> Gate:
         by=d.get("by"),
         at=d.get("at"),
     )
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def migrate_v1(d: dict[str, Any]) -> dict[str, Any]:
-    """Version 1 locks: a boolean force, a ``journal``, ``pending`` gate stamps and triage ``context``."""
-    out = {**d, "version": VERSION}
-    notes = _mapping(d.get("context"))
-    out.pop("context", None)
-    steps = {}
-    for name, rec in _mapping(d.get("steps")).items():
-        if not isinstance(rec, dict):
-            continue
-        rec = dict(rec)
-        note = notes.get(name)
-        if rec.pop("force", None):
-            by = "triage" if note else "redo"
-            rec["force"] = {"by": by, "reason": "triage route" if note else "devloop redo", "note": note}
-        journal = rec.pop("journal", None)
-        if isinstance(journal, dict):
-            waiting = journal.get("waiting") or {}
-            own = {"base", "calls", "inflight", "waiting", "started"}
-            rec["attempt"] = {
-                "n": 1,
-                "base": journal.get("base") or {},
-                "started": journal.get("started") or "",
-                "note": None if rec.get("force") else note,
-                "calls": journal.get("calls") or [],
-                "inflight": journal.get("inflight"),
-                "waits": {waiting["call"]: {"paths": waiting.get("paths") or [], "before": waiting.get("before") or {}}}
-                if waiting.get("call")
-                else {},
-                "scratch": {k: v for k, v in journal.items() if k not in own},
-                "calls_made": rec.pop("calls_before", 0),
-            }
-        steps[name] = rec
-    out["steps"] = steps
-    gates = {}
-    for name, g in _mapping(d.get("gates")).items():
-        if isinstance(g, dict):
-            gates[name] = {**g, "status": PENDING if g.get("pending") or not g.get("by") else APPROVED}
-            gates[name].pop("pending", None)
-    out["gates"] = gates
-    return out

@@ -9,9 +9,7 @@ waits, and a call whose answer was rejected is asked again with the reason.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,8 +22,9 @@ from devloop.provenance.hashing import MISSING, hash_bytes, hash_file
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.state import Attempt, FeatureLock, StepRecord, Wait
 from devloop.redact import redact
+from devloop.steps import authoring
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
-from devloop.steps.files import has_text, snapshot
+from devloop.steps.files import has_text
 
 if TYPE_CHECKING:
     from devloop.answers import Parsed
@@ -141,7 +140,7 @@ class StepRun:
         name = agent_name or _role_agent(self.ws, role)
         return build_agent(name, cfg.agents[name], cfg.env_allow)
 
-    def _invoke(self, agent: Any, request: AgentRequest, show: bool = True) -> Any:
+    def invoke(self, agent: Any, request: AgentRequest, show: bool = True) -> Any:
         from devloop.progress import agent_progress
 
         label = f"{self.step.name}:{self.feature} {request.call_id} -> {agent.name}"
@@ -294,7 +293,7 @@ class StepRun:
         req = self._request(
             a.role, RoleKind.JUDGE, a.call_id, a.prompt, a.rnd, answer_path=a.answer_path, before=tuple(before.items())
         )
-        result = self._invoke(agent, req, show=show)
+        result = self.invoke(agent, req, show=show)
         model = result.model or agent.model
         if result.status is CallStatus.WAITING:
             self._waiting(a.call_id, [a.answer_path], before, result.prompt_path)
@@ -354,7 +353,7 @@ class StepRun:
             return sorted(outputs)
         before = self._before(call_id, [*expected, *watch])
         fresh = call_id not in self.attempt.waits and call_id not in self.attempt.rejected
-        if fresh and not revise and self._hand_written(expected):
+        if fresh and not revise and authoring.hand_written(self, expected):
             outputs = {p: self.register(p) for p in expected}
             self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": "hand", "model": None})
             return sorted(outputs)
@@ -370,7 +369,7 @@ class StepRun:
             agent = self._agent(role, name)
             blocks = getattr(agent, "returns_file_blocks", False)
             ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
-            result, changed = self._author_call(agent, ask, expected, scope)
+            result, changed = authoring.call(self, agent, ask, expected, scope)
             if result.status is CallStatus.WAITING:
                 self._waiting(call_id, list(expected), before, result.prompt_path)
                 raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)
@@ -391,90 +390,6 @@ class StepRun:
         data = {"changed": sorted(outputs), "agent": agent.name, "model": agent.model, "rotation": rotation}
         self._remember(call_id, outputs, data)
         return sorted(outputs)
-
-    def _author_call(
-        self, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
-    ) -> tuple[Any, list[str]]:
-        """One attempt by one agent; returns its result and the files it changed."""
-        if _is_manual(agent):
-            return self._manual_call(agent, req, expected, scope)
-        for rel in expected:
-            archive(self.ws.root, self.ws.root / rel, self.ws.history_dir(self.feature), self.step.name)
-        self.attempt.begin(req.call_id)
-        self.save()
-        diffs = not getattr(agent, "returns_file_blocks", False)
-        with self._alone(diffs and scope is None):
-            snap = snapshot(self.ws.root) if diffs else {}
-            result = self._invoke(agent, req)
-            after = snapshot(self.ws.root) if diffs and result.ok else {}
-        if not result.ok:
-            return result, []
-        if not diffs:
-            changed = self._write_blocks(result.text, req.role)
-        else:
-            changed = sorted(p for p, st in after.items() if snap.get(p) != st)
-            changed = [p for p in changed if (scope or self._own)(p) or p in expected]
-        return result, changed
-
-    def _manual_call(
-        self, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
-    ) -> tuple[Any, list[str]]:
-        """A person answers between two runs: what they changed is found against a snapshot taken with the prompt.
-
-        Any file of the feature changed since the prompt counts as an answer
-        (with every expected file written): a fix may touch only the code.
-        """
-        saved = self.ws.state / "waits" / self.feature / f"{self.step.name}-{req.call_id}.json"
-        try:
-            then = {p: tuple(v) for p, v in json.loads(saved.read_text(encoding="utf-8")).items()}
-        except (OSError, ValueError, TypeError):
-            then = None
-        moved: set[str] = set()
-        if then is not None:
-            now = snapshot(self.ws.root)
-            moved = {p for p in set(now) | set(then) if then.get(p) != now.get(p) and (scope or self._own)(p)}
-            moved = {p for p in moved if p in now}
-        if moved:  # a hash no file has: the person changed something since the prompt
-            req = dataclasses.replace(req, before=(*req.before, *((p, "changed-since-the-prompt") for p in moved)))
-        result = self._invoke(agent, req)
-        if result.status is CallStatus.WAITING:
-            if then is None:
-                atomic_write_text(saved, json.dumps(snapshot(self.ws.root)), fsync=False)
-            return result, []
-        changed = set(expected) | moved | {p for p, h in req.before if hash_file(self.ws.root / p) != h}
-        saved.unlink(missing_ok=True)
-        return result, sorted(p for p in changed if (self.ws.root / p).is_file())
-
-    def _alone(self, needed: bool) -> contextlib.AbstractContextManager[None]:
-        """Serialize author calls whose changes are found by snapshots (see ``wslock.serial``)."""
-        if not needed:
-            return contextlib.nullcontext()
-        from devloop.wslock import serial
-
-        return serial(self.ws.state, "authors")
-
-    def _own(self, rel: str) -> bool:
-        """False for files that belong to another feature."""
-        if rel.startswith("plans/"):
-            return rel.startswith(f"{self.fdir}/")
-        if rel.startswith("scripts/smoke/"):
-            return rel == f"scripts/smoke/{self.feature}.sh"
-        return True
-
-    def _hand_written(self, expected: list[str]) -> bool:
-        """Every expected file already exists, and devloop never wrote any of them."""
-        return bool(expected) and all(p not in self.lock.artifacts and has_text(self.ws.root / p) for p in expected)
-
-    def _write_blocks(self, text: str, role: str) -> list[str]:
-        from devloop.answers import parse_file_blocks
-
-        try:
-            files = parse_file_blocks(text)
-        except ValueError as exc:
-            raise StepFailed(f"{role} answer rejected: {exc}", retry=True) from None
-        for rel, body in files.items():
-            self.write(rel, body, 0o755 if rel.endswith(".sh") else None)
-        return sorted(files)
 
     def triage_note(self) -> str:
         """The triage note that sent the loop back to this step, if any (it lives as long as the attempt)."""

@@ -1,0 +1,119 @@
+"""Author calls: an agent (or a person) writes files, and devloop finds which ones changed.
+
+A command agent edits the workspace itself, so its changes are found by
+comparing snapshots taken around the call (serialised across parallel runs);
+a text-only agent answers with ``file=`` blocks that devloop writes; a person
+answers between two runs, so their changes are found against a snapshot
+saved with the prompt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from devloop.agents.base import AgentRequest, CallStatus
+from devloop.atomic import archive, atomic_write_text
+from devloop.errors import StepFailed
+from devloop.provenance.hashing import hash_file
+from devloop.steps.files import has_text, snapshot
+
+if TYPE_CHECKING:
+    from devloop.steps.run import StepRun
+
+
+def call(
+    run: StepRun, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
+) -> tuple[Any, list[str]]:
+    """One attempt by one agent; returns its result and the files it changed."""
+    if type(agent).__name__ == "ManualAgent":
+        return _manual(run, agent, req, expected, scope)
+    for rel in expected:
+        archive(run.ws.root, run.ws.root / rel, run.ws.history_dir(run.feature), run.step.name)
+    run.attempt.begin(req.call_id)
+    run.save()
+    diffs = not getattr(agent, "returns_file_blocks", False)
+    with _alone(run, diffs and scope is None):
+        snap = snapshot(run.ws.root) if diffs else {}
+        result = run.invoke(agent, req)
+        after = snapshot(run.ws.root) if diffs and result.ok else {}
+    if not result.ok:
+        return result, []
+    if not diffs:
+        changed = _write_blocks(run, result.text, req.role)
+    else:
+        keep = _keeper(run, scope)
+        changed = [p for p in sorted(p for p, st in after.items() if snap.get(p) != st) if keep(p) or p in expected]
+    return result, changed
+
+
+def _keeper(run: StepRun, scope: Callable[[str], bool] | None) -> Callable[[str], bool]:
+    """Which changed files count as this call's work: ``scope``, or by default not another feature's."""
+    return scope or (lambda rel: own(run, rel))
+
+
+def _manual(
+    run: StepRun, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
+) -> tuple[Any, list[str]]:
+    """A person answers between two runs: what they changed is found against a snapshot taken with the prompt.
+
+    Any file of the feature changed since the prompt counts as an answer
+    (with every expected file written): a fix may touch only the code.
+    """
+    saved = run.ws.state / "waits" / run.feature / f"{run.step.name}-{req.call_id}.json"
+    try:
+        then = {p: tuple(v) for p, v in json.loads(saved.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, TypeError):
+        then = None
+    moved: set[str] = set()
+    if then is not None:
+        now, keep = snapshot(run.ws.root), _keeper(run, scope)
+        moved = {p for p, st in now.items() if then.get(p) != st and keep(p)}
+    if moved:  # a hash no file has: the person changed something since the prompt
+        req = dataclasses.replace(req, before=(*req.before, *((p, "changed-since-the-prompt") for p in moved)))
+    result = run.invoke(agent, req)
+    if result.status is CallStatus.WAITING:
+        if then is None:
+            atomic_write_text(saved, json.dumps(snapshot(run.ws.root)), fsync=False)
+        return result, []
+    changed = set(expected) | moved | {p for p, h in req.before if hash_file(run.ws.root / p) != h}
+    saved.unlink(missing_ok=True)
+    return result, sorted(p for p in changed if (run.ws.root / p).is_file())
+
+
+def _alone(run: StepRun, needed: bool) -> contextlib.AbstractContextManager[None]:
+    """Serialize author calls whose changes are found by snapshots (see ``wslock.serial``)."""
+    if not needed:
+        return contextlib.nullcontext()
+    from devloop.wslock import serial
+
+    return serial(run.ws.state, "authors")
+
+
+def own(run: StepRun, rel: str) -> bool:
+    """False for files that belong to another feature."""
+    if rel.startswith("plans/"):
+        return rel.startswith(f"{run.fdir}/")
+    if rel.startswith("scripts/smoke/"):
+        return rel == f"scripts/smoke/{run.feature}.sh"
+    return True
+
+
+def hand_written(run: StepRun, expected: list[str]) -> bool:
+    """Every expected file already exists, and devloop never wrote any of them."""
+    return bool(expected) and all(p not in run.lock.artifacts and has_text(run.ws.root / p) for p in expected)
+
+
+def _write_blocks(run: StepRun, text: str, role: str) -> list[str]:
+    from devloop.answers import parse_file_blocks
+
+    try:
+        files = parse_file_blocks(text)
+    except ValueError as exc:
+        raise StepFailed(f"{role} answer rejected: {exc}", retry=True) from None
+    for rel, body in files.items():
+        run.write(rel, body, 0o755 if rel.endswith(".sh") else None)
+    return sorted(files)

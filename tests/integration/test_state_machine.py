@@ -1,0 +1,441 @@
+"""The loop's state under random use: a hypothesis state machine driving the real doit and devloop.
+
+Two features share a workspace; roles are played by tests/fakes/loop_agent.py
+(answers differ on every call; a rule switches a step between passing,
+asking for changes, answering garbage) or by a person (the manual agent
+``me``). Rules run ``doit`` (also ``-n 2``), ``doit smoke[:f]``, edit or empty
+an artifact, approve what is offered, redo a step, record a deploy, change
+who plays a role, watch the triggers, follow what ``status`` suggests, and
+press Ctrl-C during an agent call. After every rule the invariants below are
+checked, and at the end the loop must settle (every redo, retry and wait
+ends) once the agents behave.
+
+Every violation names the invariant it broke (``[gate]``, ``[no-call]``...).
+Profiles: ``DEVLOOP_STATEFUL=ci`` (default: a few derandomised examples) or
+``thorough`` (many random ones). ``DEVLOOP_STATEFUL_SURVEY=<file>`` records
+violations to the file and carries on instead of failing, to count what a
+long run finds (e.g. with ``DEVLOOP_UNDER_TEST`` on an older checkout).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from devloop.provenance.hashing import MISSING, hash_file, hash_output
+from devloop.provenance.state import FeatureLock
+from tests.fakes.loop_agent import make_answer
+from tests.loopws import LoopWS, next_lines
+
+FEATURES = ("a", "b")
+ORDER = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "smoke", "evaluate"]
+MODES = ("pass", "needs_work", "garbage")
+GATED = {"red_team": "red-team", "plan_review": "plan", "code_review": "code-review", "smoke": "smoke"}
+ROLE_CHOICES = {
+    "planner": ("cmd", "cmd3", "me"),
+    "implementer": ("cmd", "cmd3", "me"),
+    "reviewers": ("[cmd2]", "[me]", "[cmd2]"),
+    "evaluator": ("cmd2", "cmd3", "me"),
+}
+# Small caps, so that every gate and cap is reached in a few actions.
+POLICY = "steps:\n  plan_review: {max_rounds: 1}\n  code_review: {max_cycles: 2}\n  smoke: {max_round_trips: 1}\n"
+SURVEY = os.environ.get("DEVLOOP_STATEFUL_SURVEY")
+
+settings.register_profile(
+    "ci",
+    max_examples=3,
+    stateful_step_count=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+settings.register_profile(
+    "thorough", max_examples=60, stateful_step_count=25, deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+
+def role_of(step: str, call: str) -> str:
+    """Which role a call id of a step belongs to (to play it by hand)."""
+    if step == "plan":
+        return "planner"
+    if step == "plan_review":
+        return "planner" if call.endswith("-revise") else "plan_reviewer"
+    if step == "red_team":
+        return "planner" if call.startswith("validation") else "red_team"
+    if step == "implement":
+        return "implementer"
+    if step == "code_review":
+        return "verifier" if call.endswith("-verify") else "implementer" if call.endswith("-fix") else "reviewers"
+    if step == "smoke":
+        return "planner" if call == "validation-fix" else "triage"
+    return {"deploy_review": "gcp_reviewer", "evaluate": "evaluator"}[step]
+
+
+class LoopMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="devloop-states-"))
+        self.ws = LoopWS.create(self.tmp, features=FEATURES)
+        self.ws.config(extra=POLICY)
+        self.modes: dict[str, str] = {}
+        self.risk = False
+        self.approved: set[tuple[str, str, str]] = set()  # (feature, gate, subject) approved by this test
+        self.edits: list[tuple[str, str]] = []  # (path, hash) of hand edits that must never be lost
+        self.answers: Counter[tuple[str, str, str]] = Counter()  # manual answers this test gave
+        self.last = ""  # the last doit output
+
+    # -- helpers ---------------------------------------------------------------
+    def fail(self, tag: str, message: str) -> None:
+        if SURVEY:
+            with open(SURVEY, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"tag": tag, "message": message[:2000]}) + "\n")
+            return
+        raise AssertionError(f"[{tag}] {message}")
+
+    def check(self, ok: bool, tag: str, message: str) -> None:
+        if not ok:
+            self.fail(tag, message)
+
+    def control(self) -> None:
+        self.ws.control(modes=self.modes, risk=self.risk)
+
+    def lock(self, f: str) -> FeatureLock:
+        return self.ws.lock(f)
+
+    def content_fresh(self) -> dict[tuple[str, str], bool]:
+        """Per (feature, step): finished, not forced, inputs and outputs as recorded (judged by this test)."""
+        out = {}
+        root = f"{self.ws.root}/"
+        for f in FEATURES:
+            lock = self.lock(f)
+            for step, rec in lock.steps.items():
+                ok = rec.state == "done" and rec.force is None
+                for p, h in rec.inputs.items():
+                    ok = ok and hash_file(root + p) == h
+                for p in rec.outputs:
+                    now = hash_output(root, p)
+                    art = lock.artifacts.get(p)
+                    ok = ok and now != MISSING and (art is None or art.get("sha256") == now)
+                out[(f, step)] = ok
+        return out
+
+    def records(self) -> dict[tuple[str, str], Any]:
+        return {(f, s): r.to_dict() for f in FEATURES for s, r in self.lock(f).steps.items()}
+
+    def doit(self, *args: str) -> Any:
+        fresh, before, n = self.content_fresh(), self.records(), len(self.ws.calls())
+        r = self.ws.doit(*args)
+        self.last = r.stdout
+        self.check("Traceback" not in r.stderr + r.stdout, "no-traceback", f"doit {args}: {r.stderr[-1500:]}")
+        self.check(r.returncode in (0, 1), "exit", f"doit {args} exited {r.returncode}: {r.stdout}{r.stderr}")
+        after = self.records()
+        for f, step, call in self.ws.calls_since(n):
+            i = ORDER.index(step)
+            moved = any(before.get((f, up)) != after.get((f, up)) for up in ORDER[:i])
+            self.check(
+                not fresh.get((f, step)) or moved,
+                "no-call",
+                f"doit {args} called an agent for {step}:{f} ({call}) although it was up to date and nothing "
+                f"upstream changed; why: {self.ws.devloop('why', f).stdout}",
+            )
+        self.check_output(r.stdout, f"doit {args}")
+        return r
+
+    def check_output(self, out: str, what: str) -> None:
+        tasks = {f"{s}:{f}" for s in ORDER for f in FEATURES}
+        for line in out.splitlines():
+            if line.startswith("Step: "):
+                self.check(line.split()[1] in tasks, "step-name", f"{what}: {line!r} does not name a doit task")
+        for n in next_lines(out):
+            ok = n.startswith(("doit", "devloop ", "write ", "revise ", "nothing", "wait "))
+            self.check(ok, "next", f"{what}: Next line {n!r} is neither a command nor a plain instruction")
+
+    def status(self) -> str:
+        r = self.ws.devloop("status")
+        self.check(r.returncode == 0, "exit", f"status exited {r.returncode}: {r.stderr}")
+        return r.stdout
+
+    def answer(self, line: str) -> bool:
+        """Play a manual role from a Next line: write/revise <files> (prompt: <path>)."""
+        m = re.match(r"(?:write|revise) (.+?) \(prompt: (\.devloop/prompts/([a-z0-9-]+)/(\w+)-(.+)\.md)\)", line)
+        if not m:
+            return False
+        files, prompt_path, f, step, call = m.groups()
+        prompt = (self.ws.root / prompt_path).read_text() if (self.ws.root / prompt_path).exists() else ""
+        role = role_of(step, call)
+        n = len(self.ws.calls()) + 1000 + sum(self.answers.values())
+        text, written = make_answer(step, role, call, f, prompt, "pass", n, self.risk)
+        if text:
+            for rel in files.split(", "):
+                self.ws.write(rel, text)
+        for rel, body in written.items():
+            self.ws.write(rel, body)
+            if rel.endswith(".sh"):
+                (self.ws.root / rel).chmod(0o755)
+        self.answers[(f, step, call)] += 1
+        return True
+
+    # -- rules -----------------------------------------------------------------
+    @rule(parallel=st.booleans())
+    def run_doit(self, parallel: bool) -> None:
+        self.doit(*(("-n", "2") if parallel else ()))
+
+    @rule(feature=st.sampled_from((None, *FEATURES)))
+    def smoke(self, feature: str | None) -> None:
+        self.run_smoke(feature)
+
+    def run_smoke(self, feature: str | None) -> None:
+        deployed = {f for f in FEATURES if self.lock(f).deploy}
+        others = {f: self.snapshot(f) for f in FEATURES if f != feature}
+        n = len(self.ws.calls())
+        self.doit(f"smoke:{feature}" if feature else "smoke")
+        calls = self.ws.calls_since(n)
+        targets = {feature} if feature else set(FEATURES)
+        for f, step, call in calls:
+            ok = step == "smoke" and f in targets and f in deployed
+            self.check(ok, "smoke-scope", f"doit smoke:{feature} called {step}:{f} ({call})")
+        for f, snap in others.items():
+            if feature is not None:
+                self.check(snap == self.snapshot(f), "smoke-scope", f"doit smoke:{feature} changed {f}'s files")
+
+    def snapshot(self, f: str) -> dict[str, str]:
+        folder = self.ws.root / "plans" / f
+        files = [p for p in folder.rglob("*") if p.is_file() and p.name != "devloop.lock"]
+        return {str(p): hash_file(p) for p in files}
+
+    @rule(
+        feature=st.sampled_from(FEATURES),
+        rel=st.sampled_from(("plan.md", "validation.md", "evaluation.md", "reviews.md", "deviations.md", "src")),
+        empty=st.booleans(),
+    )
+    def edit(self, feature: str, rel: str, empty: bool) -> None:
+        path = f"src/{feature}.py" if rel == "src" else f"plans/{feature}/{rel}"
+        target = self.ws.root / path
+        if not target.is_file():
+            return
+        if empty and rel in ("plan.md", "evaluation.md"):
+            target.write_text("")
+            return
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(f"\n# A line added by hand ({len(self.edits)})\n")
+        self.edits.append((path, hash_file(target)))
+
+    @rule()
+    def approve(self) -> None:
+        for f, gate in set(re.findall(r"devloop approve ([a-z0-9-]+) ([a-z-]+)", self.status() + self.last)):
+            r = self.ws.devloop("approve", f, gate)
+            self.check(r.returncode in (0, 3), "exit", f"approve {f} {gate}: {r.returncode} {r.stderr}")
+            if r.returncode == 0:
+                stamp = self.lock(f).gates[gate]
+                self.approved.add((f, gate, json.dumps(stamp.subject, sort_keys=True)))
+
+    @rule(feature=st.sampled_from(FEATURES), step=st.sampled_from(ORDER))
+    def redo(self, feature: str, step: str) -> None:
+        r = self.ws.devloop("redo", feature, step)
+        self.check(r.returncode == 0, "exit", f"redo {feature} {step}: {r.stderr}")
+
+    @rule(feature=st.sampled_from(FEATURES), then_smoke=st.booleans())
+    def deploy(self, feature: str, then_smoke: bool) -> None:
+        status = json.loads(self.ws.devloop("status", "--json").stdout)[feature]
+        passed = all(status[s]["state"] in ("fresh", "drifted") for s in ("code_review", "deploy_review"))
+        r = self.ws.devloop("deployed", feature)
+        if passed:
+            self.check(r.returncode == 0, "deployed", f"deployed {feature} refused after a passed review: {r.stderr}")
+        else:
+            why = {s: status[s] for s in ("code_review", "deploy_review")}
+            self.check(r.returncode == 3, "deployed", f"deployed {feature} accepted with {why}")
+        if then_smoke and r.returncode == 0:
+            self.run_smoke(feature)
+
+    @rule(role=st.sampled_from(sorted(ROLE_CHOICES)), pick=st.integers(0, 2))
+    def change_role(self, role: str, pick: int) -> None:
+        self.ws.config(**{role: ROLE_CHOICES[role][pick]})
+
+    @rule(step=st.sampled_from(ORDER), mode=st.sampled_from(MODES))
+    def behave(self, step: str, mode: str) -> None:
+        self.modes[step] = mode
+        self.control()
+
+    @rule()
+    def toggle_risk(self) -> None:
+        self.risk = not self.risk
+        self.control()
+
+    @rule(feature=st.sampled_from(FEATURES), flag=st.sampled_from(("smoke-fail", "fire")))
+    def toggle_flag(self, feature: str, flag: str) -> None:
+        path = self.ws.root / f".{flag}-{feature}"
+        path.unlink() if path.exists() else path.write_text("")
+
+    @rule()
+    def answer_manual(self) -> None:
+        for line in next_lines(self.last):
+            self.answer(line)
+
+    @rule(feature=st.sampled_from(FEATURES), fire=st.booleans())
+    def monitor(self, feature: str, fire: bool) -> None:
+        flag = self.ws.root / f".fire-{feature}"
+        flag.write_text("") if fire else flag.unlink(missing_ok=True)
+        r = self.ws.devloop("monitor", feature, "--duration", "1s", "--interval", "1s")
+        self.check("Traceback" not in r.stderr, "no-traceback", r.stderr)
+        if "FIRED" in r.stdout:
+            smoke = json.loads(self.ws.devloop("status", "--json").stdout)[feature]["smoke"]
+            self.check(smoke["state"] != "fresh", "trigger", f"a trigger fired but smoke reads {smoke}: {r.stdout}")
+            self.check(bool(self.lock(feature).smoke.get("fired")), "trigger", f"the fire is not recorded: {r.stdout}")
+
+    @rule()
+    def follow_status(self) -> None:
+        out = self.status()
+        offered = next_lines(out) + re.findall(r"^Waiting for approval: (devloop approve \S+ \S+)", out, re.M)
+        for command in offered:
+            argv = command.split()
+            if argv[0] == "doit":
+                self.doit(*argv[1:])
+            elif argv[0] == "devloop":
+                r = self.ws.devloop(*argv[1:])
+                self.check(r.returncode == 0, "suggested", f"status suggested `{command}`, which said: {r.stderr}")
+                if r.returncode == 0 and argv[1] == "approve":
+                    subject = json.dumps(self.lock(argv[2]).gates[argv[3]].subject, sort_keys=True)
+                    self.approved.add((argv[2], argv[3], subject))
+
+    @rule(parallel=st.booleans())
+    def interrupt(self, parallel: bool) -> None:
+        slow = {s: "slow" for s in ORDER}
+        self.ws.control(modes=slow, risk=self.risk, sleep=60)
+        proc = self.ws.start_doit(*(("-n", "2") if parallel else ()))
+        try:
+            deadline = time.monotonic() + 20
+            while not self.ws.live_agents() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if proc.poll() is None and self.ws.live_agents():
+                second = self.ws.doit()
+                self.check(second.returncode == 4, "busy", f"a second doit exited {second.returncode}")
+                self.check(second.stdout == "", "busy", f"a second doit printed {second.stdout!r}")
+                time.sleep(0.3)
+                out, err = self.ws.interrupt(proc)
+                self.check(proc.returncode == 130, "interrupt", f"doit exited {proc.returncode} on Ctrl-C: {err}")
+                self.check("Traceback" not in err, "interrupt", f"Ctrl-C printed a traceback: {err[-1500:]}")
+                self.check("No features yet" not in out, "interrupt", f"Ctrl-C then printed: {out}")
+            else:
+                out, err = proc.communicate(timeout=120)
+            deadline = time.monotonic() + 5
+            while self.ws.live_agents() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.check(self.ws.live_agents() == [], "interrupt", "an agent outlived the interrupted run")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+            for pid in self.ws.live_agents():
+                os.kill(pid, signal.SIGKILL)
+            self.control()
+
+    # -- invariants ---------------------------------------------------------------
+    @invariant()
+    def gates_pass_only_on_an_approval(self) -> None:
+        for f in FEATURES:
+            lock = self.lock(f)
+            for step, gate in GATED.items():
+                rec = lock.record(step)
+                if rec is None or rec.state != "done":
+                    continue
+                needed = (
+                    (step == "red_team" and bool(rec.data.get("teams")))
+                    or rec.data.get("verdict") == "ESCALATED"
+                    or rec.data.get("result") == "accepted by a human"
+                )
+                stamp = lock.gates.get(gate)
+                ok = stamp is not None and stamp.status == "approved"
+                ok = ok and (f, gate, json.dumps(stamp.subject, sort_keys=True)) in self.approved
+                self.check(not needed or ok, "gate", f"{step}:{f} went past gate {gate} without an approval: {stamp}")
+
+    @invariant()
+    def no_hand_edit_is_lost(self) -> None:
+        kept = {hash_file(p) for p in self.ws.root.glob("plans/*/.history/**/*") if p.is_file()}
+        for rel, sha in self.edits:
+            here = hash_file(self.ws.root / rel) == sha
+            self.check(here or sha in kept, "hand-edit", f"the hand edit of {rel} is neither there nor archived")
+
+    @invariant()
+    def no_agent_outlives_a_run(self) -> None:
+        self.check(self.ws.live_agents() == [], "stray-agent", "an agent process is still running between runs")
+
+    @invariant()
+    def a_person_is_asked_for_every_manual_answer(self) -> None:
+        ledger = self.ws.root / "runs/ledger.jsonl"
+        if not ledger.exists():
+            return
+        taken = Counter()
+        for line in ledger.read_text().splitlines():
+            e = json.loads(line)
+            if e.get("agent") == "me" and e.get("status") == "answered":
+                taken[(e["feature"], e["step"], e["call"])] += 1
+        for key, n in taken.items():
+            given = self.answers[key]
+            self.check(n <= given, "manual", f"{key} was taken as answered {n}x; a person answered it {given}x")
+
+    @invariant()
+    def no_blank_artifact_counts_as_done(self) -> None:
+        blank = [
+            (f, step, p)
+            for f in FEATURES
+            for step, rec in self.lock(f).steps.items()
+            for p in rec.outputs
+            if p.startswith("plans/") and (self.ws.root / p).is_file() and not (self.ws.root / p).read_text().strip()
+        ]
+        if not blank:
+            return
+        status = json.loads(self.ws.devloop("status", "--json").stdout)
+        for f, step, p in blank:
+            state = status[f][step]["state"]
+            self.check(state not in ("fresh", "drifted"), "blank", f"{p} is empty but {step}:{f} reads {state}")
+
+    # -- the end: once agents behave, everything settles -------------------------------------
+    def teardown(self) -> None:
+        try:
+            self.settle()
+        finally:
+            for pid in self.ws.live_agents():
+                os.kill(pid, signal.SIGKILL)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def settle(self) -> None:
+        """Agents pass, flags go: following what devloop says must reach 'everything up to date'."""
+        self.modes = {}
+        self.risk = False
+        self.control()
+        for f in FEATURES:
+            for flag in ("smoke-fail", "fire"):
+                (self.ws.root / f".{flag}-{f}").unlink(missing_ok=True)
+        for _ in range(25):
+            r = self.doit()
+            if "Everything is up to date" in r.stdout:
+                return
+            for line in next_lines(r.stdout) + next_lines(self.status()):
+                if self.answer(line):
+                    continue
+                for f, gate in re.findall(r"devloop approve ([a-z0-9-]+) ([a-z-]+)", line):
+                    if self.ws.devloop("approve", f, gate).returncode == 0:
+                        subject = json.dumps(self.lock(f).gates[gate].subject, sort_keys=True)
+                        self.approved.add((f, gate, subject))
+                for f in re.findall(r"devloop deployed ([a-z0-9-]+)", line):
+                    if self.ws.devloop("deployed", f).returncode == 0:
+                        self.doit(f"smoke:{f}")
+        self.fail(
+            "settle", f"25 rounds of doing what devloop says did not settle the loop:\n{self.last}\n{self.status()}"
+        )
+
+
+LoopMachine.TestCase.settings = settings.get_profile(os.environ.get("DEVLOOP_STATEFUL", "ci"))
+TestLoopStates = LoopMachine.TestCase
