@@ -26,12 +26,22 @@ if TYPE_CHECKING:
 
 
 def call(
-    run: StepRun, agent: Any, req: AgentRequest, expected: list[str], scope: Callable[[str], bool] | None
+    run: StepRun,
+    agent: Any,
+    req: AgentRequest,
+    expected: list[str],
+    scope: Callable[[str], bool] | None,
+    watch: list[str],
 ) -> tuple[Any, list[str]]:
-    """One attempt by one agent; returns its result and the files it changed."""
+    """One attempt by one agent; returns its result and the files it changed.
+
+    Before an agent that edits files runs, what it may overwrite is archived:
+    the files it must write and the feature's code (a hand edit, or the
+    previous round's code, must survive an agent's rewrite).
+    """
     if type(agent).__name__ == "ManualAgent":
         return _manual(run, agent, req, expected, scope)
-    for rel in expected:
+    for rel in dict.fromkeys([*expected, *watch]):
         archive(run.ws.root, run.ws.root / rel, run.ws.history_dir(run.feature), run.step.name)
     run.attempt.begin(req.call_id)
     run.save()

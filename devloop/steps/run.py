@@ -344,6 +344,7 @@ class StepRun:
         agents tried in order when the agent is unavailable (backup implementer
         rotation); the journal records who did the work.
         """
+        watch = list(watch)
         hit = self.memo(call_id)
         if hit is not None:
             return list(hit["data"]["changed"])
@@ -369,7 +370,7 @@ class StepRun:
             agent = self._agent(role, name)
             blocks = getattr(agent, "returns_file_blocks", False)
             ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
-            result, changed = authoring.call(self, agent, ask, expected, scope)
+            result, changed = authoring.call(self, agent, ask, expected, scope, list(watch))
             if result.status is CallStatus.WAITING:
                 self._waiting(call_id, list(expected), before, result.prompt_path)
                 raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)

@@ -177,6 +177,8 @@ class LoopMachine(RuleBasedStateMachine):
         role = role_of(step, call)
         n = len(self.ws.calls()) + 1000 + sum(self.answers.values())
         text, written = make_answer(step, role, call, f, prompt, "pass", n, self.risk)
+        replaced = set(written) | (set(files.split(", ")) if text else set())
+        self.edits = [(rel, sha) for rel, sha in self.edits if rel not in replaced]  # the person rewrote them
         if text:
             for rel in files.split(", "):
                 self.ws.write(rel, text)

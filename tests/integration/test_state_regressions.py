@@ -299,6 +299,18 @@ def test_9_a_fired_trigger_without_a_rollback_is_recorded_and_triaged(ws: LoopWS
     assert "rollback ran" not in ws.read(f"{P}/report.md")
 
 
+# -- a hand edit survives an agent's rewrite --------------------------------------------------------
+def test_a_hand_edit_of_the_code_is_archived_before_a_fix_round_rewrites_it(ws: LoopWS) -> None:
+    assert ws.doit("code_review:a").returncode == 0
+    mine = ws.read("src/a.py") + "# kept by hand\n"
+    ws.write("src/a.py", mine)
+    ws.control(modes={"code_review/reviewers": "needs_work"})
+    assert ws.doit("code_review:a").returncode == 0
+    assert ws.read("src/a.py") != mine  # the fix round rewrote it...
+    kept = [p.read_text() for p in (ws.root / f"{P}/.history").rglob("a.py")]
+    assert mine in kept  # ...after keeping the hand edit
+
+
 # -- 10 --------------------------------------------------------------------------------------------
 def test_10_an_emptied_evaluation_is_missing_not_adopted(ws: LoopWS) -> None:
     finish(ws)
