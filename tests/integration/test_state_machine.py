@@ -219,7 +219,9 @@ class LoopMachine(RuleBasedStateMachine):
 
     @rule(
         feature=st.sampled_from(FEATURES),
-        rel=st.sampled_from(("plan.md", "validation.md", "evaluation.md", "reviews.md", "deviations.md", "src")),
+        rel=st.sampled_from(
+            ("plan.md", "plan.md", "validation.md", "evaluation.md", "reviews.md", "deviations.md", "src")
+        ),
         empty=st.booleans(),
     )
     def edit(self, feature: str, rel: str, empty: bool) -> None:
@@ -284,6 +286,13 @@ class LoopMachine(RuleBasedStateMachine):
     def answer_manual(self) -> None:
         for line in next_lines(self.last):
             self.answer(line)
+
+    @rule(feature=st.sampled_from(FEATURES), fire=st.booleans())
+    def ship(self, feature: str, fire: bool) -> None:
+        """What a person does after the review: deploy, record it, verify it, then watch it."""
+        self.doit()
+        self.deploy(feature, then_smoke=True)
+        self.monitor(feature, fire)
 
     @rule(feature=st.sampled_from(FEATURES), fire=st.booleans())
     def monitor(self, feature: str, fire: bool) -> None:
