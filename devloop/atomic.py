@@ -43,8 +43,9 @@ def archive(root: Path, path: Path, history: Path, reason: str = "") -> Path | N
     """Copy ``path`` into ``history`` under a timestamped name; return the copy.
 
     Called before any overwrite so that nothing the loop or a human wrote is lost.
+    A symbolic link is kept as a link, never followed.
     """
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
     rel = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -55,5 +56,8 @@ def archive(root: Path, path: Path, history: Path, reason: str = "") -> Path | N
         n += 1
         dest = history / f"{stamp}{suffix}-{n}" / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, dest)
+    if path.is_symlink():  # a link is archived as the link: its target may lie outside the workspace
+        os.symlink(os.readlink(path), dest)
+    else:
+        shutil.copy2(path, dest)
     return dest

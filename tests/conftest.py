@@ -37,7 +37,7 @@ def happy_script(feature: str) -> dict[str, Any]:
             }
         },
         f"{feature}/code_review/round1-judge": {
-            "answer": f"- [P1] src/{feature}.py:1 — prints\n- [P2] src/ghost.py:3 — no such file\nVOTE: NEEDS WORK\n"
+            "answer": f"- [P1] src/{feature}.py:1 — prints\n- [P3] src/ghost.py:3 — no such file\nVOTE: NEEDS WORK\n"
         },
         f"{feature}/code_review/round1-verify": {"answer": "CLAIM 1: CONFIRMED\n"},
         f"{feature}/code_review/round1-fix": {"write": {f"src/{feature}.py": "import sys\nsys.stdout.write('hi')\n"}},

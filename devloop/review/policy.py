@@ -2,9 +2,12 @@
 
 Every reviewer ends in exactly one state; only an explicit PRODUCTION GRADE
 (or a NEEDS WORK whose claims are all non-blocking) counts toward the quorum.
-A claim blocks when its ``file:line`` checks out, the verifier did not reject
-it, and its severity is one the implementer must fix. A claim the verifier
-left without a verdict keeps blocking.
+A claim blocks when the verifier did not reject it and its severity is one
+the implementer must fix. A wrong ``file:line`` is not a refutation (models
+often miss the line of a real problem): a P0-P2 claim whose place does not
+check out is judged by the verifier against the whole file instead, and
+only a rejection dismisses it. A claim the verifier left without a verdict
+keeps blocking.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ class Claim:
     location: str = "ok"  # or why the file:line cannot be right
     verdict: str | None = None  # CONFIRMED, REJECTED, or None (no verdict)
     reason: str = ""
+    whole: bool = False  # the place was wrong: judged against the whole file (or the feature's code)
 
     def blocks(self, fix: list[str]) -> bool:
-        return self.location == "ok" and self.verdict != "REJECTED" and self.severity in fix
+        return (self.location == "ok" or self.whole) and self.verdict != "REJECTED" and self.severity in fix
 
 
 @dataclass
@@ -119,6 +123,9 @@ def reviewer_seats(reviewers: list[str], adhoc: list[str], implementer: str) -> 
 def substitute(adhoc: list[str], busy: set[str]) -> str | None:
     """The first ad-hoc agent not already busy in this cycle (nor the implementer)."""
     return next((a for a in adhoc if a not in busy), None)
+
+
+RELOCATED = ("P0", "P1", "P2")  # severities whose wrong place goes to the verifier rather than the bin
 
 
 def claims_from(reviewer: Reviewer, start: int) -> list[Claim]:

@@ -13,14 +13,17 @@ VOTE_WORDS = {
 
 
 def _claim_line(c: dict[str, Any], fix: list[str]) -> str:
-    if c["location"] != "ok":
+    why = f": {c['reason']}" if c.get("reason") else ""
+    if c["location"] != "ok" and not c.get("whole"):
         check = f"rejected mechanically: {c['location']}"
     elif c.get("verdict") == "REJECTED":
-        check = "verifier REJECTED" + (f": {c['reason']}" if c.get("reason") else "")
+        check = f"verifier REJECTED{why}"
     elif c.get("verdict") == "CONFIRMED":
-        check = "verifier CONFIRMED"
+        check = f"verifier CONFIRMED{why}"
     else:
         check = "no verifier verdict (counts as confirmed)"
+    if c.get("whole"):
+        check = f"cited place wrong ({c['location']}), judged against the whole file; {check}"
     effect = "blocks" if c.get("blocks") else ("documented" if c["severity"] not in fix else "does not block")
     return (
         f"{c['n']}. [{c['severity']}] `{c['file']}:{c['line']}` — {c['text']} (by {c['reviewer']}; {check}; {effect})"

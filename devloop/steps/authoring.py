@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest, CallStatus
 from devloop.atomic import archive, atomic_write_text
-from devloop.errors import StepFailed
 from devloop.provenance.hashing import hash_file
+from devloop.steps import reach
 from devloop.steps.files import has_text, snapshot
 
 if TYPE_CHECKING:
@@ -46,18 +46,26 @@ def call(
     run.attempt.begin(req.call_id)
     run.save()
     diffs = not getattr(agent, "returns_file_blocks", False)
+    root = run.ws.root
     with _alone(run, diffs and scope is None):
-        snap = snapshot(run.ws.root) if diffs else {}
+        held = reach.guarded(root, run.feature, _control(run)) if diffs else {}
+        snap = snapshot(root) if diffs else {}
         result = run.invoke(agent, req)
-        after = snapshot(run.ws.root) if diffs and result.ok else {}
+        after = snapshot(root) if diffs else {}
+    if not diffs:
+        return result, _write_blocks(run, result.text, req.call_id, req.role, expected, scope) if result.ok else []
+    moved = sorted(p for p, st in after.items() if snap.get(p) != st)
+    refused = reach.refused_writes(root, run.feature, [p for p in moved if own(run, p)], expected, _control(run))
+    if refused:
+        undone = reach.put_back(root, refused, held, run.ws.history_dir(run.feature))
+        why = f"{req.role} changed files an author may not: {reach.described(refused)}"
+        if undone:
+            why += f"; devloop put back {', '.join(undone)} (the agent's versions are in the feature's .history/)"
+        raise run.rejected(req.call_id, why)
     if not result.ok:
         return result, []
-    if not diffs:
-        changed = _write_blocks(run, result.text, req.role)
-    else:
-        keep = _keeper(run, scope)
-        changed = [p for p in sorted(p for p, st in after.items() if snap.get(p) != st) if keep(p) or p in expected]
-    return result, changed
+    keep = _keeper(run, scope)
+    return result, [p for p in moved if (keep(p) or p in expected) and reach.inside(root, root / p)]
 
 
 def _keeper(run: StepRun, scope: Callable[[str], bool] | None) -> Callable[[str], bool]:
@@ -117,13 +125,30 @@ def hand_written(run: StepRun, expected: list[str]) -> bool:
     return bool(expected) and all(p not in run.lock.artifacts and has_text(run.ws.root / p) for p in expected)
 
 
-def _write_blocks(run: StepRun, text: str, role: str) -> list[str]:
+def _write_blocks(
+    run: StepRun, text: str, call_id: str, role: str, expected: list[str], scope: Callable[[str], bool] | None
+) -> list[str]:
+    """Write a text-only agent's ``file=`` blocks, all or none: one forbidden path refuses the answer."""
     from devloop.answers import parse_file_blocks
 
     try:
         files = parse_file_blocks(text)
     except ValueError as exc:
-        raise StepFailed(f"{role} answer rejected: {exc}", retry=True) from None
+        raise run.rejected(call_id, f"{role} answer rejected: {exc}") from None
+    refused = reach.refused_writes(run.ws.root, run.feature, files, expected, _control(run))
+    if scope is not None:
+        refused.update({p: "outside what this step changes" for p in files if not scope(p) and p not in expected})
+    if refused:
+        why = f"{role} answer rejected: it writes where an author may not: {reach.described(refused)}"
+        raise run.rejected(call_id, why)
     for rel, body in files.items():
         run.write(rel, body, 0o755 if rel.endswith(".sh") else None)
     return sorted(files)
+
+
+def _control(run: StepRun) -> frozenset[str]:
+    """The loop's control files, computed once per workspace object."""
+    cached = run.ws.memo.get("control-files")
+    if cached is None:
+        cached = run.ws.memo["control-files"] = reach.control_files(run.ws)
+    return cached

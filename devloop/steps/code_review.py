@@ -24,6 +24,7 @@ from devloop.review.record import render as render_record
 from devloop.steps.base import Ask, AskResult, Done, Step, waiting_on
 from devloop.steps.files import next_round
 from devloop.steps.implement import feature_scope, run_gates
+from devloop.steps.reach import inside
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
@@ -35,15 +36,21 @@ class StallError(StepFailed):
 
 
 def code_files(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
-    """The feature's code: what the implementer (and fix rounds) wrote, plus its ``paths:`` globs."""
+    """The feature's code: what the implementer (and fix rounds) wrote, plus its ``paths:`` globs.
+
+    A link that leads out of the workspace is never part of it: its content
+    would reach the reviewers' prompts.
+    """
     files: set[str] = set()
     for p in lock.outputs("implement"):
         if not p.startswith(f"plans/{feature}/"):
             files.add(p)
     feature_cfg = ws.config_view.get("features", {}).get(feature) or {}
     for pattern in feature_cfg.get("paths") or []:
-        files.update(p.relative_to(ws.root).as_posix() for p in ws.root.glob(pattern) if p.is_file())
-    return sorted(files)
+        files.update(
+            p.relative_to(ws.root).as_posix() for p in ws.root.glob(pattern) if p.is_file() and inside(ws.root, p)
+        )
+    return sorted(p for p in files if inside(ws.root, ws.root / p))
 
 
 def check_location(ws: Workspace, file: str, line: int) -> str | None:
@@ -52,7 +59,7 @@ def check_location(ws: Workspace, file: str, line: int) -> str | None:
     if path.is_absolute() or ".." in path.parts:
         return "path outside the workspace"
     target = ws.root / path
-    if not target.is_file():
+    if not target.is_file() or not inside(ws.root, target):
         return "file does not exist"
     n = len(target.read_bytes().splitlines())
     if not 1 <= line <= max(n, 1):
@@ -187,15 +194,18 @@ class CodeReviewStep(Step):
             claims += P.claims_from(r, len(claims) + 1)
         for c in claims:
             c.location = check_location(run.ws, c.file, c.line) or "ok"
-        checkable = [c for c in claims if c.location == "ok"]
+            c.whole = c.location != "ok" and c.severity in P.RELOCATED
+        checkable = [c for c in claims if c.location == "ok" or c.whole]
         if not checkable or not run.ws.config.steps.code_review.verify:
             return claims
         f = run.feature
+        lost = any(c.whole and check_location(run.ws, c.file, 1) for c in checkable)  # the file itself is wrong
         prompt = render(
             run.ws,
             "verify.md.j2",
             feature=f,
-            claims=[(c, numbered(run.ws, c.file, c.line)) for c in checkable],
+            claims=[(c, _excerpt(run.ws, c)) for c in checkable],
+            code=[(p, numbered(run.ws, p)) for p in code_files(run.ws, f, run.lock)] if lost else [],
             plan=read_text(run.ws, f"plans/{f}/plan.md"),
         )
         path = f"plans/{f}/reviews/round{k}-verifier.md"
@@ -281,6 +291,13 @@ class CodeReviewStep(Step):
             if (run.ws.root / f"plans/{run.feature}/reviews/round{c['round']}-verifier.md").exists():
                 out.add(f"plans/{run.feature}/reviews/round{c['round']}-verifier.md")
         return sorted(out)
+
+
+def _excerpt(ws: Workspace, c: P.Claim) -> str | None:
+    """The code a claim is judged against: around its line, the whole file when the line is wrong, or none."""
+    if c.location == "ok":
+        return numbered(ws, c.file, c.line)
+    return None if check_location(ws, c.file, 1) else numbered(ws, c.file)
 
 
 def _manual(run: StepRun, agent: str) -> bool:

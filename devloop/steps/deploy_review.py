@@ -61,14 +61,14 @@ class DeployReviewStep(Step):
             triage=run.triage_note(),
         )
         verdict = run.ask("review", "gcp_reviewer", prompt, answer, parse_code_review)
-        blocking = [
-            x
-            for x in verdict.get("findings") or []
-            if x["severity"] in BLOCKING and check_location(ws, x["file"], int(x["line"])) is None
-        ]
+        # a wrong file:line is not a refutation: every blocking finding holds the gate for a person
+        blocking = [x for x in verdict.get("findings") or [] if x["severity"] in BLOCKING]
+        misplaced = [x for x in blocking if check_location(ws, x["file"], int(x["line"])) is not None]
         data = {"checklists": lists, "verdict": verdict["verdict"], "blocking": len(blocking), "reason": why}
         if blocking or verdict["verdict"] != "PRODUCTION_GRADE":
             subject = {p.relative_to(ws.root).as_posix(): hash_file(p) for p in files}
             detail = f"{len(blocking)} blocking finding(s) in the deploy review; read {answer}"
+            if misplaced:
+                detail += f" ({len(misplaced)} cite a place that does not exist: find where they apply)"
             run.gate("deploy", subject, detail, answer)
         return Done(answer, [answer], data)

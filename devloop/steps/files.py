@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 
@@ -22,7 +23,11 @@ def next_round(folder: Path, pattern: re.Pattern[str]) -> int:
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """mtime and size of every workspace file an author may touch."""
+    """mtime and size of every workspace file an author may touch.
+
+    Links are entries of their own (``lstat``): a link is never followed, so
+    a folder linked from outside the workspace is never walked.
+    """
     skip_dirs = {".git", ".devloop", ".venv", "venv", "node_modules", "__pycache__", ".history", "runs"}
     out: dict[str, tuple[int, int]] = {}
     stack = [root]
@@ -33,10 +38,17 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
         except OSError:
             continue
         for p in entries:
-            if p.is_dir() and not p.is_symlink():
+            try:
+                st = p.lstat()
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
                 if p.name not in skip_dirs:
                     stack.append(p)
-            elif p.is_file() and not p.name.startswith(".doit.db") and p.name != "devloop.lock":
-                st = p.stat()
+            elif (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and not _devloop_own(p.name):
                 out[p.relative_to(root).as_posix()] = (st.st_mtime_ns, st.st_size)
     return out
+
+
+def _devloop_own(name: str) -> bool:
+    return name.startswith(".doit.db") or name == "devloop.lock"

@@ -191,7 +191,9 @@ class StepRun:
     def _request(self, role: str, kind: RoleKind, call_id: str, prompt: str, rnd: int, **kw: Any) -> AgentRequest:
         rej = self.attempt.rejected.get(call_id)
         if rej is not None:
-            prompt += REJECTED_NOTE.format(reason=rej.reason)
+            from devloop.prompts import fenced
+
+            prompt += REJECTED_NOTE.format(reason=fenced(rej.reason, "why"))
         limit = self.ws.config.max_prompt_chars
         if len(prompt) > limit:
             raise StepFailed(

@@ -14,7 +14,7 @@ With no match the fake exits 3. Options: --prompt-file PATH reads the prompt
 from PATH instead of stdin; --to-file writes the answer to $DEVLOOP_OUTPUT_FILE;
 --output-file PATH writes it to PATH. If FAKE_AGENT_LOG is set, one JSON line
 per call is appended to it and the prompt is saved next to it as
-last-prompt-<step>.txt.
+last-prompt-<step>.txt and as prompt-<feature>-<step>-<call_id>.txt.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def log_call(env: dict[str, str], prompt: str) -> None:
     with open(log, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")
     Path(log).parent.joinpath(f"last-prompt-{step or 'none'}.txt").write_text(prompt, encoding="utf-8")
+    call = f"{env.get('DEVLOOP_FEATURE')}-{step}-{env.get('DEVLOOP_CALL_ID')}"
+    Path(log).parent.joinpath(f"prompt-{call}.txt").write_text(prompt, encoding="utf-8")
 
 
 def main() -> int:

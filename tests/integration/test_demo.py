@@ -91,7 +91,7 @@ def test_the_full_demo_runs_the_whole_loop_offline() -> None:
             for h in sorted((p / ".history").glob("*/plans/daily-ingest/reviews.md"))
             if "## Cycle 1 (round 1)" in h.read_text()
         )
-        assert "(by glm; verifier CONFIRMED; blocks)" in first_record
+        assert "(by glm; verifier CONFIRMED: line 19 is a plain INSERT" in first_record
         assert "verifier REJECTED" in first_record and "### Fix applied" in first_record
         assert "Final PRODUCTION GRADE count: 5/5" in (p / "reviews.md").read_text()
         assert "[P2] deploy/daily-ingest/workflow.yaml" in (p / "review-gcp.md").read_text()

@@ -29,6 +29,19 @@ def test_an_iam_change_is_reviewed_and_a_blocking_finding_gates_the_deploy(ws: W
     assert "Next: devloop deployed a  (after you deploy a; then doit smoke:a)" in out
 
 
+def test_a_blocking_finding_at_a_wrong_line_still_gates_the_deploy(ws: WS) -> None:
+    ws.config(gcp_reviewer="judge")
+    ws.add_feature("a")
+    (ws.root / "deploy/a").mkdir(parents=True)
+    (ws.root / "deploy/a/iam-policy.yaml").write_text(IAM)
+    review = "- [P0] deploy/a/iam-policy.yaml:40 — grants roles/owner to the world\nVOTE: PRODUCTION GRADE\n"
+    ws.set_script({**happy_script("a"), "a/deploy_review/review": {"answer": review}})
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "deploy_review:a (waiting for approval)" in r.stdout
+    assert "1 cite a place that does not exist" in r.stdout
+
+
 def test_without_deploy_artifacts_the_review_is_skipped(ws: WS) -> None:
     ws.add_feature("a")
     r = ws.doit()

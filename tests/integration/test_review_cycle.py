@@ -134,15 +134,17 @@ def test_only_p3_passes_and_is_documented(implemented: Path, tmp_path: Path) -> 
     assert "Final PRODUCTION GRADE count: 5/5" in record
 
 
-def test_a_claim_on_a_missing_file_is_rejected_mechanically(implemented: Path, tmp_path: Path) -> None:
+def test_claims_at_a_wrong_place_are_judged_by_the_verifier_not_dropped(implemented: Path, tmp_path: Path) -> None:
     ghost = {"answer": "- [P0] src/ghost.py:3 — deletes prod\n- [P1] src/a.py:99 — out of range\nVOTE: NEEDS WORK\n"}
-    ws = fresh(implemented, tmp_path, {**all_pg(1), **review(1, "r3", ghost)})
+    verdicts = {"answer": "CLAIM 1: REJECTED — nothing deletes anything\nCLAIM 2: REJECTED — no such problem\n"}
+    ws = fresh(implemented, tmp_path, {**all_pg(1), **review(1, "r3", ghost), "a/code_review/round1-verify": verdicts})
     assert ws.doit().returncode == 0
     calls = code_review_calls(ws)
-    assert not any(c == "round1-verify" for c, _ in calls)  # nothing left for the verifier
+    assert any(c == "round1-verify" for c, _ in calls)
+    assert not any(c.endswith("-fix") for c, _ in calls), "both rejected: nothing to fix"
     record = ws.read("plans/a/reviews.md")
-    assert "rejected mechanically: file does not exist" in record
-    assert "rejected mechanically: line 99 is outside 1..1" in record
+    assert "cited place wrong (file does not exist), judged against the whole file; verifier REJECTED" in record
+    assert "cited place wrong (line 99 is outside 1..1), judged against the whole file; verifier REJECTED" in record
 
 
 def test_a_rejected_claim_does_not_block_but_an_unanswered_one_does(implemented: Path, tmp_path: Path) -> None:
