@@ -1,25 +1,39 @@
 """Parsers of the machine-readable parts of agent answers. Fail-closed.
 
-Each parser accepts surrounding prose but returns a verdict only when the
-answer states exactly one, outside quotes and code blocks. Anything else is
-UNPARSEABLE with a reason, never a pass.
+Every keyword line (``VOTE:``, ``VERDICT:``, ``CLAIM <n>:``, ``ROUTE:``,
+``NO FINDINGS``) follows one grammar, README "How answers are read": the
+verdict is one line on its own, unindented, in prose (outside code blocks,
+``>`` quotes and HTML comments); any other mention of it makes the answer
+ambiguous, hence UNPARSEABLE with the line number of the stray mention.
+A model that echoes the prompt's example, quotes another reviewer or hides
+a second opinion in a code block is asked again instead of being counted.
 """
 
 from __future__ import annotations
 
-import json
+import bisect
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 UNPARSEABLE = "UNPARSEABLE"
 SEVERITIES = ("P0", "P1", "P2", "P3")
 MAX_ANSWER_CHARS = 2_000_000
 
+PROSE, FENCED, QUOTED, COMMENT = "prose", "fenced", "quoted", "comment"
+
 _FENCE = re.compile(r"^\s*(```+|~~~+)(.*)$")
 _FINDING = re.compile(
     r"^\s*[-*]\s*\[(P[0-3])\]\s*([^\s:]+):(\d+)\s*(?:[—–:-]+\s*)?(.*)$",
+)
+# a line that interrupts a paragraph, so it cannot be a quote's lazy continuation
+_NEW_BLOCK = re.compile(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s|#{1,6}(?:\s|$)|<|(?:[-*_]\s*){3,}$)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LOOKALIKES = str.maketrans(
+    "АВЕКМНОРСТУХаеорсухіІјѕԁԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧονρ",
+    "ABEKMHOPCTYXaeopcyxiIjsdqwABEZHIKMNOPTYXovp",
 )
 
 
@@ -58,63 +72,265 @@ class Block:
     body: str
 
 
-def split_blocks(text: str) -> tuple[list[str], list[Block], bool]:
-    """Prose lines (outside fences and blockquotes), fenced blocks, and whether every fence closed."""
-    prose: list[str] = []
+class Line(NamedTuple):
+    """One line of an answer, numbered from 1, and what kind of markdown holds it."""
+
+    number: int
+    text: str
+    where: str  # PROSE, FENCED (fence lines included), QUOTED or COMMENT
+
+    @property
+    def indented(self) -> bool:
+        return self.text[:1].isspace()
+
+    @property
+    def counts(self) -> bool:
+        """Only an unindented prose line may carry a verdict (indented text may be a code block)."""
+        return self.where == PROSE and not self.indented
+
+
+def _blank_code_spans(line: str) -> str:
+    """``line`` with its inline code spans blanked, so a `` `<!--` `` is not a comment.
+
+    A backtick run closes at the next run of the same length; found by
+    bisection, because a regex for it backtracks cubically on long runs.
+    """
+    if "`" not in line:
+        return line
+    runs = [(m.start(), m.end()) for m in re.finditer(r"`+", line)]
+    by_length: dict[int, list[int]] = {}
+    for i, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(i)
+    out: list[str] = []
+    done = i = 0
+    while i < len(runs):
+        start, end = runs[i]
+        same = by_length[end - start]
+        k = bisect.bisect_right(same, i)
+        if k == len(same):
+            i += 1
+            continue
+        close = runs[same[k]][1]
+        out += [line[done:start], " " * (close - start)]
+        done, i = close, same[k] + 1
+    return "".join([*out, line[done:]])
+
+
+def _comment_left_open(line: str, inside: bool) -> bool:
+    """Whether an HTML comment is still open at the end of ``line``."""
+    outside = _blank_code_spans(line)
+    pos = 0
+    while True:
+        pos = (line if inside else outside).find("-->" if inside else "<!--", pos)
+        if pos < 0:
+            return inside
+        pos, inside = pos + (3 if inside else 4), not inside
+
+
+def scan(text: str) -> tuple[list[Line], list[Block], bool]:
+    """Every line with its kind, the fenced blocks, and whether every fence closed.
+
+    The one place that decides what is prose. Lines end at ``\\n`` (a ``\\r``
+    before it is dropped); other Unicode separators do not end a line, so a
+    vote cannot hide after one. A line that touches an HTML comment is a
+    comment line; a line right after a quote line continues the quote unless
+    it starts a new block (markdown's lazy continuation).
+    """
+    lines: list[Line] = []
     blocks: list[Block] = []
     fence: str | None = None
     info = ""
     body: list[str] = []
-    for line in text.splitlines():
+    in_comment = False
+    quote_open = False
+    for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
+        line = raw.removesuffix("\r")
         m = _FENCE.match(line)
-        if fence is None:
-            if m:
-                fence, info, body = m.group(1), m.group(2).strip(), []
-            elif not line.lstrip().startswith(">"):
-                prose.append(line)
-        elif m and m.group(1).startswith(fence[0]) and len(m.group(1)) >= len(fence) and not m.group(2).strip():
-            blocks.append(Block(info, "\n".join(body) + ("\n" if body else "")))
-            fence = None
+        if fence is not None:
+            where = FENCED
+            if m and m.group(1).startswith(fence[0]) and len(m.group(1)) >= len(fence) and not m.group(2).strip():
+                blocks.append(Block(info, "\n".join(body) + ("\n" if body else "")))
+                fence = None
+            else:
+                body.append(line)
+        elif in_comment:
+            where, in_comment = COMMENT, _comment_left_open(line, True)
+        elif m:
+            where, fence, info, body = FENCED, m.group(1), m.group(2).strip(" \t"), []
+        elif line.lstrip().startswith(">") or (quote_open and line.strip() and not _NEW_BLOCK.match(line)):
+            where = QUOTED
+        elif "<!--" in _blank_code_spans(line):
+            where, in_comment = COMMENT, _comment_left_open(line, False)
         else:
-            body.append(line)
-    return prose, blocks, fence is None
+            where = PROSE
+        quote_open = where == QUOTED and bool(line.strip().lstrip(">").strip())
+        lines.append(Line(number, line, where))
+    return lines, blocks, fence is None
+
+
+def split_blocks(text: str) -> tuple[list[str], list[Block], bool]:
+    """Prose lines (outside fences, quotes and HTML comments), fenced blocks, and whether every fence closed."""
+    lines, blocks, closed = scan(text)
+    return [ln.text for ln in lines if ln.where == PROSE], blocks, closed
 
 
 def _clean(line: str) -> str:
     """Drop markdown emphasis around a line (``**VOTE: X**``, ``__VOTE: X__``, backticks)."""
-    return re.sub(r"[*`]", "", line).strip().strip("_").strip()
+    return re.sub(r"[*`]", "", line).strip(" \t").strip("_").strip(" \t")
 
 
-def answer_problem(text: str) -> str | None:
-    """Why an answer cannot be read at all (empty, oversized, truncated), or None."""
+def _skeleton(text: str) -> str:
+    """``text`` as it reads: compatibility forms folded, invisible characters dropped, look-alikes mapped."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").translate(_LOOKALIKES)
+
+
+def readable(text: str) -> tuple[list[Line], str | None]:
+    """The answer's lines, or why it cannot be read at all (empty, oversized, truncated)."""
     if not (text or "").strip():
-        return "the answer is empty"
+        return [], "the answer is empty"
     if len(text) > MAX_ANSWER_CHARS:
-        return f"the answer is longer than {MAX_ANSWER_CHARS} characters"
-    if not split_blocks(text)[2]:
-        return "a code block is not closed (truncated answer?)"
+        return [], f"the answer is longer than {MAX_ANSWER_CHARS} characters"
+    lines, _, closed = scan(text)
+    if not closed:
+        return [], "a code block is not closed (truncated answer?)"
+    return lines, None
+
+
+# -- the keyword-line grammar ---------------------------------------------------
+_Q = r"[\s*_`\"']*"  # spaces, emphasis and quotes between a keyword and what follows it
+_Q1 = r"[\s*_`\"']+"
+_WORD = r"[A-Za-z0-9]+"  # disjoint from _Q1, so the words between a keyword and a value cannot backtrack
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """One keyword line: the form that states a verdict, and what else counts as mentioning one.
+
+    ``line`` is matched against an unindented prose line stripped of emphasis
+    and has a ``value`` group (and optionally ``n``, the subject, and
+    ``rest``, free text after the value). Every ``mention`` pattern is
+    searched in every other line, and in a verdict line's ``rest``.
+    """
+
+    noun: str
+    form: str
+    line: re.Pattern[str]
+    mention: tuple[re.Pattern[str], ...]
+
+
+def mention_pattern(word: str, values: str = "") -> re.Pattern[str]:
+    """``word`` followed closely by ``:`` or ``=``, or within three words by one of ``values``."""
+    value = rf"|(?:{_Q1}{_WORD}){{0,3}}?{_Q}\b(?:{values})\b" if values else ""
+    return re.compile(rf"\b(?:{word})\b(?:{_Q}[:=]{value})", re.IGNORECASE | re.ASCII)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A line in the documented form: its number, value, free text after it, and subject (a claim's number)."""
+
+    line: int
+    value: str
+    rest: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Stray:
+    """A mention of the verdict anywhere else, and where it sits, for the reason given back to the agent."""
+
+    line: int
+    where: str
+    subject: str
+
+
+def _where(line: Line) -> str:
+    if line.where == FENCED:
+        return "inside a code block"
+    if line.where == QUOTED:
+        return "in a > quote" if line.text.lstrip().startswith(">") else "continuing the > quote above it"
+    if line.where == COMMENT:
+        return "inside an HTML comment"
+    return "indented" if line.indented else "in prose"
+
+
+def _search(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | None:
+    for pattern in patterns:
+        if m := pattern.search(text):
+            return m
     return None
 
 
-def _keyword_verdict(text: str, key: str, choices: dict[str, str]) -> Parsed:
-    if problem := answer_problem(text):
-        return Parsed(UNPARSEABLE, problem)
-    prose = split_blocks(text)[0]
-    found: set[str] = set()
-    pattern = re.compile(rf"^{key}\s*:\s*(.+?)\s*\.?$", re.IGNORECASE)
-    for line in prose:
-        m = pattern.match(_clean(line))
-        if not m:
+def _group(m: re.Match[str], name: str) -> str:
+    return (m.groupdict().get(name) or "").strip(" \t")
+
+
+def keyword_lines(lines: list[Line], kw: Keyword) -> tuple[list[Hit], list[Stray]]:
+    """The verdict lines of ``kw`` and every stray mention of it, in answer order."""
+    hits: list[Hit] = []
+    strays: list[Stray] = []
+    for line in lines:
+        m = kw.line.match(_clean(line.text)) if line.counts else None
+        if m:
+            hits.append(Hit(line.number, _group(m, "value"), _group(m, "rest"), _group(m, "n")))
+            if (s := _search(kw.mention, _group(m, "rest"))) is not None:
+                strays.append(Stray(line.number, "after the verdict on the same line", _group(s, "n")))
             continue
-        value = re.sub(r"[\s_]+", " ", m.group(1)).upper()
-        if value not in choices:
-            return Parsed(UNPARSEABLE, f"unknown {key} {m.group(1)!r}; expected one of: {', '.join(choices)}")
-        found.add(choices[value])
-    if not found:
-        return Parsed(UNPARSEABLE, f"no '{key}: ...' line outside quotes and code blocks")
-    if len(found) > 1:
-        return Parsed(UNPARSEABLE, f"contradictory {key} lines: {', '.join(sorted(found))}")
-    return Parsed(found.pop(), findings=parse_findings(prose))
+        if (s := _search(kw.mention, line.text)) is not None:
+            strays.append(Stray(line.number, _where(line), _group(s, "n")))
+        elif (s := _search(kw.mention, _skeleton(line.text))) is not None:
+            strays.append(Stray(line.number, "with look-alike or invisible characters", _group(s, "n")))
+    return hits, strays
+
+
+def _missing(kw: Keyword) -> str:
+    return f"no '{kw.form}' line on its own (unindented, outside code blocks, quotes and HTML comments)"
+
+
+def ambiguity(kw: Keyword, strays: list[Stray], hits: list[Hit]) -> str:
+    """The UNPARSEABLE reason for stray mentions: where they are, and where the verdict line is (if any)."""
+    where = ", ".join(f"line {s.line} ({s.where})" for s in strays[:5])
+    more = f" and {len(strays) - 5} more" if len(strays) > 5 else ""
+    if hits:
+        at = ", ".join(str(h.line) for h in hits)
+        return f"ambiguous: {kw.noun} mentioned at {where}{more} besides the '{kw.form}' line (line {at})"
+    return f"ambiguous: {kw.noun} mentioned at {where}{more} but {_missing(kw)}"
+
+
+def one_verdict(text: str, kw: Keyword, choices: dict[str, str]) -> tuple[str, Hit | None, list[Line]]:
+    """``(choice, hit, lines)`` for exactly one verdict line and no stray mention, else ``(reason, None, lines)``."""
+    lines, problem = readable(text)
+    if problem:
+        return problem, None, lines
+    hits, strays = keyword_lines(lines, kw)
+    if strays:
+        return ambiguity(kw, strays, hits), None, lines
+    if not hits:
+        return _missing(kw), None, lines
+    if len(hits) > 1:
+        values = sorted({_normal(h.value) for h in hits})
+        why = f"; contradictory: {', '.join(values)}" if len(values) > 1 else ""
+        return f"more than one {kw.noun} line (lines {', '.join(str(h.line) for h in hits)}){why}", None, lines
+    hit = hits[0]
+    if _normal(hit.value) not in choices:
+        why = f"unknown {kw.noun} {hit.value!r} on line {hit.line}; expected one of: {', '.join(choices)}"
+        return why, None, lines
+    return choices[_normal(hit.value)], hit, lines
+
+
+def _normal(value: str) -> str:
+    """Upper case, one space between words, no final period; non-ASCII stays as is (``"ı".upper()`` is ``"I"``)."""
+    value = value.strip(" \t").removesuffix(".").rstrip(" \t")
+    return re.sub(r"[ \t_]+", " ", value).upper() if value.isascii() else value
+
+
+def _keyword_verdict(text: str, kw: Keyword, choices: dict[str, str]) -> Parsed:
+    out, hit, lines = one_verdict(text, kw, choices)
+    if hit is None:
+        return Parsed(UNPARSEABLE, out)
+    return Parsed(out, findings=parse_findings([ln.text for ln in lines if ln.where == PROSE]))
 
 
 def parse_findings(lines: list[str]) -> list[Finding]:
@@ -126,65 +342,55 @@ def parse_findings(lines: list[str]) -> list[Finding]:
     return out
 
 
+VERDICT = Keyword(
+    "verdict",
+    "VERDICT: ...",
+    re.compile(r"^VERDICT\s*:(?P<value>.*)$", re.IGNORECASE | re.ASCII),
+    (mention_pattern("verdicts?", r"approve[sd]?|revise[sd]?"),),
+)
+VOTE = Keyword(
+    "vote",
+    "VOTE: ...",
+    re.compile(r"^VOTE\s*:(?P<value>.*)$", re.IGNORECASE | re.ASCII),
+    (mention_pattern("vot(?:e|es|ed|ing)", r"production[\s_-]*grade|needs[\s_-]*work"),),
+)
+
+
 def parse_plan_review(text: str) -> Parsed:
     """``VERDICT: APPROVE`` or ``VERDICT: REVISE`` plus ``- [P1] file:line — text`` findings."""
-    return _keyword_verdict(text, "VERDICT", {"APPROVE": "APPROVE", "REVISE": "REVISE"})
+    return _keyword_verdict(text, VERDICT, {"APPROVE": "APPROVE", "REVISE": "REVISE"})
 
 
 def parse_code_review(text: str) -> Parsed:
-    """``VOTE: PRODUCTION GRADE`` / ``VOTE: NEEDS WORK``, or one fenced json block."""
-    choices = {"PRODUCTION GRADE": "PRODUCTION_GRADE", "NEEDS WORK": "NEEDS_WORK"}
-    if len(text or "") > MAX_ANSWER_CHARS:
-        return Parsed(UNPARSEABLE, f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    prose, blocks, closed = split_blocks(text or "")
-    json_blocks = [b for b in blocks if b.info.lower() == "json"]
-    has_vote_line = any(re.match(r"^VOTE\s*:", _clean(line), re.IGNORECASE) for line in prose)
-    if closed and len(json_blocks) == 1 and not has_vote_line:
-        return _json_vote(json_blocks[0].body, choices)
-    return _keyword_verdict(text, "VOTE", choices)
-
-
-def _json_vote(body: str, choices: dict[str, str]) -> Parsed:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        return Parsed(UNPARSEABLE, f"the json block does not parse: {exc}")
-    if not isinstance(data, dict) or not isinstance(data.get("vote"), str):
-        return Parsed(UNPARSEABLE, 'the json block has no string "vote"')
-    vote = re.sub(r"[\s_]+", " ", data["vote"]).strip().upper()
-    if vote not in choices:
-        return Parsed(UNPARSEABLE, f"unknown vote {data['vote']!r}")
-    raw = data.get("findings") or []
-    if not isinstance(raw, list):
-        return Parsed(UNPARSEABLE, '"findings" must be a list')
-    findings = []
-    for i, f in enumerate(raw):
-        try:
-            sev, line = str(f["severity"]).upper(), int(f["line"])
-            if sev not in SEVERITIES:
-                raise ValueError(sev)
-            findings.append(Finding(sev, str(f["file"]), line, str(f.get("text", ""))))
-        except (KeyError, TypeError, ValueError, OverflowError):
-            return Parsed(UNPARSEABLE, f"finding {i} needs severity P0-P3, file, line")
-    return Parsed(choices[vote], findings=findings)
+    """``VOTE: PRODUCTION GRADE`` / ``VOTE: NEEDS WORK`` plus findings lines."""
+    return _keyword_verdict(text or "", VOTE, {"PRODUCTION GRADE": "PRODUCTION_GRADE", "NEEDS WORK": "NEEDS_WORK"})
 
 
 def parse_file_blocks(text: str) -> dict[str, str]:
     """Files returned as fenced blocks with info string ``file=<path>`` (text-only agents).
 
-    Paths must be relative and stay inside the workspace; anything else raises ValueError.
+    Paths must be relative, plain (``/`` between non-empty names, no control
+    characters or backslashes) and stay inside the workspace; anything else
+    raises ValueError, so nothing of the answer is written.
     """
     _, blocks, closed = split_blocks(text)
     if not closed:
         raise ValueError("a file block is not closed (truncated answer?)")
     files: dict[str, str] = {}
     for b in blocks:
+        if "file=" in b.info and _CONTROL.search(b.info):
+            raise ValueError(f"file block path in {b.info!r} contains a control character")
         m = re.match(r"^(?:\w+\s+)?file=(\S+)$", b.info)
         if not m:
             continue
-        path = PurePosixPath(m.group(1))
+        raw = m.group(1)
+        if "\\" in raw:
+            raise ValueError(f"file block path {raw!r} contains a backslash; separate directories with /")
+        path = PurePosixPath(raw)
         if path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0] == ".git":
-            raise ValueError(f"file block path {m.group(1)!r} is outside the workspace")
+            raise ValueError(f"file block path {raw!r} is outside the workspace")
+        if "" in raw.split("/"):
+            raise ValueError(f"file block path {raw!r} has an empty segment (// or a trailing /)")
         files[path.as_posix()] = b.body
     return files
 
@@ -239,34 +445,53 @@ def parse_evaluation(text: str) -> Parsed:
     return Parsed("SCORED", extra={"scores": scores})
 
 
-_CLAIM = re.compile(r"^CLAIM\s*#?\s*(\d+)\s*:\s*(CONFIRMED|REJECTED)\b\s*(?:[—–:-]+\s*)?(.*)$", re.IGNORECASE)
+CLAIM = Keyword(
+    "claim verdict",
+    "CLAIM <n>: CONFIRMED|REJECTED",
+    re.compile(
+        r"^CLAIM\s*#?\s*(?P<n>[0-9]{1,9})\s*:\s*(?P<value>CONFIRMED|REJECTED)\b\s*(?:[—–:-]+\s*)?(?P<rest>.*)$",
+        re.IGNORECASE | re.ASCII,
+    ),
+    (
+        re.compile(
+            rf"\bclaim\s*#?\s*(?P<n>[0-9]{{1,9}})\b(?:{_Q}[:=])?(?:{_Q1}{_WORD}){{0,2}}?{_Q}\b(?:confirmed|rejected)\b",
+            re.IGNORECASE | re.ASCII,
+        ),
+        re.compile(r"^[\s>*_`]*claim\s*#?\s*(?P<n>[0-9]{1,9})\s*[*_`]*\s*[:=]", re.IGNORECASE | re.ASCII),
+    ),
+)
 
 
 def parse_verifier(text: str, claims: int) -> Parsed:
     """``CLAIM <n>: CONFIRMED`` / ``CLAIM <n>: REJECTED — reason`` lines, one per numbered claim.
 
-    A claim with no verdict, or with contradictory verdicts, is left out of
-    ``verdicts``: the caller keeps it blocking. No verdict line at all is
-    UNPARSEABLE.
+    Each claim follows the keyword-line grammar on its own: a claim with no
+    verdict line, more than one, or a stray mention of its verdict (fenced,
+    quoted, commented, indented, in prose) is left out of ``verdicts`` and
+    named in ``reason``, so the caller keeps it blocking. No verdict line at
+    all is UNPARSEABLE.
     """
-    if problem := answer_problem(text):
+    lines, problem = readable(text)
+    if problem:
         return Parsed(UNPARSEABLE, problem)
-    prose = split_blocks(text)[0]
-    seen: dict[int, set[str]] = {}
-    reasons: dict[int, str] = {}
-    for line in prose:
-        m = _CLAIM.match(_clean(line))
-        if not m:
+    hits, strays = keyword_lines(lines, CLAIM)
+    in_range = [h for h in hits if 1 <= int(h.subject) <= claims]
+    if not in_range:
+        return Parsed(UNPARSEABLE, ambiguity(CLAIM, strays, []) if strays else _missing(CLAIM))
+    verdicts: dict[str, dict[str, str]] = {}
+    unknown: list[str] = []
+    subjects = {int(h.subject) for h in in_range} | {int(s.subject) for s in strays if 1 <= int(s.subject) <= claims}
+    for n in sorted(subjects):
+        mine = [h for h in in_range if int(h.subject) == n]
+        stray = [s for s in strays if int(s.subject) == n]
+        if stray:
+            unknown.append(
+                f"claim {n}: ambiguous, also mentioned at " + ", ".join(f"line {s.line} ({s.where})" for s in stray)
+            )
+        elif not mine:
             continue
-        n = int(m.group(1))
-        if not 1 <= n <= claims:
-            continue
-        seen.setdefault(n, set()).add(m.group(2).upper())
-        if m.group(3).strip():
-            reasons.setdefault(n, m.group(3).strip())
-    if not seen:
-        return Parsed(UNPARSEABLE, "no 'CLAIM <n>: CONFIRMED|REJECTED' line")
-    verdicts = {
-        str(n): {"verdict": next(iter(v)), "reason": reasons.get(n, "")} for n, v in seen.items() if len(v) == 1
-    }
-    return Parsed("VERIFIED", extra={"verdicts": verdicts})
+        elif len(mine) > 1:
+            unknown.append(f"claim {n}: more than one CLAIM {n} line (lines {', '.join(str(h.line) for h in mine)})")
+        else:
+            verdicts[str(n)] = {"verdict": mine[0].value.upper(), "reason": mine[0].rest}
+    return Parsed("VERIFIED", reason="; ".join(unknown), extra={"verdicts": verdicts})

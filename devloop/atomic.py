@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
+
+# ``.<name>.devloop-<writer pid>-<random>.tmp``: a killed writer's leftover is recognisable as devloop's
+# and as dead, so the next run that takes the workspace lock can remove it (see sweep_temp_files).
+_TEMP = re.compile(r"\..+\.devloop-(\d+)-[a-z0-9_]{8}\.tmp")
+_OLD_TEMP = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # before writers were named: only devloop's own files
+_SKIP = {".git", ".hg", ".svn", ".history", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: bool = True) -> None:
@@ -16,7 +23,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: 
     must never be half-written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.devloop-{os.getpid()}-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -37,6 +44,36 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None, fsync: bool = True) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode, fsync)
+
+
+def sweep_temp_files(root: Path) -> list[Path]:
+    """Remove the temp files of writers that died mid-write (kill -9) anywhere in the workspace.
+
+    Only files named by :func:`atomic_write_bytes` whose writer is no longer
+    running, and unnamed ones of devloop's own files (a ``devloop.lock``, the
+    state folder); never anything else. Called by the holder of the
+    workspace lock, so no other run is writing those files.
+    """
+    removed = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _SKIP]
+        for name in files:
+            path = Path(folder, name)
+            if name.endswith(".tmp") and _stale_temp(path, root):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def _stale_temp(path: Path, root: Path) -> bool:
+    from devloop.wslock import alive
+
+    named = _TEMP.fullmatch(path.name)
+    if named:
+        pid = int(named.group(1))
+        return pid != os.getpid() and not alive(pid)
+    old = _OLD_TEMP.fullmatch(path.name)
+    return old is not None and (old.group(1) == "devloop.lock" or path.relative_to(root).parts[0] == ".devloop")
 
 
 def archive(root: Path, path: Path, history: Path, reason: str = "") -> Path | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1  # a step or check failed (agent error, unparseable answer)
 EXIT_ERROR = 2  # devloop could not do what was asked (bad state, I/O)
-EXIT_USAGE = 3  # bad config, bad feature name, bad arguments
+EXIT_USAGE = 3  # bad config, bad feature name, bad arguments, an unreadable devloop.lock
 EXIT_BUSY = 4  # another devloop/doit run holds the workspace lock
 
 
@@ -29,6 +29,10 @@ class ConfigError(UsageError):
 
 class FeatureNameError(UsageError):
     pass
+
+
+class CorruptLock(UsageError):
+    """A ``devloop.lock`` that cannot be read: never reset, since that would ask every agent again."""
 
 
 class WorkspaceBusy(DevloopError):

@@ -64,17 +64,24 @@ def held() -> Iterator[None]:
                 raise Interrupted(_pending.pop())
 
 
-def stop_workers(grace: float = 10.0) -> bool:
+def stop_workers(grace: float = 10.0, gently: bool = True) -> bool:
     """SIGTERM doit's worker processes (``doit -n``) and give them time to record their stop.
 
     A worker forked just after the parent took the signal never saw it, and
     doit only stops its workers when the signal lands in its dispatch loop:
-    so the parent always does it here. Returns whether there were any.
+    so the parent always does it here. Not ``gently``: SIGKILL at once, for
+    workers that cannot have started a step (this run never took the lock).
+    Returns whether there were any.
     """
     import multiprocessing
     import time
 
     children = multiprocessing.active_children()
+    if not gently:
+        for child in children:
+            child.kill()
+            child.join(grace)
+        return bool(children)
     for child in children:
         child.terminate()
     deadline = time.monotonic() + grace
@@ -98,21 +105,6 @@ def _children(pid: int) -> list[int]:
     except OSError:
         pass
     return out
-
-
-def die_with_parent() -> None:
-    """In a doit worker: get SIGTERM (and so stop its agents) if the parent run dies, even by kill -9."""
-    import ctypes
-    import multiprocessing
-
-    if multiprocessing.parent_process() is None or not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before the request took effect
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def install() -> None:

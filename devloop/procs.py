@@ -1,16 +1,19 @@
 """Run a child process in its own process group under a timeout.
 
-Shared by command agents, local gates, smoke scripts and deploy commands. On
-timeout the whole group gets SIGTERM, then SIGKILL after a grace period, so
-grandchildren never outlive the call, and devloop never blocks forever on a
-pipe an escaped process holds. Every running group is registered, so that an
+Shared by command agents, local gates, smoke scripts and deploy commands. The
+call ends when the program exits or its timeout passes; then the whole group
+gets SIGTERM, and SIGKILL after a grace period, so grandchildren never outlive
+the call, and devloop never blocks on a pipe a leftover process holds. Output
+is bounded in memory whatever the program writes. Every running group is registered, so that an
 interrupt (Ctrl-C, SIGTERM; see :mod:`devloop.interrupts`) can stop them all,
 including those started from worker threads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
 import signal
 import subprocess
 import time
@@ -18,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 KILL_GRACE_S = 2.0  # between SIGTERM and SIGKILL
-DRAIN_S = 2.0  # how long to wait for pipes after killing
+DRAIN_S = 0.5  # how long to keep reading pipes once the program has ended and its group is killed
 SLICE_S = 0.25  # longest blocking wait: a signal taken by another thread is acted on within this
+OUTPUT_LIMIT = 64 * 1024 * 1024  # stdout kept by default; the rest is read and dropped
+STDERR_TAIL = 1024 * 1024  # stderr kept: its last MiB (where the reason for a failure is)
+_CHUNK = 64 * 1024
 
 
 _live: set[int] = set()  # process group ids of running children (set operations are atomic under the GIL)
@@ -32,6 +38,7 @@ class Completed:
     stderr: bytes
     duration_s: float
     timed_out: bool = False
+    overflow: bool = False  # stdout went past the limit: what is kept is its start only
 
 
 def run_in_group(
@@ -40,8 +47,18 @@ def run_in_group(
     env: dict[str, str],
     timeout: float,
     stdin: bytes | None = None,
+    limit: int = OUTPUT_LIMIT,
+    stop_on_overflow: bool = False,
 ) -> Completed:
-    """Run ``argv``; raises OSError (FileNotFoundError, PermissionError) when it cannot start."""
+    """Run ``argv``; raises OSError (FileNotFoundError, PermissionError) when it cannot start.
+
+    The call ends when the program itself exits, not when its pipes close:
+    whatever it left running in its group is killed then, and what it wrote
+    is read without waiting for a leftover (or escaped) process that holds
+    the pipe. At most ``limit`` bytes of stdout are kept; past that the
+    program is stopped when ``stop_on_overflow`` (an answer that large is
+    refused anyway), else the rest is read and dropped.
+    """
     from devloop import interrupts
 
     start = time.monotonic()
@@ -60,38 +77,191 @@ def run_in_group(
             _live.add(proc.pid)
         if interrupts.requested():  # stopped while this (worker) thread was starting it
             raise interrupts.Interrupted("stopped while starting")
-        out, err = _communicate(proc, stdin, start + timeout)
-        if out is None or err is None:
-            out, err = kill_group(proc)
-            return Completed(None, out, err, time.monotonic() - start, timed_out=True)
-        return Completed(proc.returncode, out, err, time.monotonic() - start)
+        got = _Output(limit)
+        ended = _collect(proc, stdin, start + timeout, got, stop_on_overflow)
+        if not ended:
+            kill_group(proc)
+            _drain(proc, got)
+        return Completed(
+            proc.returncode if ended else None,
+            bytes(got.out),
+            bytes(got.err),
+            time.monotonic() - start,
+            timed_out=not ended,
+            overflow=got.overflow,
+        )
     except BaseException:  # Ctrl-C, SIGTERM, SystemExit: the child's group never outlives us
         if proc is not None:
             kill_group(proc)
         raise
     finally:
         if proc is not None:
+            _close_pipes(proc)
             _live.discard(proc.pid)
 
 
-def _communicate(
-    proc: subprocess.Popen[bytes], stdin: bytes | None, deadline: float
-) -> tuple[bytes | None, bytes | None]:
-    """``communicate`` in short slices until ``deadline`` (then ``(None, None)``).
+class _Output:
+    """What a program wrote, bounded: the start of stdout, the end of stderr."""
 
-    A signal the kernel hands to another thread of this process does not
-    interrupt a long blocking wait here; its Python handler runs only when
-    this thread executes again. Waiting in slices bounds that delay.
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.out = bytearray()
+        self.err = bytearray()
+        self.overflow = False
+
+    def add(self, stream: str, data: bytes) -> None:
+        if stream == "err":
+            self.err += data
+            if len(self.err) > 2 * STDERR_TAIL:
+                del self.err[:-STDERR_TAIL]
+            return
+        room = self.limit - len(self.out)
+        if len(data) > room:
+            self.overflow = True
+        self.out += data[: max(room, 0)]
+
+
+def _collect(
+    proc: subprocess.Popen[bytes], stdin: bytes | None, deadline: float, got: _Output, stop_on_overflow: bool
+) -> bool:
+    """Feed stdin and read both pipes until the program ends (True) or ``deadline`` passes (False).
+
+    Waits in slices of at most SLICE_S: a signal the kernel hands to another
+    thread of this process does not interrupt a blocking wait here, and its
+    Python handler runs only when this thread executes again.
     """
-    data = stdin
-    while True:
-        left = deadline - time.monotonic()
+    sel = selectors.DefaultSelector()
+    names: dict[int, str] = {}
+    for pipe, name in ((proc.stdout, "out"), (proc.stderr, "err")):
+        if pipe is not None:
+            sel.register(pipe.fileno(), selectors.EVENT_READ)
+            names[pipe.fileno()] = name
+    pending = memoryview(stdin or b"")
+    if proc.stdin is not None:
+        os.set_blocking(proc.stdin.fileno(), False)
+        if pending:
+            sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE)
+        else:
+            proc.stdin.close()
+    try:
+        while True:
+            now = time.monotonic()
+            if proc.poll() is not None:
+                _end_group(proc)  # its leftovers end with it; then take what is already written
+                _read_ready(sel, names, got, until=time.monotonic() + DRAIN_S)
+                return True
+            if now >= deadline:
+                return False
+            for key, _ in sel.select(min(SLICE_S, deadline - now)):
+                fd = key.fd
+                if fd in names:
+                    _read_one(sel, fd, names, got)
+                    if got.overflow and stop_on_overflow:
+                        _end_group(proc)
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            proc.wait(timeout=KILL_GRACE_S)
+                        return proc.returncode is not None
+                else:
+                    pending = _write_some(sel, proc, pending)
+    finally:
+        sel.close()
+
+
+def _read_one(sel: selectors.BaseSelector, fd: int, names: dict[int, str], got: _Output) -> None:
+    try:
+        data = os.read(fd, _CHUNK)
+    except BlockingIOError:
+        return
+    except OSError:
+        data = b""
+    if data:
+        got.add(names[fd], data)
+    else:
+        sel.unregister(fd)
+        del names[fd]
+
+
+def _read_ready(sel: selectors.BaseSelector, names: dict[int, str], got: _Output, until: float) -> None:
+    """Read until both pipes reach their end or nothing more comes before ``until``."""
+    while names:
+        left = until - time.monotonic()
         if left <= 0:
-            return None, None
+            return
+        ready = [k.fd for k, _ in sel.select(min(SLICE_S, left)) if k.fd in names]
+        if not ready:
+            return
+        for fd in ready:
+            _read_one(sel, fd, names, got)
+
+
+def _write_some(sel: selectors.BaseSelector, proc: subprocess.Popen[bytes], pending: memoryview) -> memoryview:
+    """Hand the program the next piece of its input; close stdin when all is written or it stops reading."""
+    assert proc.stdin is not None
+    try:
+        n = os.write(proc.stdin.fileno(), pending[:_CHUNK])
+    except BlockingIOError:
+        return pending
+    except OSError:  # it closed its stdin (EPIPE): the rest is not wanted
+        n = len(pending)
+    pending = pending[n:]
+    if not pending:
+        sel.unregister(proc.stdin.fileno())
+        proc.stdin.close()
+    return pending
+
+
+def _drain(proc: subprocess.Popen[bytes], got: _Output) -> None:
+    """After a kill: whatever is left in the pipes, without waiting on a process that escaped the group."""
+    sel = selectors.DefaultSelector()
+    names = {}
+    for pipe, name in ((proc.stdout, "out"), (proc.stderr, "err")):
+        if pipe is not None and not pipe.closed:
+            sel.register(pipe.fileno(), selectors.EVENT_READ)
+            names[pipe.fileno()] = name
+    try:
+        _read_ready(sel, names, got, until=time.monotonic() + DRAIN_S)
+    finally:
+        sel.close()
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM what is left of a group, SIGKILL it after a grace period if it is still there."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE_S
+    while time.monotonic() < deadline:
+        proc.poll()  # reap the leader: a zombie would look alive
+        if not _running(proc.pid):
+            return
+        time.sleep(0.02)
+    _signal_group(proc.pid, signal.SIGKILL)
+
+
+def _running(pgid: int) -> bool:
+    """Whether a member of the group still runs; zombies waiting for another parent to reap them do not."""
+    if not _alive(pgid):
+        return False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return _alive(pgid)
+    for entry in entries:
+        if not entry.isdigit():
+            continue
         try:
-            return proc.communicate(data, timeout=min(SLICE_S, left))
-        except subprocess.TimeoutExpired:
-            data = None  # the input was handed over on the first call
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
 
 
 def signal_all(sig: signal.Signals) -> None:
@@ -119,7 +289,7 @@ def _alive(pgid: int) -> bool:
         return False
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the group, SIGKILL it after a grace period, then reap without blocking forever."""
     _signal_group(proc.pid, signal.SIGTERM)
     try:
@@ -128,18 +298,9 @@ def kill_group(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
         pass
     _signal_group(proc.pid, signal.SIGKILL)  # also grandchildren that ignored SIGTERM
     try:
-        out, err = proc.communicate(timeout=DRAIN_S)
-        return out or b"", err or b""
+        proc.wait(timeout=KILL_GRACE_S)
     except subprocess.TimeoutExpired:
-        # A process that left our group still holds the pipes: stop listening.
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        try:
-            proc.wait(timeout=DRAIN_S)
-        except subprocess.TimeoutExpired:
-            pass  # unkillable (stuck in the kernel): give up rather than hang devloop
-        return b"", b""
+        pass  # unkillable (stuck in the kernel): give up rather than hang devloop
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -15,8 +15,11 @@ Answer format each team uses, one finding per line, outside code blocks and
 The grade is in brackets at the start of the line, case-insensitive;
 ``MUST FIX``, ``must_fix``, ``should fix`` are accepted spellings. The
 ``(path:line)`` tail is optional. A team that finds nothing writes a line
-``NO FINDINGS`` on its own. Parsing is fail-closed: an answer we cannot read
-is UNPARSEABLE with a reason, never "no findings".
+``NO FINDINGS`` on its own, under the keyword-line grammar of
+devloop.answers: unindented, in prose, once; a ``NO FINDINGS`` line anywhere
+else (indented, fenced, quoted, in an HTML comment) makes the answer
+ambiguous. Parsing is fail-closed: an answer we cannot read is UNPARSEABLE
+with a reason, never "no findings".
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from devloop.answers import split_blocks
+from devloop.answers import PROSE, Keyword, ambiguity, keyword_lines, readable
 
 GRADES = ("must-fix", "should-fix", "acceptable")
 """Most severe first; the index is the sort rank."""
@@ -34,7 +37,12 @@ STOP_WORDS = frozenset("the a an of to in on for and or is are with when by".spl
 _ITEM = re.compile(r"^\s*[-*]\s*[*_]*\[([^\]]*)\](?!\()[*_]*\s*(.*)$")  # `- [text](url)` is a link
 _LOCATION = re.compile(r"\s*\(([^()\s]+:\d+)\)\s*$")
 _SEPARATORS = (r"\s*—\s*", r"\s*–\s*", r"\s+--\s+", r"\s+-\s+")
-_NO_FINDINGS = re.compile(r"^[*_`\s]*no findings[.!]?[*_`\s]*$", re.IGNORECASE)
+NO_FINDINGS = Keyword(
+    "NO FINDINGS",
+    "NO FINDINGS",
+    re.compile(r"^no findings(?P<value>)[.!]?$", re.IGNORECASE | re.ASCII),
+    (re.compile(r"(?:^|<!--)[\s>*_`]*no findings[.!]?[\s*_`]*(?:-->|$)", re.IGNORECASE | re.ASCII),),
+)
 
 
 @dataclass
@@ -83,17 +91,17 @@ def _split_item(rest: str) -> tuple[str, str]:
 
 def parse_red_team(text: str, team: str) -> tuple[list[RTFinding] | None, str]:
     """``(findings, "")`` for a readable answer, ``(None, reason)`` when it is UNPARSEABLE."""
-    if not (text or "").strip():
-        return None, "the answer is empty"
-    prose, _, closed = split_blocks(text)
-    if not closed:
-        return None, "a code block is not closed (truncated answer?)"
+    lines, problem = readable(text)
+    if problem:
+        return None, problem
+    said, strays = keyword_lines(lines, NO_FINDINGS)
+    if strays:
+        return None, ambiguity(NO_FINDINGS, strays, said)
+    if len(said) > 1:
+        return None, f"more than one NO FINDINGS line (lines {', '.join(str(h.line) for h in said)})"
+    said_none = bool(said)
     findings: list[RTFinding] = []
-    said_none = False
-    for line in prose:
-        if _NO_FINDINGS.match(line):
-            said_none = True
-            continue
+    for line in (ln.text for ln in lines if ln.where == PROSE):
         m = _ITEM.match(line)
         if not m:
             continue

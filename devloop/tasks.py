@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from devloop.steps.registry import DEFAULT, ORDER, STEPS, doit_dep
 from devloop.workspace import Workspace
+
+if TYPE_CHECKING:
+    from devloop.errors import DevloopError
 
 
 class LockUpToDate:
@@ -25,24 +28,36 @@ class LockUpToDate:
         self.root, self.feature, self.step = root, feature, step
 
     def __call__(self) -> bool:
+        from devloop import wslock
         from devloop.engine import step_status
+        from devloop.errors import DevloopError
 
+        wslock.watch_forks()  # before doit forks a worker: workers die with this process
         ws = _workspace(self.root)
-        if self.step == "smoke" and not ws.read_lock_shared(self.feature).deploy:
-            NOT_DEPLOYED.append(self.feature)  # nothing to verify; the reporter says so once
-            return True
-        fresh = step_status(ws, self.feature, self.step).fresh
-        if not fresh:
-            # Take the lock here, in doit's main process, before any worker runs a step.
-            from devloop import wslock
-            from devloop.errors import DevloopError
-
-            try:
-                wslock.acquire(ws.state)
-            except DevloopError as exc:
-                print(f"devloop: error: {exc}", file=sys.stderr)
-                raise SystemExit(exc.exit_code) from None
+        try:
+            if self.step == "smoke" and not ws.read_lock_shared(self.feature).deploy:
+                NOT_DEPLOYED.append(self.feature)  # nothing to verify; the reporter says so once
+                return True
+            fresh = step_status(ws, self.feature, self.step).fresh
+            if not fresh:
+                wslock.acquire(ws.state)  # here, in doit's main process, before any worker runs a step
+        except DevloopError as exc:
+            _stop(exc)
         return fresh
+
+
+def _stop(exc: DevloopError) -> NoReturn:
+    """End the run with one line: a corrupt lock, a busy workspace.
+
+    doit waits for the workers it already started (``doit -n``, for an
+    up-to-date group task) before it exits, and they wait for work that never
+    comes: so they are stopped here first.
+    """
+    from devloop import interrupts, wslock
+
+    print(f"devloop: error: {exc}", file=sys.stderr, flush=True)
+    interrupts.stop_workers(grace=5.0, gently=wslock.holding())
+    raise SystemExit(exc.exit_code) from None
 
 
 _workspaces: dict[Path, Workspace] = {}
@@ -60,11 +75,9 @@ def run_step(root: str, feature: str, step: str) -> Any:
     """doit action: bring one step up to date; the outcome goes to the reporter as task values."""
     from doit.exceptions import TaskFailed
 
-    from devloop import interrupts
     from devloop.engine import Outcome, execute
     from devloop.errors import DevloopError
 
-    interrupts.die_with_parent()
     ws = Workspace(Path(root))  # fresh: never reuse a config or lock read before the lock was taken
     try:
         outcome = execute(ws, feature, step)

@@ -9,30 +9,22 @@ from __future__ import annotations
 
 import re
 
-from devloop.answers import UNPARSEABLE, Parsed, answer_problem, split_blocks
+from devloop.answers import UNPARSEABLE, Keyword, Parsed, mention_pattern, one_verdict
 from devloop.provenance.state import FeatureLock, Force
 
 ROUTES = {"deploy": "deploy_review", "code": "implement", "plan": "plan", "validation": "implement"}
-_ROUTE = re.compile(r"^\**ROUTE\**\s*:\s*\**\s*([a-z]+)\b", re.IGNORECASE)
+ROUTE = Keyword(
+    "route",
+    "ROUTE: ...",
+    re.compile(r"^ROUTE\s*:\s*(?P<value>[a-z]+)\b\s*(?P<rest>.*)$", re.IGNORECASE | re.ASCII),
+    (mention_pattern("routes?"),),
+)
 
 
 def parse_route(text: str) -> Parsed:
-    """Exactly one ``ROUTE: deploy|code|plan|validation`` line outside quotes and code blocks."""
-    if problem := answer_problem(text):
-        return Parsed(UNPARSEABLE, problem)
-    prose = split_blocks(text)[0]
-    found = set()
-    for line in prose:
-        m = _ROUTE.match(line.strip())
-        if m:
-            route = m.group(1).lower()
-            if route not in ROUTES:
-                return Parsed(UNPARSEABLE, f"unknown route {route!r}; expected one of: {', '.join(ROUTES)}")
-            found.add(route)
-    if len(found) != 1:
-        why = "no 'ROUTE: ...' line" if not found else f"contradictory routes: {', '.join(sorted(found))}"
-        return Parsed(UNPARSEABLE, why)
-    return Parsed(found.pop())
+    """Exactly one ``ROUTE: deploy|code|plan|validation`` line, under the keyword-line grammar of devloop.answers."""
+    out, hit, _ = one_verdict(text, ROUTE, {r.upper(): r for r in ROUTES})
+    return Parsed(out) if hit else Parsed(UNPARSEABLE, out)
 
 
 def apply_route(lock: FeatureLock, route: str, note: str) -> str:

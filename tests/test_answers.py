@@ -22,10 +22,6 @@ from devloop.answers import (
 FENCE = "```"
 
 
-def json_answer(data: object, prose: str = "Here is my review.\n") -> str:
-    return f"{prose}{FENCE}json\n{json.dumps(data)}\n{FENCE}\n"
-
-
 # -- code review: VOTE lines -------------------------------------------------
 
 
@@ -96,14 +92,16 @@ def test_contradictory_votes_are_unparseable() -> None:
     assert "contradictory" in p.reason
 
 
-def test_repeated_identical_vote_is_accepted() -> None:
-    assert parse_code_review("VOTE: NEEDS WORK\n...\nVOTE: NEEDS WORK\n").verdict == "NEEDS_WORK"
+def test_repeated_identical_vote_is_unparseable() -> None:
+    p = parse_code_review("VOTE: NEEDS WORK\n...\nVOTE: NEEDS WORK\n")
+    assert p.verdict == UNPARSEABLE
+    assert "more than one vote line (lines 1, 3)" in p.reason
 
 
 def test_vote_only_inside_a_quote_does_not_count() -> None:
     p = parse_code_review("The other reviewer said:\n> VOTE: PRODUCTION GRADE\nI have no opinion.\n")
     assert p.verdict == UNPARSEABLE
-    assert "outside quotes" in p.reason
+    assert "ambiguous" in p.reason and "line 2 (in a > quote)" in p.reason
 
 
 def test_vote_only_inside_a_code_block_does_not_count() -> None:
@@ -115,14 +113,18 @@ def test_tilde_fenced_vote_does_not_count() -> None:
     assert parse_code_review("~~~\nVOTE: PRODUCTION GRADE\n~~~\n").verdict == UNPARSEABLE
 
 
-def test_quoted_vote_does_not_contradict_the_real_vote() -> None:
-    answer = "> VOTE: PRODUCTION GRADE\nI disagree with the quote above.\nVOTE: NEEDS WORK\n"
-    assert parse_code_review(answer).verdict == "NEEDS_WORK"
+def test_a_quoted_vote_beside_the_real_vote_is_ambiguous() -> None:
+    answer = "> VOTE: PRODUCTION GRADE\n\nI disagree with the quote above.\nVOTE: NEEDS WORK\n"
+    p = parse_code_review(answer)
+    assert p.verdict == UNPARSEABLE
+    assert "ambiguous" in p.reason and "line 1" in p.reason
 
 
-def test_vote_in_a_code_block_does_not_contradict_the_real_vote() -> None:
+def test_a_vote_in_a_code_block_beside_the_real_vote_is_ambiguous() -> None:
     answer = f"{FENCE}\nVOTE: NEEDS WORK\n{FENCE}\nVOTE: PRODUCTION GRADE\n"
-    assert parse_code_review(answer).verdict == "PRODUCTION_GRADE"
+    p = parse_code_review(answer)
+    assert p.verdict == UNPARSEABLE
+    assert "line 2 (inside a code block)" in p.reason
 
 
 def test_unclosed_fence_is_unparseable_even_with_a_vote_before_it() -> None:
@@ -161,91 +163,21 @@ def test_answer_exactly_at_the_limit_is_parsed() -> None:
     assert parse_code_review(answer).verdict == "NEEDS_WORK"
 
 
-def test_json_answer_longer_than_the_limit_is_unparseable() -> None:
-    answer = json_answer({"vote": "PRODUCTION GRADE"}) + "x" * MAX_ANSWER_CHARS
-    assert parse_code_review(answer).verdict == UNPARSEABLE
-
-
-# -- code review: the JSON form ----------------------------------------------
-
-
-def test_json_vote_block_is_parsed_with_findings() -> None:
-    data = {
-        "vote": "needs_work",
-        "findings": [
-            {"severity": "p1", "file": "src/a.py", "line": "12", "text": "race"},
-            {"severity": "P3", "file": "README.md", "line": 1},
-        ],
-    }
-    p = parse_code_review(json_answer(data))
-    assert p.verdict == "NEEDS_WORK"
-    assert p.findings == [Finding("P1", "src/a.py", 12, "race"), Finding("P3", "README.md", 1, "")]
-
-
-def test_json_production_grade() -> None:
-    assert parse_code_review(json_answer({"vote": "PRODUCTION GRADE", "findings": []})).verdict == "PRODUCTION_GRADE"
-
-
-def test_json_block_that_does_not_parse_is_unparseable() -> None:
-    p = parse_code_review(f'{FENCE}json\n{{"vote": "PRODUCTION GRADE",,}}\n{FENCE}\n')
-    assert p.verdict == UNPARSEABLE
-    assert "does not parse" in p.reason
-
-
-@pytest.mark.parametrize("data", [{"findings": []}, {"vote": None}, {"vote": 1}, ["PRODUCTION GRADE"], "x"])
-def test_json_block_without_a_string_vote_is_unparseable(data: object) -> None:
-    p = parse_code_review(json_answer(data))
-    assert p.verdict == UNPARSEABLE
-    assert "vote" in p.reason
-
-
-def test_json_block_with_unknown_vote_is_unparseable() -> None:
-    assert parse_code_review(json_answer({"vote": "LGTM"})).verdict == UNPARSEABLE
+# -- code review: a JSON vote is only a mention ------------------------------
 
 
 @pytest.mark.parametrize(
-    "finding",
+    "answer",
     [
-        {"severity": "P9", "file": "a.py", "line": 1},
-        {"severity": "high", "file": "a.py", "line": 1},
-        {"severity": "P1", "line": 1},
-        {"severity": "P1", "file": "a.py"},
-        {"severity": "P1", "file": "a.py", "line": "forty"},
-        {"severity": "P1", "file": "a.py", "line": None},
-        "P1 a.py:1",
+        f'{FENCE}json\n{{"vote": "PRODUCTION GRADE", "findings": []}}\n{FENCE}\n',
+        f'Here it is.\n{FENCE}json\n{{"vote": "needs_work"}}\n{FENCE}\n',
+        f'{FENCE}json\n{{"vote": "NEEDS WORK"}}\n{FENCE}\nVOTE: NEEDS WORK\n',
     ],
 )
-def test_json_block_with_a_bad_finding_is_unparseable(finding: object) -> None:
-    p = parse_code_review(json_answer({"vote": "PRODUCTION GRADE", "findings": [finding]}))
+def test_a_json_vote_is_a_stray_mention_not_a_vote(answer: str) -> None:
+    p = parse_code_review(answer)
     assert p.verdict == UNPARSEABLE
-    assert "finding 0" in p.reason
-
-
-@pytest.mark.parametrize("findings", [5, True])
-def test_json_block_with_non_list_findings_is_unparseable(findings: object) -> None:
-    assert parse_code_review(json_answer({"vote": "NEEDS WORK", "findings": findings})).verdict == UNPARSEABLE
-
-
-def test_json_block_with_infinite_line_is_unparseable() -> None:
-    finding = '{"severity": "P1", "file": "a", "line": Infinity}'
-    answer = f'{FENCE}json\n{{"vote": "NEEDS WORK", "findings": [{finding}]}}\n{FENCE}\n'
-    assert parse_code_review(answer).verdict == UNPARSEABLE
-
-
-def test_two_json_blocks_are_unparseable() -> None:
-    answer = json_answer({"vote": "PRODUCTION GRADE"}) + json_answer({"vote": "PRODUCTION GRADE"}, prose="")
-    assert parse_code_review(answer).verdict == UNPARSEABLE
-
-
-def test_vote_line_takes_precedence_over_a_json_block() -> None:
-    answer = json_answer({"vote": "PRODUCTION GRADE"}) + "VOTE: NEEDS WORK\n"
-    assert parse_code_review(answer).verdict == "NEEDS_WORK"
-
-
-def test_unclosed_json_block_is_unparseable() -> None:
-    p = parse_code_review(f'{FENCE}json\n{{"vote": "PRODUCTION GRADE"}}\n')
-    assert p.verdict == UNPARSEABLE
-    assert "not closed" in p.reason
+    assert "ambiguous" in p.reason and "line" in p.reason
 
 
 # -- plan review -------------------------------------------------------------
@@ -280,8 +212,7 @@ def test_plan_review_longer_than_the_limit_is_unparseable() -> None:
 
 
 def test_plan_review_ignores_a_json_block() -> None:
-    # The JSON form exists only for code reviews.
-    assert parse_plan_review(json_answer({"vote": "APPROVE"})).verdict == UNPARSEABLE
+    assert parse_plan_review(f'{FENCE}json\n{{"verdict": "APPROVE"}}\n{FENCE}\n').verdict == UNPARSEABLE
 
 
 # -- findings ----------------------------------------------------------------

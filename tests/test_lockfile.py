@@ -163,10 +163,11 @@ _leaf = st.one_of(
 )
 _tree = st.recursive(_leaf, lambda children: st.dictionaries(_text, children, max_size=4), max_leaves=12)
 _section = st.dictionaries(_text, _tree, max_size=4)
+_artifacts = st.dictionaries(_text, st.fixed_dictionaries({"sha256": _text, "step": _text}), max_size=4)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=_section, artifacts=_section, scratch=_section)
+@given(data=_section, artifacts=_artifacts, scratch=_section)
 def test_dump_then_read_round_trips(
     tmp_path: Path, data: dict[str, Any], artifacts: dict[str, Any], scratch: dict[str, Any]
 ) -> None:

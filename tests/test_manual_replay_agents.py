@@ -56,3 +56,19 @@ def test_replay_prefers_the_feature_folder_and_reports_what_it_looked_for(tmp_pa
     assert missing.status is CallStatus.ERROR and "round9-review.md" in missing.detail
     (tmp_path / "rec/f/plan/empty.md").write_text("")
     assert agent.run(request(tmp_path, RoleKind.JUDGE, call_id="empty")).status is CallStatus.ERROR
+
+
+def test_manual_judge_answer_that_is_not_text_or_too_large_is_refused(tmp_path: Path) -> None:
+    agent = ManualAgent("me")
+    req = request(tmp_path, RoleKind.JUDGE, answer_path="plans/f/review-me-round1.md")
+    answer = tmp_path / "plans/f/review-me-round1.md"
+    answer.parent.mkdir(parents=True)
+    answer.write_bytes(b"VERDICT: APPROVE\n\xff\xfe\n")
+    res = agent.run(req)
+    assert res.status is CallStatus.ERROR and res.malformed
+    assert res.detail == "plans/f/review-me-round1.md is not valid UTF-8"
+    with answer.open("wb") as fh:
+        fh.write(b"VERDICT: APPROVE\n")
+        fh.truncate(10 * 1024 * 1024 + 1)  # sparse: large on paper, cheap on disk
+    res = agent.run(req)
+    assert res.status is CallStatus.ERROR and res.detail == "plans/f/review-me-round1.md is larger than 10 MB"

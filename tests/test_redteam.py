@@ -112,9 +112,27 @@ def test_trailing_location_goes_with_the_scenario_not_the_title() -> None:
     assert (b.title, b.scenario) == ("Slow start", "(deploy/run.yaml:7)")
 
 
-@pytest.mark.parametrize("line", ["NO FINDINGS", "No findings.", "**NO FINDINGS**", "  no findings  "])
+@pytest.mark.parametrize("line", ["NO FINDINGS", "No findings.", "**NO FINDINGS**", "no findings  "])
 def test_no_findings_line(line: str) -> None:
     assert ok(f"I tried hard.\n{line}\n") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "  no findings\n",
+        f"{BT}\nNO FINDINGS\n{BT}\n- [should-fix] Real one — counted\n",
+        "> NO FINDINGS\n\n- [should-fix] Real one — counted\n",
+        "<!-- NO FINDINGS -->\n- [should-fix] Real one — counted\n",
+        "NO FINDINGS\n\n    NO FINDINGS\n",
+    ],
+)
+def test_a_no_findings_line_anywhere_but_unindented_prose_is_ambiguous(text: str) -> None:
+    assert "ambiguous" in bad(text)
+
+
+def test_two_no_findings_lines_are_unparseable() -> None:
+    assert "more than one NO FINDINGS line" in bad("NO FINDINGS\n\nNO FINDINGS\n")
 
 
 def test_no_findings_must_be_alone_on_its_line() -> None:
@@ -123,9 +141,9 @@ def test_no_findings_must_be_alone_on_its_line() -> None:
 
 def test_lines_in_code_blocks_and_quotes_do_not_count() -> None:
     text = (
-        f"{BT}\n- [must-fix] Quoted in code — ignored\nNO FINDINGS\n{BT}\n"
+        f"{BT}\n- [must-fix] Quoted in code — ignored\n{BT}\n"
         "> - [must-fix] Quoted — ignored\n"
-        "> NO FINDINGS\n"
+        "\n<!--\n- [must-fix] Commented out — ignored\n-->\n"
         "- [should-fix] Real one — counted\n"
     )
     assert [x.title for x in ok(text)] == ["Real one"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
 from devloop.agents.presets import PRESETS, Preset, expand, looks_unavailable, read_answer
-from devloop.procs import last_line, run_in_group
+from devloop.procs import OUTPUT_LIMIT, last_line, run_in_group
 
 if TYPE_CHECKING:
     from devloop.config.models import CommandAgentConfig
@@ -79,6 +79,8 @@ class CommandAgent:
                 self._environment(request, prompt_file, output_file),
                 cfg.timeout,
                 request.prompt.encode("utf-8") if prompt_mode == "stdin" else None,
+                limit=MAX_ANSWER_BYTES if output_mode == "stdout" else OUTPUT_LIMIT,
+                stop_on_overflow=output_mode == "stdout",
             )
         except (FileNotFoundError, PermissionError):
             return AgentResult(CallStatus.UNAVAILABLE, detail=f"command not found: {argv[0]}")
@@ -87,6 +89,9 @@ class CommandAgent:
         if done.timed_out:
             detail = f"timed out after {cfg.timeout:g}s (process group killed)"
             return AgentResult(CallStatus.UNAVAILABLE, detail=detail)
+        if done.overflow and output_mode == "stdout":
+            detail = "answer larger than 10 MB"
+            return AgentResult(CallStatus.ERROR, detail=detail, malformed=True)
         out, err = done.stdout, done.stderr
         code = done.returncode
         seen = (out + b"\n" + err).decode("utf-8", errors="replace")

@@ -13,12 +13,20 @@ from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
 from devloop.atomic import atomic_write_text
 from devloop.provenance.hashing import hash_file
 
+MAX_ANSWER_BYTES = 10 * 1024 * 1024  # as for every other agent kind
+
 
 def _has_content(path: Path) -> bool:
     try:
-        return path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip() != ""
+        return path.is_file() and _head(path).decode("utf-8", errors="replace").strip() != ""
     except OSError:
         return False
+
+
+def _head(path: Path) -> bytes:
+    """The file, read at most one byte past the cap (so an oversized answer is seen, not loaded)."""
+    with path.open("rb") as fh:
+        return fh.read(MAX_ANSWER_BYTES + 1)
 
 
 class ManualAgent:
@@ -48,7 +56,17 @@ class ManualAgent:
         missing = [p for p in wanted if not _has_content(ws / p)]
         unchanged = bool(request.before) and all(hash_file(ws / p) == h for p, h in request.before)
         if not missing and not unchanged:
-            text = (ws / wanted[0]).read_text(encoding="utf-8") if request.role_kind is RoleKind.JUDGE else ""
+            text = ""
+            if request.role_kind is RoleKind.JUDGE:
+                raw = _head(ws / wanted[0])
+                problem = "larger than 10 MB" if len(raw) > MAX_ANSWER_BYTES else None
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    problem = problem or "not valid UTF-8"
+                if problem:
+                    detail = f"{wanted[0]} is {problem}"
+                    return AgentResult(CallStatus.ERROR, detail=detail, agent=self.name, malformed=True)
             return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=time.monotonic() - start)
         for p in wanted:  # so the human can save the file where it is expected
             (ws / p).parent.mkdir(parents=True, exist_ok=True)

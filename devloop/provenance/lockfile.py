@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from devloop.atomic import atomic_write_text
+from devloop.errors import CorruptLock
 from devloop.provenance.hashing import hash_bytes
+from devloop.provenance.migrate import migrate_v1
 from devloop.provenance.state import VERSION, FeatureLock
 
 LOCK_NAME = "devloop.lock"
@@ -65,8 +67,10 @@ def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> Featur
                 return FeatureLock.from_dict(cached["lock"], feature)
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             pass
-    data = _parse(path, raw.decode("utf-8"))
-    lock = FeatureLock.from_dict(data, feature)
+    try:
+        lock = _load(raw, feature)
+    except _Bad as bad:
+        raise CorruptLock(_explain(path, bad, cache)) from None
     if cache is not None:
         _write_cache(cache, sha, lock.to_dict())
     return lock
@@ -80,19 +84,165 @@ def _write_cache(cache: Path, sha: str, data: dict[str, Any]) -> None:
         pass  # the cache is an optimisation; the lock stays the truth
 
 
-def _parse(path: Path, text: str) -> dict[str, Any]:
-    from devloop.errors import DevloopError
+class _Bad(Exception):
+    """What is wrong with a lock's text, and on which line (when known)."""
 
+    def __init__(self, what: str, line: int | None = None) -> None:
+        super().__init__(what)
+        self.what, self.line = what, line
+
+
+def _load(raw: bytes, feature: str) -> FeatureLock:
+    """Parse and check a lock's bytes; raises :class:`_Bad` for anything devloop did not write."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Bad("not UTF-8 text", raw[: exc.start].count(b"\n") + 1) from None
+    data = _parse(text)
+    if data.get("version") == 1:
+        data = migrate_v1(data)
+    problem = _check(data, _LOCK, [])
+    if problem is not None:
+        where, what = problem
+        raise _Bad(f"{_dotted(where)}: {what}", _line_of(text, where))
+    try:
+        return FeatureLock.from_dict(data, feature)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value the checks above let through
+        raise _Bad(f"not a devloop lock ({type(exc).__name__}: {exc})") from None
+
+
+def _parse(text: str) -> dict[str, Any]:
     yaml, loader, _ = _yaml()
     try:
         data = yaml.load(text, Loader=loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise DevloopError(f"{path}: not valid YAML{where}; resolve conflicts or restore it from git") from None
-    if not isinstance(data, dict) or data.get("version") not in READABLE:
-        raise DevloopError(f"{path}: not a devloop lock of version {VERSION}; restore it from git")
+        problem = getattr(exc, "problem", None)
+        what = f"not valid YAML ({problem})" if problem else "not valid YAML"
+        raise _Bad(what, mark.line + 1 if mark is not None else None) from None
+    if not isinstance(data, dict):
+        raise _Bad(f"not a devloop lock ({_kind(data)} instead of a mapping)", 1)
+    version = data.get("version")
+    if version is None:
+        raise _Bad("no version field: not a devloop lock")
+    if version not in READABLE:
+        raise _Bad(f"version: {version!r} is not a lock version this devloop reads", _line_of(text, ["version"]))
     return data
+
+
+# What each field holds, where a lock written by devloop always has it: a type (or types),
+# ``{"*": spec}`` a mapping of such values, ``{field: spec}`` a record, ``[spec]`` a list.
+# An empty value (null) is always accepted: it reads as the field's default.
+_HASHES: dict[str, Any] = {"*": str}
+_ATTEMPT = {
+    "n": int,
+    "base": _HASHES,
+    "calls": [{"id": str, "outputs": _HASHES, "data": dict}],
+    "waits": {"*": {"paths": [str], "before": _HASHES}},
+    "rejected": {"*": {"outputs": _HASHES}},
+    "scratch": dict,
+    "calls_made": int,
+}
+_STEP = {
+    "state": str,
+    "force": {"by": str, "reason": str, "seed": dict},
+    "attempt": _ATTEMPT,
+    "attempts": int,
+    "inputs": _HASHES,
+    "outputs": [str],
+    "data": dict,
+    "adopted": [str],
+    "calls": int,
+    "agent_seconds": (int, float),
+    "duration_s": (int, float),
+}
+_LOCK = {
+    "feature": str,
+    "artifacts": {"*": {"sha256": str, "step": str}},
+    "steps": {"*": _STEP},
+    "gates": {"*": {"step": str, "subject": _HASHES, "status": str}},
+    "deploy": dict,
+    "smoke": dict,
+}
+_KINDS = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true/false",
+}
+
+
+def _kind(value: Any) -> str:
+    return "empty" if value is None else _KINDS.get(type(value), type(value).__name__)
+
+
+def _check(value: Any, spec: Any, where: list[Any]) -> tuple[list[Any], str] | None:
+    """The first field (as a key path) whose value is not what devloop writes there, and why."""
+    if value is None:
+        return None
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            return where, f"expected a list, got {_kind(value)}"
+        return next((p for i, v in enumerate(value) if (p := _check(v, spec[0], [*where, i]))), None)
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            return where, f"expected a mapping, got {_kind(value)}"
+        if "*" in spec:
+            return next((p for k, v in value.items() if (p := _check(v, spec["*"], [*where, k]))), None)
+        return next((p for k, s in spec.items() if (p := _check(value.get(k), s, [*where, k]))), None)
+    types = spec if isinstance(spec, tuple) else (spec,)
+    if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
+        return None
+    return where, f"expected {' or '.join(_KINDS[t] for t in types)}, got {_kind(value)}"
+
+
+def _dotted(where: list[Any]) -> str:
+    """A key path as a person reads it: ``steps.plan.outputs[0]``."""
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in where).lstrip(".")
+
+
+def _line_of(text: str, where: list[Any]) -> int | None:
+    """The line of the field at ``where`` (a key path), found in the YAML's node tree."""
+    yaml, loader, _ = _yaml()
+    node = yaml.compose(text, Loader=loader)
+    for key in where:
+        if node is None:
+            return None
+        if node.id == "mapping":
+            node = next((v for k, v in node.value if k.value == str(key)), None)
+        elif node.id == "sequence" and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return None
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _explain(path: Path, bad: _Bad, cache: Path | None) -> str:
+    """One line: the file and line, what is wrong, that nothing was touched, and where a good copy is."""
+    shown = _shown(path)
+    line = f":{bad.line}" if bad.line else ""
+    msg = f"{shown}{line}: {bad.what}. devloop left it as it is; "
+    msg += f"restore it from git (git checkout -- {shown}) or fix it"
+    if cache is not None and _readable_cache(cache):
+        msg += f"; the last version devloop read is kept as JSON in {_shown(cache)}"
+    return msg
+
+
+def _readable_cache(cache: Path) -> bool:
+    try:
+        return isinstance(json.loads(cache.read_bytes()).get("lock"), dict)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it lies below it (as a person would type it)."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def dump_lock(lock: FeatureLock) -> str:

@@ -12,7 +12,9 @@ file named by LOOP_CONTROL at call time:
 Modes: ``pass`` (a valid, approving answer), ``needs_work`` (a valid answer
 asking for changes: REVISE, NEEDS WORK with a P1, a must-fix finding),
 ``garbage`` (an answer the loop must refuse: unparseable verdicts, a broken
-check block, missing files), ``slow`` (sleeps ``sleep`` seconds first, then
+check block, missing files), ``trespass`` (an author that passes but also
+writes where no author may: devloop.yaml and the feature's evaluation.md,
+both marked TRESPASS), ``slow`` (sleeps ``sleep`` seconds first, then
 passes: to be interrupted), ``fail`` (exits 1). Every answer carries a
 counter, so no two answers are the same.
 
@@ -168,6 +170,10 @@ def main() -> int:
         text, files = make_answer(
             step, role, call_id, feature, prompt, mode, n, bool(ctl.get("risk")), ctl.get("route", "code")
         )
+        if mode == "trespass" and role in ("planner", "implementer"):
+            config = Path("devloop.yaml")
+            files["devloop.yaml"] = config.read_text(encoding="utf-8") + f"# TRESPASS {n}\n"
+            files[f"plans/{feature}/evaluation.md"] = f"TRESPASS {n}: all scores 5\n"
         for rel, body in files.items():
             path = Path(rel)
             path.parent.mkdir(parents=True, exist_ok=True)

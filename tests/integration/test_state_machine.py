@@ -2,11 +2,11 @@
 
 Two features share a workspace; roles are played by tests/fakes/loop_agent.py
 (answers differ on every call; a rule switches a step between passing,
-asking for changes, answering garbage) or by a person (the manual agent
-``me``). Rules run ``doit`` (also ``-n 2``), ``doit smoke[:f]``, edit or empty
-an artifact, approve what is offered, redo a step, record a deploy, change
-who plays a role, watch the triggers, follow what ``status`` suggests, and
-press Ctrl-C during an agent call. After every rule the invariants below are
+asking for changes, answering garbage, writing where no author may) or by a
+person (the manual agent ``me``). Rules run ``doit`` (also ``-n 2``),
+``doit smoke[:f]``, edit or empty an artifact, approve what is offered, redo
+a step, record a deploy, change who plays a role, watch the triggers, follow
+what ``status`` suggests, and press Ctrl-C during an agent call. After every rule the invariants below are
 checked, and at the end the loop must settle (every redo, retry and wait
 ends) once the agents behave.
 
@@ -41,7 +41,7 @@ from tests.loopws import LoopWS, next_lines
 
 FEATURES = ("a", "b")
 ORDER = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "smoke", "evaluate"]
-MODES = ("pass", "needs_work", "garbage")
+MODES = ("pass", "needs_work", "garbage", "trespass")
 GATED = {"red_team": "red-team", "plan_review": "plan", "code_review": "code-review", "smoke": "smoke"}
 ROLE_CHOICES = {
     "planner": ("cmd", "cmd3", "me"),
@@ -122,6 +122,8 @@ class LoopMachine(RuleBasedStateMachine):
             lock = self.lock(f)
             for step, rec in lock.steps.items():
                 ok = rec.state == "done" and rec.force is None
+                run = lock.data("smoke").get("run") if step == "evaluate" else None
+                ok = ok and (not run or f"{run}/smoke.log" in rec.inputs)  # a newer smoke run is a new input
                 for p, h in rec.inputs.items():
                     ok = ok and hash_file(root + p) == h
                 for p in rec.outputs:
@@ -395,6 +397,15 @@ class LoopMachine(RuleBasedStateMachine):
         for key, n in taken.items():
             given = self.answers[key]
             self.check(n <= given, "manual", f"{key} was taken as answered {n}x; a person answered it {given}x")
+
+    @invariant()
+    def agents_never_steer_the_loop(self) -> None:
+        marked = [
+            p.relative_to(self.ws.root).as_posix()
+            for p in [self.ws.root / "devloop.yaml", *self.ws.root.glob("plans/*/evaluation.md")]
+            if p.is_file() and "TRESPASS" in p.read_text()
+        ]
+        self.check(not marked, "trespass", f"an author's write outside its reach was kept: {marked}")
 
     @invariant()
     def no_blank_artifact_counts_as_done(self) -> None:
