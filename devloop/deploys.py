@@ -13,6 +13,7 @@ from devloop.procs import last_line, run_in_group
 from devloop.provenance.hashing import hash_json
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.state import FeatureLock
+from devloop.redact import redact
 
 
 def stamp(lock: FeatureLock, version: str | None, by: str | None, forced: str | None = None) -> dict[str, Any]:
@@ -67,8 +68,8 @@ def run_configured(ws: Any, feature: str, argv: list[str] | None, what: str, log
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"# {now_iso()} {what}: {' '.join(argv)}\n")
-        fh.write(done.stdout.decode("utf-8", errors="replace"))
-        fh.write(done.stderr.decode("utf-8", errors="replace"))
+        fh.write(redact(done.stdout.decode("utf-8", errors="replace")))
+        fh.write(redact(done.stderr.decode("utf-8", errors="replace")))
         result = "timed out" if done.timed_out else f"exit {done.returncode}"
         fh.write(f"# {what} finished: {result} after {time.monotonic() - started:.1f}s\n")
     if done.timed_out or done.returncode != 0:

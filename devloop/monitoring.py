@@ -56,7 +56,16 @@ def watch(
     echo(f"Watching {count} trigger(s) of {feature} for {span}, every {step}")
     for i in range(rounds):
         now = dt.datetime.now(dt.UTC)
-        ctx = CheckContext(ws.root, ws.config.gcp, feature, deploy.get("version"), deploy.get("at"), now)
+        ctx = CheckContext(
+            ws.root,
+            ws.config.gcp,
+            feature,
+            deploy.get("version"),
+            deploy.get("at"),
+            now,
+            env_allow=tuple(ws.config.steps.smoke.env_allow),
+            http_methods=tuple(ws.config.checks.http_methods),
+        )
         results = evaluate_triggers(block.rollback_triggers, ctx, now)
         stamp = f"[{i + 1}/{rounds} {format_duration(i * every)}]"
         with log.open("a", encoding="utf-8") as fh:

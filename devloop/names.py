@@ -10,6 +10,14 @@ FEATURE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MAX_LEN = 64
 
 
+AGENT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # agent names become file names: review-<agent>-round1.md
+
+
+def is_agent_name(name: str) -> bool:
+    """Lower case letters, digits, ``-`` and ``_``, not starting with a separator: never a path."""
+    return len(name) <= MAX_LEN and AGENT_RE.fullmatch(name) is not None
+
+
 def is_feature_name(name: str) -> bool:
     return len(name) <= MAX_LEN and FEATURE_RE.fullmatch(name) is not None
 

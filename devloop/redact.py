@@ -1,24 +1,47 @@
-"""Keep secrets out of logs, the ledger and error messages.
+"""Keep secrets out of the lock, the ledger, artifacts, logs and stdout.
 
-A secret is the value of an environment variable whose name says so (KEY,
-TOKEN, SECRET, PASSWORD, CREDENTIAL) or that the config names as holding a
-key; every occurrence is replaced before anything is written or printed.
+Redaction is by value: a secret is the value of an environment variable whose
+name says so (KEY, TOKEN, SECRET, PASSWORD, CREDENTIAL, AUTH), a value the
+config gives an agent under such a name, and the password of any credential
+written into a URL (``scheme://user:password@host``: a ``DATABASE_URL``'s
+password is a secret whatever the variable is called). Every occurrence is
+replaced before anything is written or printed; URL credentials are masked
+in any text, also when no variable holds them.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TextIO
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+# Bounded repeats: a hostile text of many "x://:" without an "@" must not make matching quadratic.
+URL_CREDENTIAL = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\s:/@]{0,256}:)(?P<password>[^\s/]{1,256})@")
 MIN_LEN = 6  # shorter values would redact ordinary words
 MASK = "[redacted]"
 
+_registered: set[str] = set()
+
+
+def register(env: Mapping[str, str]) -> None:
+    """Remember the secrets of an environment devloop built (an agent's config ``env``) for later redaction."""
+    _registered.update(_secrets_of(env.items()))
+
+
+def _secrets_of(items: Iterable[tuple[str, str]], names: frozenset[str] = frozenset()) -> set[str]:
+    found = set()
+    for name, value in items:
+        if name in names or SECRET_NAME.search(name):
+            found.add(value)
+        found.update(m.group("password") for m in URL_CREDENTIAL.finditer(value))
+    return {v for v in found if len(v) >= MIN_LEN}
+
 
 def secret_values(extra_names: Iterable[str] = ()) -> list[str]:
-    names = set(extra_names)
-    values = {v for k, v in os.environ.items() if (k in names or SECRET_NAME.search(k)) and len(v) >= MIN_LEN}
+    """Every secret value known now, longest first (so a secret containing another is masked whole)."""
+    values = _secrets_of(os.environ.items(), frozenset(extra_names)) | _registered
     return sorted(values, key=len, reverse=True)
 
 
@@ -28,4 +51,22 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
+    if "://" in text:
+        text = URL_CREDENTIAL.sub(lambda m: f"{m.group('head')}{MASK}@", text)
     return text
+
+
+class RedactingStream:
+    """A text stream that redacts everything written through it (the reporter's stdout)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)

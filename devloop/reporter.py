@@ -16,7 +16,9 @@ class DevloopReporter:
     desc = "Step/Artifact/Next after each devloop step"
 
     def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
-        self.out = outstream
+        from devloop.redact import RedactingStream
+
+        self.out = RedactingStream(outstream)  # an agent's answer quoted in a detail never shows a secret
         self.printed = 0
         self.uptodate = 0
         self.waiting: list[str] = []

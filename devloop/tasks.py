@@ -54,8 +54,9 @@ def _stop(exc: DevloopError) -> NoReturn:
     comes: so they are stopped here first.
     """
     from devloop import interrupts, wslock
+    from devloop.redact import redact
 
-    print(f"devloop: error: {exc}", file=sys.stderr, flush=True)
+    print(f"devloop: error: {redact(str(exc))}", file=sys.stderr, flush=True)
     interrupts.stop_workers(grace=5.0, gently=wslock.holding())
     raise SystemExit(exc.exit_code) from None
 
@@ -139,7 +140,7 @@ def _drop_truncated_db(path: Path) -> None:
 
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
-    from devloop import interrupts
+    from devloop import interrupts, wslock
     from devloop.errors import DevloopError
     from devloop.reporter import DevloopReporter
 
@@ -147,6 +148,7 @@ def setup(namespace: dict[str, Any]) -> None:
     root = Path(namespace.get("__file__") or ".").resolve().parent
     ws = _workspace(root)
     try:
+        wslock.refuse_inside_step()
         ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any file is touched
     except DevloopError as exc:
         print(f"devloop: error: {exc}", file=sys.stderr)

@@ -207,6 +207,23 @@ def _release(key: Path, fd: int, pid: int) -> None:
     del _held[key]
 
 
+def refuse_inside_step() -> None:
+    """An agent may not drive devloop or doit from inside a step: the run that called it holds the workspace.
+
+    Agents are started with ``DEVLOOP_CALL_ID`` set (and gates, checks and
+    scripts without any ``DEVLOOP_`` variable of the run), so its presence
+    means this process was started by an agent during a call.
+    """
+    call = os.environ.get("DEVLOOP_CALL_ID")
+    if not call:
+        return
+    step, feature = os.environ.get("DEVLOOP_STEP", "?"), os.environ.get("DEVLOOP_FEATURE", "?")
+    raise WorkspaceBusy(
+        f"started by an agent during step {step} of feature {feature} (call {call}); agents may not run "
+        "devloop or doit inside a step, whose run holds the workspace. Run it yourself once the step is done"
+    )
+
+
 def holding() -> bool:
     """Whether this process holds a workspace lock (so its doit workers may be running steps)."""
     return bool(_held)

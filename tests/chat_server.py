@@ -28,13 +28,16 @@ class Scripted:
     """One response: status, a JSON-able body (or raw bytes), extra headers, seconds to wait before answering.
 
     A header whose value is None is left out; ``{"Content-Length": None}`` sends the body without a length
-    and closes the connection after it.
+    and closes the connection after it. ``trickle`` > 0 sends the body (or, with ``trickle_head``, everything
+    from the status line on) one byte every ``trickle`` seconds, as a server that is alive but slow.
     """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str | None] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0
+    trickle_head: bool = False
 
 
 @dataclass
@@ -53,6 +56,7 @@ class ChatServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.trickles_finished = 0  # trickled responses sent to the end (the client never hung up)
         self._queue: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -79,11 +83,17 @@ class ChatServer:
         self._thread.join(timeout=5)
 
     def enqueue(
-        self, status: int = 200, body: Any = None, headers: dict[str, str | None] | None = None, delay: float = 0.0
+        self,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str | None] | None = None,
+        delay: float = 0.0,
+        trickle: float = 0.0,
+        trickle_head: bool = False,
     ) -> None:
         """Add one response; requests take them in order. An empty queue answers 500."""
         with self._lock:
-            self._queue.append(Scripted(status, body, dict(headers or {}), delay))
+            self._queue.append(Scripted(status, body, dict(headers or {}), delay, trickle, trickle_head))
 
     @staticmethod
     def completion(
@@ -147,10 +157,30 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 for name, value in scripted.headers.items():
                     if value is not None:
                         self.send_header(name, value)
+                if scripted.trickle:
+                    self._trickle(scripted, payload)
+                    return
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout test): nothing to tell it
+
+        def _trickle(self, scripted: Scripted, payload: bytes) -> None:
+            """Send the (head and) body a byte at a time; stop when the client hangs up or the server stops."""
+            self._headers_buffer.append(b"\r\n")
+            head = b"".join(self._headers_buffer)
+            self._headers_buffer = []
+            slow = head + payload if scripted.trickle_head else payload
+            if not scripted.trickle_head:
+                self.wfile.write(head)
+                self.wfile.flush()
+            for i in range(len(slow)):
+                if server._stop.wait(scripted.trickle):
+                    return
+                self.wfile.write(slow[i : i + 1])
+                self.wfile.flush()
+            with server._lock:
+                server.trickles_finished += 1
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean

@@ -258,3 +258,15 @@ def test_config_is_frozen() -> None:
 def test_feature_key_longer_than_a_feature_name_is_refused() -> None:
     name = "a" * 65
     assert f"features.{name}" in error_of(f"features:\n  {name}: {{}}\n")
+
+
+@pytest.mark.parametrize("name", ["'../..'", "'a/b'", "Upper", "'-x'"])
+def test_an_agent_name_that_could_be_a_path_is_refused(name: str) -> None:
+    msg = error_of(f"agents:\n  {name}: {{kind: manual}}\nroles:\n  planner: me\n")
+    assert "not an agent name" in msg and "agent names become file names" in msg
+
+
+def test_checks_http_methods_allows_only_writing_methods_by_name() -> None:
+    cfg = parse_config("checks:\n  http_methods: [POST]\n", SRC)
+    assert list(cfg.checks.http_methods) == ["POST"]
+    assert "checks.http_methods" in error_of("checks:\n  http_methods: [TRACE]\n")

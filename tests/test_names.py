@@ -46,3 +46,17 @@ def test_error_is_a_usage_error_with_exit_code_3() -> None:
 def test_trailing_newline_is_refused(name: str) -> None:
     with pytest.raises(FeatureNameError):
         check_feature_name(name)
+
+
+@pytest.mark.parametrize("name", ["../..", "a/b", "a\x00b", "Upper", "-lead", "_lead", "sp ace", "", "x" * 65, ".."])
+def test_agent_names_that_could_be_paths_are_refused(name):
+    from devloop.names import is_agent_name
+
+    assert not is_agent_name(name)
+
+
+@pytest.mark.parametrize("name", ["me", "claude", "red-claude", "minimax_fresh", "r1", "x" * 64])
+def test_ordinary_agent_names_are_accepted(name):
+    from devloop.names import is_agent_name
+
+    assert is_agent_name(name)

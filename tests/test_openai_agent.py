@@ -343,8 +343,38 @@ def test_a_server_slower_than_the_timeout_is_unavailable_after_retries(chat_serv
     assert result.status is CallStatus.UNAVAILABLE
     assert result.detail == "timed out after 0.3s (after 1 retry)"
     assert len(chat_server.requests) == 2 and sleeps == [0.01]
-    assert elapsed < 2.0
+    assert elapsed < 2 * 0.3 + 10
     assert result.duration_s == pytest.approx(elapsed, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("headers", "trickle_head"),
+    [({}, False), ({"Content-Length": None}, False), ({}, True)],
+    ids=["slow-body", "slow-body-without-length", "slow-headers"],
+)
+def test_the_timeout_is_total_against_a_server_trickling_its_answer(
+    chat_server: ChatServer, headers: dict[str, str | None], trickle_head: bool
+) -> None:
+    """A byte every 0.1 s keeps every single read alive; only a deadline on the whole call ends it."""
+    body = json.dumps(ChatServer.completion("VOTE: PRODUCTION GRADE")).encode()  # ~200 bytes: 20 s of trickle
+    chat_server.enqueue(200, body, headers=headers, trickle=0.1, trickle_head=trickle_head)
+    agent, sleeps = make_agent(chat_server.url, timeout=1.0, max_retries=0)
+    result = agent.run(make_request())
+    assert result.status is CallStatus.UNAVAILABLE and not result.ok, result
+    assert result.detail == "timed out after 1s" and result.text == ""
+    assert chat_server.trickles_finished == 0 and len(chat_server.requests) == 1  # given up while it still sent
+    assert result.duration_s < 1 + 10
+    assert sleeps == []
+
+
+def test_a_trickling_server_is_retried_and_each_attempt_has_the_whole_timeout(chat_server: ChatServer) -> None:
+    body = json.dumps(ChatServer.completion("late")).encode()
+    chat_server.enqueue(200, body, trickle=0.1)
+    chat_server.enqueue(200, ChatServer.completion("in time"))
+    agent, sleeps = make_agent(chat_server.url, timeout=1.0, max_retries=1, backoff=0.01)
+    result = agent.run(make_request())
+    assert result.ok and result.text == "in time"
+    assert len(chat_server.requests) == 2 and sleeps == [0.01] and chat_server.trickles_finished == 0
 
 
 def test_a_local_server_is_reached_directly_even_with_a_proxy_configured(

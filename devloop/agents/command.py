@@ -8,7 +8,6 @@ secret of devloop's own environment leaks to it unless the user asked for it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -18,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
 from devloop.agents.presets import PRESETS, Preset, expand, looks_unavailable, read_answer
+from devloop.envs import allow_listed
 from devloop.procs import OUTPUT_LIMIT, last_line, run_in_group
+from devloop.redact import register
 
 if TYPE_CHECKING:
     from devloop.config.models import CommandAgentConfig
 
-# Variables every program needs to run at all; nothing else passes unless allowed.
-BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TERM", "USER", "LOGNAME", "SHELL", "TZ")
 MAX_ANSWER_BYTES = 10 * 1024 * 1024
 
 
@@ -132,9 +131,8 @@ class CommandAgent:
 
     def _environment(self, request: AgentRequest, prompt_file: Path, output_file: Path) -> dict[str, str]:
         """Allow-listed names from our environment, then the config's values, then the call's."""
-        names = (*BASE_ENV, *self.config.env_allow, *self.env_allow)
-        env = {name: os.environ[name] for name in names if name in os.environ}
-        env.update(self.config.env)
+        env = allow_listed((*self.config.env_allow, *self.env_allow), self.config.env)
+        register(self.config.env)  # a key given in the config is as secret as one in the environment
         env.update(
             DEVLOOP_STEP=request.step,
             DEVLOOP_FEATURE=request.feature,

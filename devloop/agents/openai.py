@@ -1,6 +1,7 @@
 """An agent that is any OpenAI-compatible chat-completions endpoint (LiteLLM proxy, vLLM, Ollama, llama.cpp).
 
-One prompt becomes one ``POST {base_url}/chat/completions`` with ``stream: false``. Transient failures
+One prompt becomes one ``POST {base_url}/chat/completions`` with ``stream: false``; ``timeout`` bounds each
+attempt as a whole (connect, headers and body), however slowly the server sends. Transient failures
 (HTTP 429 and 5xx, refused or reset connections, timeouts) are retried a bounded number of times with
 exponential backoff; everything else is classified into an :class:`AgentResult` at once. The agent can only
 return text, so author roles answer with fenced ``file=<path>`` blocks that devloop writes itself.
@@ -16,9 +17,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus
+
+if TYPE_CHECKING:
+    from devloop.checks.http import Deadline
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024  # enough of an error body to find its message
@@ -131,11 +135,10 @@ class OpenAIAgent:
 
     # -- one HTTP attempt -------------------------------------------------------
     def _attempt(self, url: str, data: bytes, headers: dict[str, str]) -> _Attempt:
-        import http.client
-        import socket
-        import ssl
-        import urllib.error
+        """One request; connect, headers and body together end within ``timeout`` (see ``Deadline``)."""
         import urllib.request
+
+        from devloop.checks.http import Deadline
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             """Never follow a redirect: it would drop the POST body or carry the key to another host."""
@@ -144,11 +147,24 @@ class OpenAIAgent:
                 return None
 
         req = urllib.request.Request(url, data=data, headers=headers, method="POST")
-        handlers: list[Any] = [NoRedirect()]
-        if _is_loopback(url):  # a local proxy or server is never reached through an http(s)_proxy
-            handlers.append(urllib.request.ProxyHandler({}))
-        opener = urllib.request.build_opener(*handlers)
-        deadline = time.monotonic() + self.timeout
+        with Deadline(self.timeout) as deadline:
+            handlers: list[Any] = [NoRedirect(), *deadline.handlers()]
+            if _is_loopback(url):  # a local proxy or server is never reached through an http(s)_proxy
+                handlers.append(urllib.request.ProxyHandler({}))
+            opener = urllib.request.build_opener(*handlers)
+            got = self._exchange(opener, req, deadline)
+        if deadline.expired:  # whatever a cut-off read seemed to give, the call ran out of time
+            return _Attempt(failure=f"timed out after {self.timeout:g}s", retryable=True)
+        return got
+
+    def _exchange(self, opener: Any, req: Any, deadline: Deadline) -> _Attempt:
+        """Send and read one request; a transport failure is classified here, a response later."""
+        import http.client
+        import socket
+        import ssl
+        import urllib.error
+
+        url = req.full_url
         try:
             with opener.open(req, timeout=self.timeout) as resp:
                 got = _Attempt(status=resp.status, headers=_lower(resp.headers))
@@ -169,7 +185,7 @@ class OpenAIAgent:
             return got
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason: object = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            if isinstance(reason, TimeoutError):
+            if isinstance(reason, TimeoutError) or deadline.expired:
                 return _Attempt(failure=f"timed out after {self.timeout:g}s", retryable=True)
             if isinstance(reason, ssl.SSLError):
                 return _Attempt(failure=f"TLS error: {_short(str(reason))}", unusable=True)
@@ -261,14 +277,14 @@ def _should_retry(got: _Attempt) -> bool:
     return got.status in RETRYABLE_STATUS or got.status >= 500
 
 
-def _read(resp: Any, cap: int, deadline: float) -> tuple[bytes, bool]:
-    """At most ``cap`` bytes of the body, read in chunks so a trickling server still hits the deadline."""
+def _read(resp: Any, cap: int, deadline: Deadline) -> tuple[bytes, bool]:
+    """At most ``cap`` bytes of the body; a read the deadline cut short is a timeout, never a whole body."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        if time.monotonic() > deadline:
-            raise TimeoutError("response body not received in time")
         chunk = resp.read(min(READ_CHUNK, cap + 1 - size))
+        if deadline.expired:
+            raise TimeoutError("response body not received in time")
         if not chunk:
             return b"".join(chunks), False
         chunks.append(chunk)

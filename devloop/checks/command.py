@@ -1,14 +1,14 @@
 """Command checks: run a program in the workspace, in its own process group, under a timeout.
 
-The process sees the caller's environment (like local gates and deploy
-commands, it may need cloud credentials) plus which feature and deploy it
-is checking. On timeout the whole group is killed and the check is an ERROR,
+The process runs with the user's rights, but sees only an allow-listed
+environment (PATH, HOME, the locale, and the names in devloop.yaml's
+``steps.smoke.env_allow``, e.g. cloud credentials) plus which feature and
+deploy it is checking. On timeout the whole group is killed and the check is an ERROR,
 never a FAIL that a lenient expression might let through.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from devloop.checks.base import CheckContext, CheckError, capped_text
@@ -17,7 +17,10 @@ from devloop.procs import last_line, run_in_group
 
 
 def environment(ctx: CheckContext) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVLOOP_")}
+    """Allow-listed like an agent's: a check comes from validation.md, which an agent wrote."""
+    from devloop.envs import allow_listed
+
+    env = allow_listed(ctx.env_allow)
     env.update(DEVLOOP_FEATURE=ctx.feature, DEVLOOP_WORKSPACE=str(ctx.workspace.resolve()))
     if ctx.version:
         env["DEVLOOP_VERSION"] = ctx.version

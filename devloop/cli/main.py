@@ -46,11 +46,17 @@ def main() -> None:
     interrupts.install()
     debug = "--debug" in sys.argv
     try:
+        if not {"-h", "--help", "--version"} & set(sys.argv[1:]):
+            from devloop import wslock
+
+            wslock.refuse_inside_step()
         cli.main(standalone_mode=False)
     except DevloopError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"devloop: error: {exc}", err=True)
+        from devloop.redact import redact
+
+        click.echo(f"devloop: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("devloop: interrupted", err=True)

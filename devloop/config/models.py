@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devloop.agents.presets import PRESETS
-from devloop.names import is_feature_name
+from devloop.names import is_agent_name, is_feature_name
 
 
 class _Strict(BaseModel):
@@ -164,12 +164,32 @@ class CodeReviewPolicy(_Strict):
     verify: bool = Field(True, description="Ask roles.verifier to confirm or reject each claim.")
 
 
+class GateConfig(_Strict):
+    """A local gate with its own allowance of environment variables."""
+
+    argv: list[str] = Field(min_length=1, description="The command, e.g. [pytest, -q].")
+    env_allow: list[str] = Field(
+        default_factory=list, description="Variables this gate receives besides PATH, HOME and the locale."
+    )
+
+
 class ImplementPolicy(_Strict):
-    gates: list[list[str]] = Field(
+    gates: list[list[str] | GateConfig] = Field(
         default_factory=list,
-        description="Local gate commands (argv lists) run after the implementer, e.g. [[pytest, -q]].",
+        description="Local gate commands run after the implementer: argv lists, e.g. [[pytest, -q]], or "
+        "{argv: [...], env_allow: [NAME]}. They run the implementer's code with an allow-listed environment.",
     )
     gate_timeout: float = Field(900, gt=0)
+    env_allow: list[str] = Field(
+        default_factory=list, description="Variables every gate receives besides PATH, HOME and the locale."
+    )
+
+    @field_validator("gates")
+    @classmethod
+    def _commands(cls, gates: list[list[str] | GateConfig]) -> list[list[str] | GateConfig]:
+        if any(isinstance(g, list) and not g for g in gates):
+            raise ValueError("a gate is an empty command")
+        return gates
 
 
 class DeployReviewPolicy(_Strict):
@@ -184,6 +204,11 @@ class SmokePolicy(_Strict):
         description="auto: evaluation waits for a passing smoke run when there are checks or deploy artifacts.",
     )
     script_timeout: float = Field(600, gt=0, description="Seconds scripts/smoke/<feature>.sh may run.")
+    env_allow: list[str] = Field(
+        default_factory=list,
+        description="Variables the smoke script and command checks receive besides PATH, HOME and the locale "
+        "(e.g. GOOGLE_APPLICATION_CREDENTIALS). A check in validation.md cannot widen this.",
+    )
     max_round_trips: int = Field(3, ge=1, le=20, description="Failed smoke runs routed back before a human decides.")
 
 
@@ -237,9 +262,19 @@ class RollupConfig(_Strict):
     monthly: bool = Field(True, description="...or when the month turned since the last one.")
 
 
+class ChecksConfig(_Strict):
+    """What validation.md's checks may do beyond reading; validation.md is agent-written, this file is not."""
+
+    http_methods: list[Literal["POST", "PUT", "PATCH", "DELETE"]] = Field(
+        default_factory=list,
+        description="Methods besides GET and HEAD an http check may use, e.g. [POST]. Empty: http checks only read.",
+    )
+
+
 class Config(_Strict):
     """The whole devloop.yaml."""
 
+    checks: ChecksConfig = ChecksConfig()
     agents: dict[str, AgentConfig] = Field(default_factory=dict)
     roles: Roles = Roles()
     steps: StepPolicies = StepPolicies()
@@ -290,6 +325,12 @@ class Config(_Strict):
             problems.append(
                 f"steps.code_review.quorum: {quorum} is not between 1 and the {len(self.roles.reviewers)} reviewers"
             )
+        for name in self.agents:
+            if not is_agent_name(name):
+                problems.append(
+                    f"agents.{name!r}: not an agent name (lower case letters, digits, - and _, at most 64); "
+                    "agent names become file names"
+                )
         for name in self.features:
             if not is_feature_name(name):
                 problems.append(f"features.{name}: not a kebab-case feature name")

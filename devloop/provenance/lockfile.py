@@ -245,6 +245,18 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _redacted(value: Any) -> Any:
+    from devloop.redact import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def dump_lock(lock: FeatureLock) -> str:
     yaml, _, dumper = _yaml()
     return HEADER + yaml.dump(
@@ -253,7 +265,13 @@ def dump_lock(lock: FeatureLock) -> str:
 
 
 def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> None:
+    """Write the lock (redacted: it is committed) and its JSON cache of what was written."""
+    from devloop.redact import redact
+
     text = dump_lock(lock)
+    if redact(text) != text:  # a secret in a detail or a recorded reason: mask it in every string value
+        lock = FeatureLock.from_dict(_redacted(lock.to_dict()), lock.feature)
+        text = dump_lock(lock)
     atomic_write_text(path, text)
     if cache_dir is not None:
         _write_cache(cache_dir / f"{lock.feature}.json", hash_bytes(text.encode("utf-8")), lock.to_dict())

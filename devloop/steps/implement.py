@@ -123,14 +123,26 @@ def _make_executable(ws: Workspace, rel: str) -> str:
     return f"{rel} was not executable; devloop made it so"
 
 
+def gate_commands(policy: Any) -> list[tuple[list[str], list[str]]]:
+    """Each configured gate as (argv, the variables it may receive): an argv list, or {argv, env_allow}."""
+    out = []
+    for gate in policy.gates:
+        if isinstance(gate, list):
+            out.append((list(gate), list(policy.env_allow)))
+        else:
+            out.append((list(gate.argv), [*policy.env_allow, *gate.env_allow]))
+    return out
+
+
 def run_gates(run: StepRun) -> list[dict[str, Any]]:
     """Run the configured local gates (tests, linters) in the workspace; record each result."""
+    from devloop.envs import allow_listed
     from devloop.procs import last_line, run_in_group
 
     policy = run.ws.config.steps.implement
     results = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVLOOP_")}
-    for argv in policy.gates:
+    for argv, names in gate_commands(policy):
+        env = allow_listed(names)  # the implementer's code never sees devloop's secrets unless allowed
         command = " ".join(argv)
         try:
             done = run_in_group(list(argv), run.ws.root, env, policy.gate_timeout)

@@ -123,6 +123,7 @@ class StepRun:
     def write(self, rel: str, text: str, mode: int | None = None) -> str:
         """Write an artifact atomically, archiving a different previous version first."""
         path = self.ws.root / rel
+        text = redact(text)
         data = text.encode("utf-8")
         new = hash_bytes(data)
         if path.exists():

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from devloop.atomic import atomic_write_text
 from devloop.deploys import commands, run_configured, stamp_hash
+from devloop.envs import allow_listed
 from devloop.errors import DevloopError, StepFailed
 from devloop.gcpdetect import deploy_files
 from devloop.procs import run_in_group
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
+from devloop.redact import redact
 from devloop.steps.base import Done, Step, Waiting
 from devloop.steps.plan import block_problem
 from devloop.steps.run import StepRun
@@ -130,7 +131,16 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
         lines.append(f"ERROR check block: {exc}")
         script["passed"] = False
     if block is not None:
-        ctx = CheckContext(ws.root, ws.config.gcp, feature, deploy.get("version"), deploy.get("at"), _now())
+        ctx = CheckContext(
+            ws.root,
+            ws.config.gcp,
+            feature,
+            deploy.get("version"),
+            deploy.get("at"),
+            _now(),
+            env_allow=tuple(ws.config.steps.smoke.env_allow),
+            http_methods=tuple(ws.config.checks.http_methods),
+        )
         checks = run_checks(block.smoke, ctx)
         triggers = evaluate_triggers(block.rollback_triggers, ctx, ctx.now)
         lines += [r.line() for r in checks] + [r.line() for r in triggers]
@@ -144,7 +154,7 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
         "fired": len(fired),
     }
     lines.append(f"# result: {'PASS' if passed and not fired else 'FAIL'} {json.dumps(counts)}")
-    atomic_write_text(rundir / "smoke.log", "\n".join(lines) + "\n")
+    atomic_write_text(rundir / "smoke.log", redact("\n".join(lines) + "\n"))
     result = {
         "feature": feature,
         "deploy": deploy,
@@ -154,7 +164,7 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
         "triggers": [r.as_dict() for r in triggers],
         "counts": counts,
     }
-    atomic_write_text(rundir / "result.json", json.dumps(result, indent=2, default=str))
+    atomic_write_text(rundir / "result.json", redact(json.dumps(result, indent=2, default=str)))
     return {"passed": passed, "fired": fired, "counts": counts}
 
 
@@ -163,7 +173,7 @@ def _script(ws: Workspace, feature: str, rundir: Path, lines: list[str]) -> dict
     if not path.is_file():
         lines.append(f"FAIL smoke script scripts/smoke/{feature}.sh does not exist")
         return {"passed": False, "exit_code": None}
-    env = {**os.environ, "DEVLOOP_FEATURE": feature}
+    env = allow_listed(ws.config.steps.smoke.env_allow, {"DEVLOOP_FEATURE": feature})
     timeout = ws.config.steps.smoke.script_timeout
     try:
         done = run_in_group([str(path)], ws.root, env, timeout)

@@ -10,6 +10,8 @@ key found wins, in this order: "<feature>/<step>/<call_id>", "<step>/<call_id>",
   "sleep":  seconds to wait first
   "sleep_after_write": seconds to wait after writing files (to be killed mid-call)
   "exit":   exit code (default 0)
+  "run":    [argv] run first (from the cwd, with the agent's environment); its exit code and
+            output are appended as a JSON line to $FAKE_AGENT_LOG's folder / ran.jsonl
 With no match the fake exits 3. Options: --prompt-file PATH reads the prompt
 from PATH instead of stdin; --to-file writes the answer to $DEVLOOP_OUTPUT_FILE;
 --output-file PATH writes it to PATH. If FAKE_AGENT_LOG is set, one JSON line
@@ -85,6 +87,13 @@ def main() -> int:
         print(f"fake_agent: no action for step {env.get('DEVLOOP_STEP')!r}", file=sys.stderr)
         return 3
     time.sleep(float(action.get("sleep", 0)))
+    if action.get("run"):
+        import subprocess
+
+        done = subprocess.run(action["run"], capture_output=True, text=True, env=env, timeout=60)
+        ran = Path(env.get("FAKE_AGENT_LOG", "calls.jsonl")).parent / "ran.jsonl"
+        with ran.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"argv": action["run"], "rc": done.returncode, "stderr": done.stderr}) + "\n")
     for rel, content in action.get("write", {}).items():
         path = Path(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
