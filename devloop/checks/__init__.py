@@ -19,7 +19,6 @@ _HOMES = {
     "Check": "model",
     "CheckBlock": "model",
     "Monitoring": "model",
-    "Rollback": "model",
     "Trigger": "model",
     "parse_check_block": "model",
     "CheckResult": "runner",
@@ -34,7 +33,6 @@ __all__ = [
     "CheckError",
     "CheckResult",
     "Monitoring",
-    "Rollback",
     "Trigger",
     "compile_expr",
     "evaluate_triggers",
@@ -48,7 +46,7 @@ if TYPE_CHECKING:
     from devloop.checks.base import CheckContext, CheckError
     from devloop.checks.durations import format_duration, parse_duration
     from devloop.checks.expr import compile_expr
-    from devloop.checks.model import Check, CheckBlock, Monitoring, Rollback, Trigger, parse_check_block
+    from devloop.checks.model import Check, CheckBlock, Monitoring, Trigger, parse_check_block
     from devloop.checks.runner import CheckResult, evaluate_triggers, run_checks
 
 

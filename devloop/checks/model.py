@@ -124,19 +124,29 @@ class Monitoring(StrictModel):
     def _interval_fits(self) -> Monitoring:
         if self.interval > self.duration:
             raise ValueError("interval must not be longer than duration")
+        if self.interval < MIN_INTERVAL_S:
+            raise ValueError(f"interval must be at least {MIN_INTERVAL_S:g}s (each round queries production)")
         return self
 
 
-class Rollback(StrictModel):
-    command: list[str] = Field(min_length=1)
-    timeout: Duration = 600.0
+MIN_INTERVAL_S = 1.0
 
 
 class CheckBlock(StrictModel):
     smoke: list[Check] = Field(default_factory=list)
     rollback_triggers: list[Trigger] = Field(default_factory=list)
     monitoring: Monitoring | None = None
-    rollback: Rollback | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_rollback_here(cls, data: object) -> object:
+        """validation.md is an agent's text: a rollback command from it would run an agent's command."""
+        if isinstance(data, dict) and "rollback" in data:
+            raise ValueError(
+                "rollback: not allowed here; the rollback command lives in devloop.yaml (deploy.rollback), "
+                "never in validation.md"
+            )
+        return data
 
     @model_validator(mode="after")
     def _unique_names(self) -> CheckBlock:

@@ -28,7 +28,6 @@ rollback_triggers:
     window: 10m
     fire_when: count > 50
 monitoring: {duration: 30m, interval: 1m}
-rollback: {command: [./deploy/rollback.sh]}
 ```
 
 More prose.
@@ -56,7 +55,6 @@ def test_the_design_example_parses_into_typed_models() -> None:
     trigger = parsed.rollback_triggers[0]
     assert trigger.window == 600.0 and trigger.spec.page_size == 1000 and trigger.spec.max_entries == 10_000
     assert parsed.monitoring is not None and (parsed.monitoring.duration, parsed.monitoring.interval) == (1800, 60)
-    assert parsed.rollback is not None and parsed.rollback.timeout == 600.0
     assert bq.expr.truth({"n": 3}) is True and trigger.expr.truth({"count": 3}) is False
 
 
@@ -71,7 +69,7 @@ def test_an_empty_block_is_an_empty_check_block() -> None:
 
 def test_two_blocks_are_refused_with_both_lines() -> None:
     text = GOOD + "\n```yaml devloop\nsmoke: []\n```\n"
-    assert error(text) == "validation.md: found 2 ```yaml devloop blocks (lines 5, 27); keep exactly one"
+    assert error(text) == "validation.md: found 2 ```yaml devloop blocks (lines 5, 26); keep exactly one"
 
 
 def test_a_devloop_block_inside_another_fence_is_not_a_block() -> None:
@@ -247,7 +245,11 @@ def test_logging_page_size_is_bounded() -> None:
     )
 
 
-def test_the_rollback_command_is_required_when_rollback_is_given() -> None:
-    assert "rollback.command: List should have at least 1 item" in error(
-        GOOD.replace("rollback: {command: [./deploy/rollback.sh]}", "rollback: {command: []}")
-    )
+def test_a_rollback_command_in_validation_md_is_an_error() -> None:
+    """validation.md is the planner's text; rollback commands come only from devloop.yaml."""
+    msg = error(GOOD.replace("\n```\n\nMore prose", "\nrollback: {command: [./deploy/rollback.sh]}\n```\n\nMore prose"))
+    assert "rollback: not allowed here" in msg and "deploy.rollback" in msg
+
+
+def test_a_monitoring_interval_under_a_second_is_an_error() -> None:
+    assert "interval must be at least 1s" in error(GOOD.replace("interval: 1m", "interval: 1ms"))
