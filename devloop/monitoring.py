@@ -29,8 +29,9 @@ def watch(
     from devloop import wslock
     from devloop.checks.durations import format_duration, parse_duration
     from devloop.checks.model import parse_check_block
-    from devloop.checks.runner import CheckContext, evaluate_triggers
+    from devloop.checks.runner import evaluate_triggers
     from devloop.prompts import read_text
+    from devloop.steps.smoke import check_context
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
@@ -56,16 +57,7 @@ def watch(
     echo(f"Watching {count} trigger(s) of {feature} for {span}, every {step}")
     for i in range(rounds):
         now = dt.datetime.now(dt.UTC)
-        ctx = CheckContext(
-            ws.root,
-            ws.config.gcp,
-            feature,
-            deploy.get("version"),
-            deploy.get("at"),
-            now,
-            env_allow=tuple(ws.config.steps.smoke.env_allow),
-            http_methods=tuple(ws.config.checks.http_methods),
-        )
+        ctx = check_context(ws, feature, deploy, now)
         results = evaluate_triggers(block.rollback_triggers, ctx, now)
         stamp = f"[{i + 1}/{rounds} {format_duration(i * every)}]"
         with log.open("a", encoding="utf-8") as fh:

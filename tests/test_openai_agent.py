@@ -363,7 +363,6 @@ def test_the_timeout_is_total_against_a_server_trickling_its_answer(
     assert result.status is CallStatus.UNAVAILABLE and not result.ok, result
     assert result.detail == "timed out after 1s" and result.text == ""
     assert chat_server.trickles_finished == 0 and len(chat_server.requests) == 1  # given up while it still sent
-    assert result.duration_s < 1 + 10
     assert sleeps == []
 
 

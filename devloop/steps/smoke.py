@@ -118,7 +118,7 @@ def new_run_dir(ws: Workspace, feature: str) -> str:
 def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Path) -> dict[str, Any]:
     """Run the smoke script, the checks and the triggers once; write smoke.log and result.json."""
     from devloop.checks.model import parse_check_block
-    from devloop.checks.runner import CheckContext, evaluate_triggers, run_checks
+    from devloop.checks.runner import evaluate_triggers, run_checks
 
     lines = [f"# smoke {feature}: deploy #{deploy['id']} version {deploy.get('version')} at {deploy.get('at')}"]
     script = _script(ws, feature, rundir, lines)
@@ -131,16 +131,7 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
         lines.append(f"ERROR check block: {exc}")
         script["passed"] = False
     if block is not None:
-        ctx = CheckContext(
-            ws.root,
-            ws.config.gcp,
-            feature,
-            deploy.get("version"),
-            deploy.get("at"),
-            _now(),
-            env_allow=tuple(ws.config.steps.smoke.env_allow),
-            http_methods=tuple(ws.config.checks.http_methods),
-        )
+        ctx = check_context(ws, feature, deploy, _now())
         checks = run_checks(block.smoke, ctx)
         triggers = evaluate_triggers(block.rollback_triggers, ctx, ctx.now)
         lines += [r.line() for r in checks] + [r.line() for r in triggers]
@@ -166,6 +157,22 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
     }
     atomic_write_text(rundir / "result.json", redact(json.dumps(result, indent=2, default=str)))
     return {"passed": passed, "fired": fired, "counts": counts}
+
+
+def check_context(ws: Workspace, feature: str, deploy: dict[str, Any], now: Any) -> Any:
+    """Where, when and with which allowances (environment, http methods) the feature's checks run."""
+    from devloop.checks.base import CheckContext
+
+    return CheckContext(
+        ws.root,
+        ws.config.gcp,
+        feature,
+        deploy.get("version"),
+        deploy.get("at"),
+        now,
+        env_allow=tuple(ws.config.steps.smoke.env_allow),
+        http_methods=tuple(ws.config.checks.http_methods),
+    )
 
 
 def _script(ws: Workspace, feature: str, rundir: Path, lines: list[str]) -> dict[str, Any]:

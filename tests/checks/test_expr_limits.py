@@ -197,4 +197,3 @@ def test_a_hostile_expression_is_an_error_naming_the_check(make_ctx: Callable[..
     [result] = run_checks(block("smoke:\n" + item).smoke, make_ctx())
     assert result.outcome == "ERROR", result.line()
     assert result.line().startswith("ERROR hostile (command) ")
-    assert result.duration_s < 3 + 10

@@ -96,12 +96,10 @@ def test_a_busy_workspace_answers_doit_n_4_at_once(lws, progressed):
     first = lws.start_doit(*(["code_review:d"] if progressed else []))
     try:
         assert lws.wait_for_agent(), "the first run never started its agent"
-        started = time.monotonic()
         r = lws.doit("-n", "4")  # the harness gives up (TimeoutExpired) if this hangs
         assert r.returncode == 4, r.stdout + r.stderr
         assert f"another devloop or doit run (pid {first.pid})" in r.stderr
         assert "Traceback" not in r.stderr
-        assert time.monotonic() - started < 60
         assert first.poll() is None, "the busy answer disturbed the run that holds the lock"
         r = lws.devloop("run", "-n", "2")
         assert r.returncode == 4, r.stdout + r.stderr
