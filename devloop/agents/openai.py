@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus
 
 if TYPE_CHECKING:
-    from devloop.checks.http import Deadline
+    from devloop.deadline import Deadline
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024  # enough of an error body to find its message
@@ -138,7 +138,7 @@ class OpenAIAgent:
         """One request; connect, headers and body together end within ``timeout`` (see ``Deadline``)."""
         import urllib.request
 
-        from devloop.checks.http import Deadline
+        from devloop.deadline import Deadline
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             """Never follow a redirect: it would drop the POST body or carry the key to another host."""

@@ -1,5 +1,13 @@
 """BigQuery checks through the official client, imported only when such a check runs.
 
+Checks read, never write: a query must look like one SELECT before it is
+sent at all (checks.params.not_a_select, at parse time), and it runs only
+when its dry run reports the statement type SELECT; anything else, or a
+server that does not say, is an error before any byte is processed.
+
+Query, polling and result end together within the check's timeout
+(:mod:`devloop.checks.gcp_http`), whatever the server's pace.
+
 Every query carries a maximum_bytes_billed (the check's cap, never above the
 workspace's) and is preceded by a free dry run whose estimate is checked
 against the same cap, so an expensive query is refused before it is billed
@@ -11,7 +19,6 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 from datetime import time as clock
-from functools import lru_cache
 from typing import Any
 
 from devloop.checks.base import CheckContext, CheckError, google_error
@@ -50,9 +57,18 @@ def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
 
 
 def _query(spec: Any, ctx: CheckContext, params: list[Any], cap: int, timeout: float) -> dict[str, Any]:
-    client = _client(_client_key(ctx.gcp))
-    deadline = time.monotonic() + timeout
+    from devloop.deadline import Deadline
+
+    with Deadline(timeout) as held:
+        client = _client(ctx.gcp, held)
+        return _dry_then_run(client, spec, params, cap, held.at)
+
+
+def _dry_then_run(client: Any, spec: Any, params: list[Any], cap: int, deadline: float) -> dict[str, Any]:
     dry = client.query(spec.query, job_config=_job_config(params, cap, dry_run=True), **_limits(deadline))
+    if dry.statement_type != "SELECT":
+        said = dry.statement_type or "no statement type"
+        raise CheckError(f"bigquery: not run: the dry run reports {said}; a check runs only a SELECT")
     estimate = dry.total_bytes_processed
     if problem := over_cap(estimate, cap):
         raise CheckError(f"bigquery: {problem}")
@@ -102,25 +118,23 @@ def _limits(deadline: float) -> dict[str, Any]:
     return {"timeout": left, "retry": retry, "job_retry": None}
 
 
-def _client_key(gcp: Any) -> tuple[str | None, str | None, str, str | None]:
-    return gcp.project, gcp.location, gcp.credentials, gcp.bigquery_endpoint
-
-
-@lru_cache(maxsize=8)
-def _client(key: tuple[str | None, str | None, str, str | None]) -> Any:
-    """One client per target for the life of the process: creating one reads credentials."""
+def _client(gcp: Any, deadline: Any) -> Any:
+    """A client for this check alone, on a session held to its deadline (credentials are resolved once)."""
     from google.cloud import bigquery
 
-    project, location, credentials, endpoint = key
-    kwargs: dict[str, Any] = {"project": project, "location": location}
-    if credentials == "anonymous":
-        from google.auth.credentials import AnonymousCredentials
+    from devloop.checks.gcp_http import credentials_for, held_session
 
-        if not project:
-            raise CheckError("bigquery: gcp.project is required with anonymous credentials")
-        kwargs["credentials"] = AnonymousCredentials()
-    if endpoint:
-        kwargs["client_options"] = {"api_endpoint": endpoint.rstrip("/")}
+    if gcp.credentials == "anonymous" and not gcp.project:
+        raise CheckError("bigquery: gcp.project is required with anonymous credentials")
+    credentials, default_project = credentials_for(gcp.credentials)
+    kwargs: dict[str, Any] = {
+        "project": gcp.project or default_project,
+        "location": gcp.location,
+        "credentials": credentials,
+        "_http": held_session(credentials, deadline),
+    }
+    if gcp.bigquery_endpoint:
+        kwargs["client_options"] = {"api_endpoint": gcp.bigquery_endpoint.rstrip("/")}
     return bigquery.Client(**kwargs)
 
 

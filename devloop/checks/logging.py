@@ -3,14 +3,16 @@
 There is no count call in the Logging API, so devloop reads entries and
 stops one past ``max_entries``: "more than K?" costs at most K+1 entries,
 usually one request. The window always goes into the filter itself;
-otherwise the client quietly adds "the last 24 hours" of its own.
+otherwise the client quietly adds "the last 24 hours" of its own. Every
+page shares one deadline, the check's ``timeout`` (default
+``gcp.query_timeout``): a server that answers slowly, or page after page,
+ends the check as a timeout ERROR. Logging checks only list entries.
 """
 
 from __future__ import annotations
 
 import itertools
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from devloop.checks.base import CheckContext, CheckError, google_error, rfc3339
@@ -29,32 +31,41 @@ def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
     query = windowed_filter(spec.filter, *bounds)
     limit = spec.max_entries + 1
     errors = _client_errors()
+    from devloop.deadline import Deadline
+
+    timeout = float(spec.timeout or ctx.gcp.query_timeout)
     try:
-        client = _client(ctx.gcp.project, ctx.gcp.credentials, ctx.gcp.logging_endpoint)
-        project = ctx.gcp.project or client.project
-        entries = client.list_entries(
-            resource_names=[f"projects/{project}"], filter_=query, page_size=min(spec.page_size, limit)
-        )
-        count = sum(1 for _ in itertools.islice(entries, limit))
+        with Deadline(timeout) as deadline:
+            client = _client(ctx.gcp, deadline)
+            entries = client.list_entries(
+                resource_names=[f"projects/{client.project}"], filter_=query, page_size=min(spec.page_size, limit)
+            )
+            count = sum(1 for _ in itertools.islice(entries, limit))
     except errors as exc:
         raise google_error(exc, "logging") from None
     return {"count": count, "capped": count > spec.max_entries}
 
 
-@lru_cache(maxsize=8)
-def _client(project: str | None, credentials: str, endpoint: str | None) -> Any:
-    """One HTTP (not gRPC) client per target: simpler to run against local servers, same API."""
+def _client(gcp: Any, deadline: Any) -> Any:
+    """An HTTP (not gRPC) client for this check alone, on a session held to its deadline.
+
+    HTTP is simpler to run against local servers and is the same API.
+    """
     from google.cloud import logging as cloud_logging
 
-    kwargs: dict[str, Any] = {"project": project, "_use_grpc": False}
-    if credentials == "anonymous":
-        from google.auth.credentials import AnonymousCredentials
+    from devloop.checks.gcp_http import credentials_for, held_session
 
-        if not project:
-            raise CheckError("logging: gcp.project is required with anonymous credentials")
-        kwargs["credentials"] = AnonymousCredentials()
-    if endpoint:
-        kwargs["client_options"] = {"api_endpoint": endpoint.rstrip("/")}
+    if gcp.credentials == "anonymous" and not gcp.project:
+        raise CheckError("logging: gcp.project is required with anonymous credentials")
+    credentials, default_project = credentials_for(gcp.credentials)
+    kwargs: dict[str, Any] = {
+        "project": gcp.project or default_project,
+        "credentials": credentials,
+        "_http": held_session(credentials, deadline),
+        "_use_grpc": False,
+    }
+    if gcp.logging_endpoint:
+        kwargs["client_options"] = {"api_endpoint": gcp.logging_endpoint.rstrip("/")}
     return cloud_logging.Client(**kwargs)
 
 

@@ -18,9 +18,13 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 Scalar = str | int | float | bool
 
 
-def sql_param_names(sql: str) -> set[str]:
-    """The ``@name`` parameters a query uses, outside strings, quoted identifiers and comments."""
-    names: set[str] = set()
+def sql_code(sql: str) -> str:
+    """The query with strings, quoted identifiers and comments blanked out: what is left is SQL itself.
+
+    Blanked parts become one space (identifiers become ``x``), so words on
+    either side never join and nothing inside a literal looks like code.
+    """
+    out: list[str] = []
     i, n = 0, len(sql)
     while i < n:
         c = sql[i]
@@ -29,22 +33,54 @@ def sql_param_names(sql: str) -> set[str]:
             j = i + len(quote)
             while j < n and not sql.startswith(quote, j):
                 j += 2 if sql[j] == "\\" else 1
+            out.append(" x " if c == "`" else " ")
             i = j + len(quote)
         elif sql.startswith("--", i) or c == "#":
             end = sql.find("\n", i)
+            out.append(" ")
             i = n if end < 0 else end
         elif sql.startswith("/*", i):
             end = sql.find("*/", i + 2)
+            out.append(" ")
             i = n if end < 0 else end + 2
-        elif sql.startswith("@@", i):  # system variables such as @@project_id
-            m = _IDENT.match(sql, i + 2)
-            i = m.end() if m else i + 2
-        elif c == "@" and (m := _IDENT.match(sql, i + 1)):
-            names.add(m.group())
-            i = m.end()
         else:
+            out.append(c)
             i += 1
-    return names
+    return "".join(out)
+
+
+_SYSTEM_VARIABLE = re.compile(r"@@[A-Za-z_][A-Za-z0-9_.]*")
+_PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def sql_param_names(sql: str) -> set[str]:
+    """The ``@name`` parameters a query uses, outside strings, quoted identifiers and comments."""
+    code = _SYSTEM_VARIABLE.sub(" ", sql_code(sql))  # @@project_id and friends are not parameters
+    return set(_PARAM.findall(code))
+
+
+_FIRST_WORD = re.compile(r"[\s(]*([A-Za-z_]+)")
+
+
+def not_a_select(sql: str) -> str | None:
+    """Why a check's query is not one read-only statement, or None when it may be sent for a dry run.
+
+    The static half of "checks read, never write": one statement, starting
+    with SELECT or WITH. The dry run's statementType is the other half; this
+    half exists because a dry run of a script is not safe everywhere (the
+    bqemulator executes it).
+    """
+    code = sql_code(sql).strip()
+    while code.endswith(";"):
+        code = code[:-1].rstrip()
+    if ";" in code:
+        return "it holds more than one statement (a script); a check runs one SELECT"
+    first = _FIRST_WORD.match(code)
+    word = first.group(1).upper() if first else ""
+    if word not in ("SELECT", "WITH"):
+        shown = word or "nothing"
+        return f"it starts with {shown}; a check runs one SELECT (or WITH ... SELECT) and never changes data"
+    return None
 
 
 def param_mismatch(sql: str, declared: set[str]) -> str | None:

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from devloop.checks.durations import parse_duration
 from devloop.checks.expr import check_template
-from devloop.checks.params import infer_array, param_mismatch
+from devloop.checks.params import infer_array, not_a_select, param_mismatch
 from devloop.errors import ConfigError
 
 MAX_FILTER_CHARS = 20_000
@@ -55,6 +55,13 @@ class BigQuerySpec(StrictModel):
     dry_run: bool = False
     timeout: Duration | None = Field(None, description="Defaults to gcp.query_timeout.")
 
+    @field_validator("query")
+    @classmethod
+    def _read_only(cls, query: str) -> str:
+        if problem := not_a_select(query):
+            raise ValueError(f"not run: {problem}")
+        return query
+
     @field_validator("params")
     @classmethod
     def _params_match_query(cls, params: dict[str, Any], info: Any) -> dict[str, Any]:
@@ -86,6 +93,7 @@ class LoggingSpec(StrictModel):
     filter: str = Field(min_length=1, max_length=MAX_FILTER_CHARS)
     page_size: int = Field(1000, ge=1, le=1000)
     max_entries: int = Field(10_000, ge=1, le=100_000, description="Stop counting past this many (count = max+1).")
+    timeout: Duration | None = Field(None, description="For all pages together; defaults to gcp.query_timeout.")
 
     def templates(self) -> list[str]:
         return []

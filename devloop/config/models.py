@@ -254,7 +254,9 @@ class GcpConfig(_Strict):
     bigquery_endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:9050 for an emulator.")
     logging_endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:8085 for a local server.")
     max_bytes_billed: int = Field(1_000_000_000, ge=1, description="Default cap for every BigQuery check.")
-    query_timeout: float = Field(120, gt=0, description="Seconds a BigQuery check may take.")
+    query_timeout: float = Field(
+        120, ge=1, description="Seconds a BigQuery or Logging check may take, all requests together."
+    )
 
 
 class RollupConfig(_Strict):

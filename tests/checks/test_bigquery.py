@@ -15,8 +15,10 @@ import pytest
 from devloop.checks import CheckContext, run_checks
 from devloop.checks.base import CheckError
 from devloop.checks.bigquery import typed_params
+from devloop.errors import ConfigError
 from tests.checks.helpers import NOW, block
 from tests.gcp_servers import PROJECT, Emulator, JsonServer
+from tests.slow_server import drip_server
 
 TABLE = f"{PROJECT}.checks.events"
 
@@ -114,7 +116,7 @@ def test_a_timestamp_parameter_from_the_deploy_time(ctx: CheckContext) -> None:
 
 
 def test_bad_sql_is_an_error(ctx: CheckContext) -> None:
-    r = one("  - name: typo\n    bigquery: {query: SELEC 1 AS n}\n    expect: n == 1\n", ctx)
+    r = one("  - name: typo\n    bigquery: {query: SELECT 1 AS n FROM WHERE}\n    expect: n == 1\n", ctx)
     assert r.outcome == "ERROR" and r.detail.startswith("bigquery: bad request:"), r.line()
     assert r.line().startswith("ERROR typo (bigquery) n == 1 | error: bigquery: bad request:")
 
@@ -159,13 +161,17 @@ def test_a_templated_list_that_renders_mixed_types_is_an_error(ctx: CheckContext
 class BigQueryStub(JsonServer):
     """jobs.insert answered as BigQuery would for a dry run estimating ``estimate`` bytes."""
 
-    def __init__(self, estimate: int) -> None:
+    def __init__(self, estimate: int, statement: str | None = "SELECT") -> None:
         super().__init__()
         self.estimate = estimate
+        self.statement = statement
 
     def answer(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
         if method == "POST" and path == f"/bigquery/v2/projects/{PROJECT}/jobs":
-            stats = {"totalBytesProcessed": str(self.estimate), "query": {"totalBytesProcessed": str(self.estimate)}}
+            query = {"totalBytesProcessed": str(self.estimate)}
+            if self.statement:
+                query["statementType"] = self.statement
+            stats = {"totalBytesProcessed": str(self.estimate), "query": query}
             return 200, {**body, "id": "x", "status": {"state": "DONE"}, "statistics": stats}
         return super().answer(method, path, body)
 
@@ -207,6 +213,122 @@ def test_the_checks_own_cap_is_sent_when_lower(stub: BigQueryStub, make_ctx: Cal
 
 
 def test_error_lines_are_one_readable_line(ctx: CheckContext) -> None:
-    r = one("  - name: typo\n    bigquery: {query: SELEC 1 AS n}\n    expect: n == 1\n", ctx)
+    r = one("  - name: typo\n    bigquery: {query: SELECT 1 AS n FROM WHERE}\n    expect: n == 1\n", ctx)
     print(r.line())
     assert "\n" not in r.line() and "http://" not in r.detail and len(r.detail) <= 300
+
+
+# -- checks read, never write ------------------------------------------------------------------------
+def rows_in(emulator: Emulator) -> int:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    client = bigquery.Client(
+        project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": emulator.url}
+    )
+    [row] = list(client.query(f"SELECT COUNT(*) AS n FROM `{TABLE}`").result())
+    return int(row["n"])
+
+
+WRITES = {
+    "delete": f"DELETE FROM `{TABLE}` WHERE TRUE",
+    "insert": f"INSERT INTO `{TABLE}` (dt, name, n) VALUES ('2024-05-03', 'x', 9)",
+    "create": f"CREATE TABLE `{PROJECT}.checks.made` (x INT64)",
+    "script": f"SELECT 1 AS n; DELETE FROM `{TABLE}` WHERE TRUE",
+    "script_in_a_block": f"BEGIN SELECT 1; DELETE FROM `{TABLE}` WHERE TRUE; END",
+    "merge": f"MERGE `{TABLE}` T USING (SELECT 'z' AS name) S ON T.name = S.name WHEN MATCHED THEN DELETE",
+    "export": "EXPORT DATA OPTIONS (uri = 'gs://b/x-*.csv', format = 'CSV') AS SELECT 1",
+    "procedure": "CALL `p.d.wipe`()",
+    "hidden_behind_comments": f"/* SELECT */ -- SELECT\n  delete from `{TABLE}` where true",
+    "hidden_after_a_string": f"SELECT ';' AS s; DROP TABLE `{TABLE}`",
+}
+
+
+@pytest.mark.parametrize("query", WRITES.values(), ids=WRITES.keys())
+def test_a_check_that_is_not_one_select_is_refused_before_anything_is_sent(
+    query: str, seeded: Emulator, make_ctx: Callable[..., CheckContext]
+) -> None:
+    before = rows_in(seeded)
+    text = "smoke:\n  - name: wipe\n    bigquery:\n      query: |-\n" + "".join(
+        f"        {line}\n" for line in query.splitlines()
+    )
+    with pytest.raises(ConfigError) as caught:
+        block(text + "    expect: rows >= 0\n")
+    message = str(caught.value)
+    assert "smoke.0.bigquery.query (wipe): not run:" in message, message
+    assert "one SELECT" in message
+    assert rows_in(seeded) == before == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"WITH x AS (SELECT n FROM `{TABLE}`) SELECT COUNT(*) AS c FROM x",
+        f"(SELECT COUNT(*) AS c FROM `{TABLE}`)",
+        f"-- how many\n/* all rows */ select count(*) as c from `{TABLE}`;",
+        f"SELECT COUNT(*) AS c FROM `{TABLE}` WHERE name != 'DELETE; DROP'",
+    ],
+    ids=["with", "parenthesised", "comments_and_a_trailing_semicolon", "keywords_inside_a_string"],
+)
+def test_one_select_in_any_common_shape_is_accepted(query: str) -> None:
+    text = "smoke:\n  - name: read\n    bigquery:\n      query: |-\n" + "".join(
+        f"        {line}\n" for line in query.splitlines()
+    )
+    [check] = block(text + "    expect: c >= 0\n").smoke
+    assert check.name == "read"
+
+
+@pytest.mark.parametrize(
+    "query", [WRITES["delete"], WRITES["insert"], WRITES["create"]], ids=["delete", "insert", "create"]
+)
+def test_the_dry_runs_statement_type_decides_even_past_the_static_guard(
+    query: str, seeded: Emulator, make_ctx: Callable[..., CheckContext]
+) -> None:
+    """The second half on its own: a statement that slipped past the text guard is stopped by its dry run."""
+    from devloop.checks.model import Check
+    from devloop.checks.specs import BigQuerySpec
+
+    before = rows_in(seeded)
+    spec = BigQuerySpec.model_construct(query=query, params={}, max_bytes_billed=None, dry_run=False, timeout=None)
+    [check] = block("smoke:\n  - name: wipe\n    bigquery: {query: SELECT 1 AS n}\n    expect: rows >= 0\n").smoke
+    check = Check.model_construct(**{**dict(check), "bigquery": spec})
+    [r] = run_checks([check], make_ctx(bigquery=seeded.url))
+    assert r.outcome == "ERROR", r.line()
+    assert r.detail.startswith("bigquery: not run: the dry run reports ") and r.detail.endswith("only a SELECT")
+    assert query.split()[0] in r.detail
+    assert rows_in(seeded) == before == 3
+
+
+@pytest.mark.parametrize("said", ["SCRIPT", "DELETE", None], ids=["script", "delete", "not_reported"])
+def test_a_server_that_does_not_say_select_gets_no_query(
+    said: str | None, make_ctx: Callable[..., CheckContext]
+) -> None:
+    server = BigQueryStub(estimate=10, statement=said)
+    server.start()
+    try:
+        r = one(
+            "  - name: odd\n    bigquery: {query: 'SELECT 1 AS n'}\n    expect: n == 1\n", make_ctx(bigquery=server.url)
+        )
+        assert r.outcome == "ERROR", r.line()
+        assert f"the dry run reports {said or 'no statement type'}" in r.detail
+        [job] = server.requests  # the dry run only
+        assert job.body["configuration"]["dryRun"] is True
+    finally:
+        server.stop()
+
+
+# -- one deadline for query, polling and result ----------------------------------------------------------
+def dry_run_select(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    stats = {"totalBytesProcessed": "10", "query": {"totalBytesProcessed": "10", "statementType": "SELECT"}}
+    return {**body, "id": "x", "status": {"state": "DONE"}, "statistics": stats}
+
+
+@pytest.mark.parametrize("pace", ["head", "body"])
+def test_a_server_trickling_its_answer_ends_the_check_at_its_timeout(
+    pace: str, make_ctx: Callable[..., CheckContext]
+) -> None:
+    with drip_server(dry_run_select, pace) as server:
+        item = "  - name: slow\n    bigquery: {query: 'SELECT 1 AS n', timeout: 1s}\n    expect: n == 1\n"
+        r = one(item, make_ctx(bigquery=server.url))
+        assert (r.outcome, r.detail) == ("ERROR", "bigquery: timeout: no complete answer within 1s"), r.line()
+        assert server.finished == []  # dropped while the server was still sending

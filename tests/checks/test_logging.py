@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from devloop.checks import CheckContext, evaluate_triggers, run_checks
+from devloop.errors import ConfigError
 from tests.checks.helpers import NOW, block
 from tests.gcp_servers import PROJECT, LoggingServer
+from tests.slow_server import drip_server
 
 FILTER = 'severity>=ERROR AND resource.type="cloud_run_revision"'
 
@@ -108,3 +113,45 @@ def test_an_unreachable_endpoint_is_a_network_error(make_ctx: Callable[..., Chec
     ctx = make_ctx(logging=f"http://127.0.0.1:{free_port()}")
     [r] = evaluate_triggers(block(trigger()).rollback_triggers, ctx, NOW)
     assert (r.outcome, r.detail) == ("ERROR", "logging: network: [Errno 111] Connection refused")
+
+
+# -- one deadline for every page -----------------------------------------------------------------------
+def one_entry_page(token: str | None) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """entries:list answered with one entry in the window, and a next page when ``token`` is given."""
+
+    def answer(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        entry = {"logName": f"projects/{PROJECT}/logs/x", "timestamp": at(1), "severity": "ERROR", "insertId": "i"}
+        page: dict[str, Any] = {"entries": [entry]}
+        if token:
+            page["nextPageToken"] = token
+        return page
+
+    return answer
+
+
+@pytest.mark.parametrize("pace", ["head", "body"])
+def test_a_server_trickling_its_answer_ends_the_check_at_its_timeout(
+    pace: str, make_ctx: Callable[..., CheckContext]
+) -> None:
+    """Every read gets a byte within the client's own per-read timeout (60 s); only the total deadline ends it."""
+    with drip_server(one_entry_page(None), pace) as server:
+        ctx = make_ctx(logging=server.url)
+        [r] = evaluate_triggers(block(trigger("count > 5", timeout="1s")).rollback_triggers, ctx, NOW)
+        assert (r.outcome, r.detail) == ("ERROR", "logging: timeout: no complete answer within 1s"), r.line()
+        assert server.requests == ["/v2/entries:list"] and server.finished == []  # still sending when dropped
+
+
+def test_pages_that_each_come_in_time_still_share_one_deadline(make_ctx: Callable[..., CheckContext]) -> None:
+    """A server that always has one more page, each 0.3 s late: the check ends at its 1 s, not at max_entries."""
+    with drip_server(one_entry_page("more"), "late", step=0.3) as server:
+        ctx = make_ctx(logging=server.url)
+        [r] = evaluate_triggers(block(trigger("count > 5000", timeout="1s", page_size=1)).rollback_triggers, ctx, NOW)
+        assert (r.outcome, r.detail) == ("ERROR", "logging: timeout: no complete answer within 1s"), r.line()
+        assert 2 <= len(server.finished) < 5000  # several pages were served, each within any per-request limit
+
+
+def test_the_timeout_has_a_default_and_is_checked(make_ctx: Callable[..., CheckContext]) -> None:
+    [t] = block(trigger()).rollback_triggers
+    assert t.logging is not None and t.logging.timeout is None  # gcp.query_timeout applies
+    with pytest.raises(ConfigError, match=r"rollback_triggers\.0\.logging\.timeout"):
+        block(trigger(timeout="soon"))
