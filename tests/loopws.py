@@ -27,7 +27,7 @@ LOOP_AGENT = Path(__file__).parent / "fakes" / "loop_agent.py"
 DEFAULT_ROLES = {
     "planner": "cmd",
     "plan_reviewer": "cmd2",
-    "red_team": "[cmd, cmd2]",
+    "red_team": "[cmd2, cmd3]",
     "implementer": "cmd",
     "reviewers": "[cmd2]",
     "verifier": "cmd2",
@@ -85,8 +85,9 @@ class LoopWS:
         self.roles.update(roles)
         if extra is not None:
             self.extra = extra
-        agent = f"{{kind: command, argv: [{sys.executable}, {LOOP_AGENT}], timeout: 120}}"
-        agents = "".join(f"  {name}: {agent}\n" for name in ("cmd", "cmd2", "cmd3"))
+        agent = f"kind: command, argv: [{sys.executable}, {LOOP_AGENT}], timeout: 120"
+        # one program, but each name its own model: separate seats, as independence requires
+        agents = "".join(f"  {name}: {{{agent}, model: loop-{name}}}\n" for name in ("cmd", "cmd2", "cmd3", "cmd4"))
         text = f"env_allow: [{', '.join(ENV_NAMES)}]\nagents:\n{agents}roles:\n"
         text += "".join(f"  {k}: {v}\n" for k, v in self.roles.items()) + self.extra
         (self.root / "devloop.yaml").write_text(text)

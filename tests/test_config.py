@@ -75,12 +75,13 @@ def test_a_full_config_parses() -> None:
 agents:
   codex: {kind: command, argv: [codex, exec, -m, "{model}", "{prompt_file}"], prompt: file, model: gpt-5}
   rec: {kind: replay, dir: tests/answers}
+  claude: {kind: command, preset: claude}
   me: {kind: manual}
 roles:
   planner: me
   implementer: codex
   reviewers: [rec]
-  red_team: [rec, codex]
+  red_team: [rec, claude]
 steps:
   plan_review: {max_rounds: 5}
   implement: {gates: [[pytest, -q]], gate_timeout: 60}
@@ -91,7 +92,7 @@ env_allow: [HTTPS_PROXY]
     cfg = parse_config(text)
     assert cfg.agents["codex"].prompt == "file"
     assert cfg.agents["rec"].dir == "tests/answers"
-    assert cfg.roles.red_team == ["rec", "codex"]
+    assert cfg.roles.red_team == ["rec", "claude"]
     assert cfg.steps.plan_review.max_rounds == 5
     assert cfg.steps.implement.gates == [["pytest", "-q"]]
     assert cfg.features["daily-ingest"].paths == ["src/ingest/**"]

@@ -19,16 +19,19 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
 
     Exits 1 when a role has no working agent.
     """
+    from devloop.config.load import load_config
     from devloop.doctor import check_agent, role_report
 
     ws = open_workspace(root)
     checks = {name: check_agent(ws, name, cfg, probe) for name, cfg in ws.config.agents.items()}
     roles = role_report(ws, checks)
     broken = [r for r, _, v in roles if v == "none"]
+    shared = [c.text() for c in load_config(ws.root).seat_conflicts()]  # left only when same_seat is warn
     if as_json:
         data = {
             "agents": {n: c.__dict__ for n, c in checks.items()},
             "roles": {r: {"agents": a, "verdict": v} for r, a, v in roles},
+            "warnings": shared,
         }
         click.echo(json.dumps(data, indent=2))
     else:
@@ -41,6 +44,10 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
         click.echo("roles:")
         for role, names, verdict in roles:
             click.echo(f"  {verdict:<8} {role:<20} {', '.join(names) or '-'}")
+        if shared:
+            click.echo("warnings (independence.same_seat: warn):")
+            for text in shared:
+                click.echo(f"  {text}")
     if broken:
         raise SystemExit(f"devloop: no working agent for: {', '.join(broken)}") from None
 

@@ -29,7 +29,8 @@ def format_validation_error(source: str, err: ValidationError) -> str:
     for e in err.errors():
         msg = e["msg"].removeprefix("Value error, ")
         loc = _format_loc(e["loc"]) if e["loc"] else ""
-        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
+        for line in msg.splitlines() or [""]:  # one line per problem, each naming its field
+            lines.append(f"{source}: {loc}: {line}" if loc else f"{source}: {line}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devloop.agents.presets import PRESETS
+from devloop.config.independence import Conflict, conflicts
 from devloop.names import is_agent_name, is_feature_name
 
 
@@ -273,12 +274,21 @@ class ChecksConfig(_Strict):
     )
 
 
+class IndependenceConfig(_Strict):
+    same_seat: Literal["refuse", "warn"] = Field(
+        "refuse",
+        description="Two agent names running the same CLI and model are one seat: refuse a judge that shares "
+        "the seat of the author it judges (or two reviewers sharing one), or only warn (devloop doctor).",
+    )
+
+
 class Config(_Strict):
     """The whole devloop.yaml."""
 
     checks: ChecksConfig = ChecksConfig()
     agents: dict[str, AgentConfig] = Field(default_factory=dict)
     roles: Roles = Roles()
+    independence: IndependenceConfig = IndependenceConfig()
     steps: StepPolicies = StepPolicies()
     features: dict[str, FeatureConfig] = Field(default_factory=dict)
     env_allow: list[str] = Field(
@@ -317,6 +327,11 @@ class Config(_Strict):
             problems.append(
                 f"roles.reviewers: {impl!r} is the implementer; the implementer's agent never reviews its own code"
             )
+        for conflict in self.seat_conflicts():
+            if not conflict.by_seat or self.independence.same_seat == "refuse":
+                problems.append(
+                    conflict.text() + (" (or set independence.same_seat: warn)" if conflict.by_seat else "")
+                )
         for role in ("reviewers", "red_team"):
             names = getattr(self.roles, role)
             dupes = sorted({n for n in names if names.count(n) > 1})
@@ -337,5 +352,9 @@ class Config(_Strict):
             if not is_feature_name(name):
                 problems.append(f"features.{name}: not a kebab-case feature name")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
+
+    def seat_conflicts(self) -> list[Conflict]:
+        """Judges sharing an agent or a seat with the author they judge (see devloop.config.independence)."""
+        return conflicts(self.roles, self.agents)

@@ -43,10 +43,11 @@ FEATURES = ("a", "b")
 ORDER = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "smoke", "evaluate"]
 MODES = ("pass", "needs_work", "garbage", "trespass")
 GATED = {"red_team": "red-team", "plan_review": "plan", "code_review": "code-review", "smoke": "smoke"}
+# Every pick keeps authors (cmd, cmd4, a person) apart from the judges (cmd2, cmd3, a person), as config requires.
 ROLE_CHOICES = {
-    "planner": ("cmd", "cmd3", "me"),
-    "implementer": ("cmd", "cmd3", "me"),
-    "reviewers": ("[cmd2]", "[me]", "[cmd2]"),
+    "planner": ("cmd", "cmd4", "me"),
+    "implementer": ("cmd", "cmd4", "me"),
+    "reviewers": ("[cmd2]", "[me]", "[cmd3]"),
     "evaluator": ("cmd2", "cmd3", "me"),
 }
 # Small caps, so that every gate and cap is reached in a few actions.
