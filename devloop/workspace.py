@@ -67,6 +67,15 @@ class Workspace:
     def feature_dir(self, feature: str) -> Path:
         return self.plans / feature
 
+    def confined(self, rel: str) -> Path:
+        """``root / rel``, refused unless it stays inside the workspace with every link followed.
+
+        Paths built from names (features, agents, teams) go through here before
+        anything is written, so a name or a planted symlink can never direct a
+        write outside the workspace.
+        """
+        return confined(self.root, rel)
+
     def rel(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
 
@@ -137,6 +146,7 @@ class Workspace:
             sha = hash_bytes(path.read_bytes())
         except FileNotFoundError:
             sha = "default"
+        sha += _schema_stamp()  # another devloop (a changed schema) never reads this one's cached view
         cache = self.state / "config-cache.json"
         try:
             cached = json.loads(cache.read_text())
@@ -187,3 +197,30 @@ def _wrap(value: Any) -> Any:
     if isinstance(value, list):
         return [_wrap(v) for v in value]
     return value
+
+
+def confined(root: Path, rel: str) -> Path:
+    """See :meth:`Workspace.confined`."""
+    from devloop.errors import DevloopError
+
+    parts = Path(rel).parts
+    if "\0" in rel or not rel or Path(rel).is_absolute() or ".." in parts:
+        raise DevloopError(f"refusing the path {rel!r}: devloop writes only relative paths inside the workspace")
+    path = root / rel
+    try:
+        outside = not path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        outside = True
+    if outside:
+        raise DevloopError(f"refusing to write {rel}: through a link it leads outside the workspace")
+    return path
+
+
+def _schema_stamp() -> str:
+    """Size and mtime of the schema's source, without importing it (the cache exists to avoid pydantic)."""
+    models = Path(__file__).parent / "config" / "models.py"
+    try:
+        st = models.stat()
+    except OSError:
+        return ":unknown"
+    return f":{st.st_size}:{st.st_mtime_ns}"

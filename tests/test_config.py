@@ -94,7 +94,7 @@ env_allow: [HTTPS_PROXY]
     assert cfg.agents["rec"].dir == "tests/answers"
     assert cfg.roles.red_team == ["rec", "claude"]
     assert cfg.steps.plan_review.max_rounds == 5
-    assert cfg.steps.implement.gates == [["pytest", "-q"]]
+    assert [g.argv for g in cfg.steps.implement.gates] == [["pytest", "-q"]]
     assert cfg.features["daily-ingest"].paths == ["src/ingest/**"]
     assert cfg.env_allow == ["HTTPS_PROXY"]
 
@@ -261,7 +261,7 @@ def test_feature_key_longer_than_a_feature_name_is_refused() -> None:
     assert f"features.{name}" in error_of(f"features:\n  {name}: {{}}\n")
 
 
-@pytest.mark.parametrize("name", ["'../..'", "'a/b'", "Upper", "'-x'"])
+@pytest.mark.parametrize("name", ["'../..'", "'a/b'", "Upper", "'-x'", '"a\\0b"', "'..'"])
 def test_an_agent_name_that_could_be_a_path_is_refused(name: str) -> None:
     msg = error_of(f"agents:\n  {name}: {{kind: manual}}\nroles:\n  planner: me\n")
     assert "not an agent name" in msg and "agent names become file names" in msg
@@ -271,3 +271,26 @@ def test_checks_http_methods_allows_only_writing_methods_by_name() -> None:
     cfg = parse_config("checks:\n  http_methods: [POST]\n", SRC)
     assert list(cfg.checks.http_methods) == ["POST"]
     assert "checks.http_methods" in error_of("checks:\n  http_methods: [TRACE]\n")
+
+
+# -- gate names become file names -------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["'../x'", "'a/b'", "Upper", "'-x'", '"a\\0b"'])
+def test_a_gate_name_that_could_be_a_path_is_refused(name: str) -> None:
+    msg = error_of(f"steps:\n  implement:\n    gates: [{{argv: [pytest], name: {name}}}]\n")
+    assert f"{SRC}: steps.implement.gates.0.name: " in msg and "is not a gate name" in msg
+
+
+def test_gates_get_unique_safe_names_and_plain_ones_keep_their_written_form() -> None:
+    from devloop.steps.implement import gate_commands
+
+    cfg = parse_config(
+        "steps:\n  implement:\n    gates: [[pytest, -q], {argv: [/opt/Ruff.EXE, check], env_allow: [X]},"
+        " [pytest, tests/b], {argv: [make], name: unit}]\n"
+    )
+    assert [name for name, _, _ in gate_commands(cfg.steps.implement)] == ["pytest", "ruff-exe", "pytest-2", "unit"]
+    dumped = cfg.model_dump(mode="json")["steps"]["implement"]["gates"]
+    assert dumped[0] == ["pytest", "-q"]  # so an existing workspace's implement fingerprint does not move
+    assert dumped[1] == {"argv": ["/opt/Ruff.EXE", "check"], "name": None, "env_allow": ["X"]}
+    msg = error_of("steps:\n  implement:\n    gates: [{argv: [a], name: unit}, {argv: [b], name: unit}]\n")
+    assert msg.count("\n") == 0
+    assert "steps.implement.gates: gate name unit used twice" in msg

@@ -53,7 +53,7 @@ def test_the_starting_point_is_valid() -> None:
         ("gcp_reviewer", "impl", "roles.gcp_reviewer", "'impl' is the implementer; the deploy reviewer"),
         ("evaluator", "backup", "roles.evaluator", "'backup' is a backup implementer"),
         ("evaluator", "impl", "roles.evaluator", "'impl' is the implementer; the evaluator grades"),
-        ("red_team", "[j1, impl]", "roles.red_team.1", "'impl' is the implementer; the red team attacks"),
+        ("red_team", "[j1, impl]", "roles.red_team.1", "'impl' is the implementer; the red team attacks the plan that agent implements"),
         ("red_team", "[plan]", "roles.red_team.0", "'plan' is the planner; the red team attacks that agent's plan"),
         ("plan_reviewer", "plan", "roles.plan_reviewer", "'plan' is the planner; the plan reviewer judges"),
     ],
@@ -98,6 +98,13 @@ def test_the_implementers_model_may_sit_once_among_the_reviewers_under_another_n
     """The five-reviewer cycle's "minimax (fresh)": same model, fresh context, outvoted by the others."""
     fresh = AGENTS.replace("  ann:", "  impl-fresh: {kind: command, argv: [impl-cli], model: m-impl}\n  ann:")
     roles = {**ROLES, "reviewers": "[j1, impl-fresh, j3]"}
+    assert parse_config(fresh + "roles:\n" + "".join(f"  {k}: {v}\n" for k, v in roles.items()))
+
+
+def test_the_planners_model_may_red_team_its_plan_under_another_name() -> None:
+    """The 8-step loop's two teams: a fresh Claude (the planner's model) and codex."""
+    fresh = AGENTS.replace("  ann:", "  red-plan: {kind: command, preset: claude, model: opus}\n  ann:")
+    roles = {**ROLES, "red_team": "[red-plan, j2]"}
     assert parse_config(fresh + "roles:\n" + "".join(f"  {k}: {v}\n" for k, v in roles.items()))
 
 

@@ -60,3 +60,31 @@ def test_ordinary_agent_names_are_accepted(name):
     from devloop.names import is_agent_name
 
     assert is_agent_name(name)
+
+
+# -- every path built from a name stays inside the workspace ---------------------------------------------
+@pytest.mark.parametrize("rel", ["../x.md", "plans/../../x.md", "/etc/passwd", "plans/a\x00b.md", ""])
+def test_a_built_path_that_leaves_the_workspace_as_text_is_refused(tmp_path, rel):
+    from devloop.errors import DevloopError
+    from devloop.workspace import confined
+
+    with pytest.raises(DevloopError, match="refusing the path"):
+        confined(tmp_path, rel)
+
+
+def test_a_built_path_through_a_planted_link_is_refused_and_nothing_is_written(tmp_path):
+    from devloop.errors import DevloopError
+    from devloop.workspace import confined
+
+    root, outside = tmp_path / "ws", tmp_path / "outside"
+    (root / "plans" / "a").mkdir(parents=True)
+    outside.mkdir()
+    (root / "plans" / "a" / "reviews").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DevloopError, match="through a link it leads outside the workspace"):
+        confined(root, "plans/a/reviews/round1-judge.md")
+    assert list(outside.iterdir()) == []
+    inner = root / "plans" / "a" / "same"
+    inner.symlink_to(root / "plans", target_is_directory=True)  # a link that stays inside is fine
+    assert confined(root, "plans/a/same/a/x.md") == root / "plans/a/same/a/x.md"
+    assert confined(root, "plans/a/new/deeper.md") == root / "plans/a/new/deeper.md"  # not there yet: fine
+

@@ -68,10 +68,12 @@ class ManualAgent:
                     detail = f"{wanted[0]} is {problem}"
                     return AgentResult(CallStatus.ERROR, detail=detail, agent=self.name, malformed=True)
             return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=time.monotonic() - start)
+        from devloop.workspace import confined
+
         for p in wanted:  # so the human can save the file where it is expected
-            (ws / p).parent.mkdir(parents=True, exist_ok=True)
+            confined(ws, p).parent.mkdir(parents=True, exist_ok=True)
         rel = self.prompt_path(request)
-        path = ws / rel
+        path = confined(ws, rel)
         (ws / ".devloop").mkdir(exist_ok=True)
         ignore = ws / ".devloop" / ".gitignore"
         if not ignore.exists():

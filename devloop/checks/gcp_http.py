@@ -58,18 +58,24 @@ class _HeldSession(AuthorizedSession):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         """TimeoutError (which the clients do not retry) once the deadline has passed."""
-        kwargs["timeout"] = self._deadline.left()
+        try:
+            kwargs["timeout"] = self._deadline.left()
+        except TimeoutError:
+            raise self._timeout() from None
         try:
             response = super().send(request, **kwargs)
+        except requests.Timeout:  # its timeout was what was left: the deadline was reached
+            raise self._timeout() from None
         except requests.RequestException:
-            self._raise_if_expired()
+            if self._deadline.expired:
+                raise self._timeout() from None
             raise
-        self._raise_if_expired()  # a read the watchdog cut short can look complete
+        if self._deadline.expired:  # a read the watchdog cut short can look complete
+            raise self._timeout()
         return response
 
-    def _raise_if_expired(self) -> None:
-        if self._deadline.expired:
-            raise TimeoutError(f"no complete answer within {format_duration(self._deadline.seconds)}")
+    def _timeout(self) -> TimeoutError:
+        return TimeoutError(f"no complete answer within {format_duration(self._deadline.seconds)}")
 
 
 class _HeldAdapter(HTTPAdapter):

@@ -3,7 +3,9 @@
 An author never judges its own work. The implementer (and every backup in
 ``implementer_rotation``, which may implement at any time) is neither
 verifier, deploy reviewer nor evaluator; the implementer is not on the red
-team; the planner neither reviews nor red-teams its own plan. Reviewers are
+team; the planner does not review its own plan, nor sit on its red team
+under its own name (the 8-step loop's second team is a fresh instance of the
+planner's model: another agent name for the same model is fine there). Reviewers are
 handled at run time as well: whoever implemented a feature leaves its review
 seat to an ad-hoc agent.
 
@@ -24,13 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# (judging role, the authors it must not share an agent with, why)
-_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("verifier", ("implementer", "implementer_rotation"), "the verifier judges claims against that agent's code"),
-    ("gcp_reviewer", ("implementer", "implementer_rotation"), "the deploy reviewer judges that agent's change"),
-    ("evaluator", ("implementer", "implementer_rotation"), "the evaluator grades that agent's work"),
-    ("red_team", ("implementer", "planner"), "the red team attacks that agent's plan"),
-    ("plan_reviewer", ("planner",), "the plan reviewer judges that agent's plan"),
+# (judging role, the authors it must not share an agent with, why, whether a shared seat counts too)
+_RULES: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
+    ("verifier", ("implementer", "implementer_rotation"), "the verifier judges claims against that agent's code", True),
+    ("gcp_reviewer", ("implementer", "implementer_rotation"), "the deploy reviewer judges that agent's change", True),
+    ("evaluator", ("implementer", "implementer_rotation"), "the evaluator grades that agent's work", True),
+    ("red_team", ("implementer",), "the red team attacks the plan that agent implements", True),
+    ("red_team", ("planner",), "the red team attacks that agent's plan", False),
+    ("plan_reviewer", ("planner",), "the plan reviewer judges that agent's plan", True),
 )
 
 _LABELS = {
@@ -81,7 +84,7 @@ def conflicts(roles: Any, agents: dict[str, Any]) -> list[Conflict]:
         return seat(name, agents[name]) if name in agents else None
 
     out: list[Conflict] = []
-    for judge_role, author_roles, why in _RULES:
+    for judge_role, author_roles, why, by_seat in _RULES:
         for field, judge in _names(roles, judge_role):
             if is_person(judge):
                 continue
@@ -93,7 +96,7 @@ def conflicts(roles: Any, agents: dict[str, Any]) -> list[Conflict]:
                     if judge == author:
                         out.append(Conflict(field, f"{judge!r} is {label}; {why}, so it must be another agent", False))
                         break
-                    if seat_of(judge) is not None and seat_of(judge) == seat_of(author):
+                    if by_seat and seat_of(judge) is not None and seat_of(judge) == seat_of(author):
                         out.append(
                             Conflict(
                                 field,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from devloop.agents.presets import PRESETS
 from devloop.config.independence import Conflict, conflicts
@@ -169,27 +169,55 @@ class GateConfig(_Strict):
     """A local gate with its own allowance of environment variables."""
 
     argv: list[str] = Field(min_length=1, description="The command, e.g. [pytest, -q].")
+    name: str | None = Field(
+        None, description="How results and logs call it; defaults to the program's name. Same pattern as agents."
+    )
     env_allow: list[str] = Field(
         default_factory=list, description="Variables this gate receives besides PATH, HOME and the locale."
     )
 
+    @model_serializer(mode="wrap")
+    def _short_form(self, handler: Any) -> Any:
+        """A plain gate dumps as its argv list, as written, so configs (and step fingerprints) stay as they were."""
+        data = handler(self)
+        return data["argv"] if self.name is None and not self.env_allow else data
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str | None) -> str | None:
+        if name is not None and not is_agent_name(name):
+            raise ValueError(
+                f"{name!r} is not a gate name (lower case letters, digits, - and _, at most 64); it becomes a file name"
+            )
+        return name
+
 
 class ImplementPolicy(_Strict):
-    gates: list[list[str] | GateConfig] = Field(
+    gates: list[GateConfig] = Field(
         default_factory=list,
         description="Local gate commands run after the implementer: argv lists, e.g. [[pytest, -q]], or "
-        "{argv: [...], env_allow: [NAME]}. They run the implementer's code with an allow-listed environment.",
+        "{argv: [...], name: ..., env_allow: [NAME]}. They run the implementer's code with an allow-listed "
+        "environment.",
     )
     gate_timeout: float = Field(900, gt=0)
     env_allow: list[str] = Field(
         default_factory=list, description="Variables every gate receives besides PATH, HOME and the locale."
     )
 
+    @field_validator("gates", mode="before")
+    @classmethod
+    def _lists_are_argv(cls, gates: object) -> object:
+        """``[pytest, -q]`` is short for ``{argv: [pytest, -q]}``."""
+        if isinstance(gates, list):
+            return [{"argv": g} if isinstance(g, list) else g for g in gates]
+        return gates
+
     @field_validator("gates")
     @classmethod
-    def _commands(cls, gates: list[list[str] | GateConfig]) -> list[list[str] | GateConfig]:
-        if any(isinstance(g, list) and not g for g in gates):
-            raise ValueError("a gate is an empty command")
+    def _unique_names(cls, gates: list[GateConfig]) -> list[GateConfig]:
+        named = [g.name for g in gates if g.name]
+        if twice := sorted({n for n in named if named.count(n) > 1}):
+            raise ValueError(f"gate name {', '.join(twice)} used twice; each gate needs its own")
         return gates
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -123,14 +124,26 @@ def _make_executable(ws: Workspace, rel: str) -> str:
     return f"{rel} was not executable; devloop made it so"
 
 
-def gate_commands(policy: Any) -> list[tuple[list[str], list[str]]]:
-    """Each configured gate as (argv, the variables it may receive): an argv list, or {argv, env_allow}."""
-    out = []
+def gate_commands(policy: Any) -> list[tuple[str, list[str], list[str]]]:
+    """Each configured gate as (name, argv, the variables it may receive): an argv list, or {argv, name, env_allow}.
+
+    An unnamed gate is called after its program (``pytest``, ``ruff``), made
+    safe as a file name and numbered when two would share a name.
+    """
+    out: list[tuple[str, list[str], list[str]]] = []
+    taken = {g.name for g in policy.gates if not isinstance(g, list) and g.name}
     for gate in policy.gates:
-        if isinstance(gate, list):
-            out.append((list(gate), list(policy.env_allow)))
-        else:
-            out.append((list(gate.argv), [*policy.env_allow, *gate.env_allow]))
+        argv, extra, name = (
+            (list(gate), [], None) if isinstance(gate, list) else (list(gate.argv), gate.env_allow, gate.name)
+        )
+        if not name:
+            stem = re.sub(r"[^a-z0-9_-]+", "-", Path(argv[0]).name.lower()).strip("-_")[:60] or "gate"
+            name, n = stem, 1
+            while name in taken:
+                n += 1
+                name = f"{stem}-{n}"
+        taken.add(name)
+        out.append((name, argv, [*policy.env_allow, *extra]))
     return out
 
 
@@ -141,18 +154,18 @@ def run_gates(run: StepRun) -> list[dict[str, Any]]:
 
     policy = run.ws.config.steps.implement
     results = []
-    for argv, names in gate_commands(policy):
+    for gate, argv, names in gate_commands(policy):
         env = allow_listed(names)  # the implementer's code never sees devloop's secrets unless allowed
         command = " ".join(argv)
         try:
             done = run_in_group(list(argv), run.ws.root, env, policy.gate_timeout)
         except OSError as exc:
-            results.append({"command": command, "passed": False, "result": f"cannot start: {exc}"})
+            results.append({"gate": gate, "command": command, "passed": False, "result": f"cannot start: {exc}"})
             continue
         if done.timed_out:
             result = f"timed out after {policy.gate_timeout:g}s"
         else:
             tail = last_line(done.stdout + b"\n" + done.stderr)
             result = f"exit {done.returncode}" + (f": {tail}" if tail else "")
-        results.append({"command": command, "passed": done.returncode == 0, "result": result})
+        results.append({"gate": gate, "command": command, "passed": done.returncode == 0, "result": result})
     return results

@@ -122,7 +122,7 @@ class StepRun:
 
     def write(self, rel: str, text: str, mode: int | None = None) -> str:
         """Write an artifact atomically, archiving a different previous version first."""
-        path = self.ws.root / rel
+        path = self.ws.confined(rel)
         text = redact(text)
         data = text.encode("utf-8")
         new = hash_bytes(data)
@@ -320,7 +320,7 @@ class StepRun:
             return answer_path
         rel = f".devloop/rejected/{self.feature}/{self.step.name}-{call_id}-{int(time.time())}.md"
         self.ws.ensure_state_dir()
-        atomic_write_text(self.ws.root / rel, redact(text))
+        atomic_write_text(self.ws.confined(rel), redact(text))
         return rel
 
     def author(

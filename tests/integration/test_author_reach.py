@@ -155,3 +155,16 @@ def test_archive_copies_a_link_as_a_link(tmp_path: Path) -> None:
     assert copy is not None and copy.is_symlink() and os.readlink(copy) == str(tmp_path / "outside.txt")
     dangling = archive(root, root / "dangling.txt", history, "t")
     assert dangling is not None and dangling.is_symlink()
+
+
+def test_a_planted_link_never_leads_a_name_built_path_out_of_the_workspace(ws: WS) -> None:
+    """plans/<f>/reviews made a link to a folder outside: the reviews are refused there, not written through it."""
+    outside = _outside(ws)
+    ws.add_feature("a")
+    os.symlink(outside, ws.root / "plans" / "a" / "reviews", target_is_directory=True)
+    r = ws.doit()
+    assert r.returncode != 0
+    assert "refusing to write plans/a/reviews/round1-judge.md: through a link it leads outside the workspace" in (
+        r.stdout + r.stderr
+    )
+    assert list(outside.iterdir()) == []

@@ -263,7 +263,7 @@ def test_7_smoke_runs_only_deployed_features_and_no_agent_step(tmp_path: Path) -
 # -- 8 ---------------------------------------------------------------------------------------------
 def test_8_a_new_agent_for_a_role_is_drift_shown_not_paid_for(ws: LoopWS) -> None:
     finish(ws)
-    ws.config(planner="cmd2", reviewers="[cmd]", implementer="cmd2")
+    ws.config(planner="cmd4", reviewers="[cmd3]", implementer="cmd4")
     n = len(ws.calls())
     r = ws.doit()
     assert "Everything is up to date" in r.stdout and ws.calls_since(n) == []
