@@ -53,7 +53,7 @@ def test_the_starting_point_is_valid() -> None:
         ("gcp_reviewer", "impl", "roles.gcp_reviewer", "'impl' is the implementer; the deploy reviewer"),
         ("evaluator", "backup", "roles.evaluator", "'backup' is a backup implementer"),
         ("evaluator", "impl", "roles.evaluator", "'impl' is the implementer; the evaluator grades"),
-        ("red_team", "[j1, impl]", "roles.red_team.1", "'impl' is the implementer; the red team attacks the plan that agent implements"),
+        ("red_team", "[j1, impl]", "roles.red_team.1", "'impl' is the implementer; the red team attacks the plan that"),
         ("red_team", "[plan]", "roles.red_team.0", "'plan' is the planner; the red team attacks that agent's plan"),
         ("plan_reviewer", "plan", "roles.plan_reviewer", "'plan' is the planner; the plan reviewer judges"),
     ],

@@ -87,4 +87,3 @@ def test_a_built_path_through_a_planted_link_is_refused_and_nothing_is_written(t
     inner.symlink_to(root / "plans", target_is_directory=True)  # a link that stays inside is fine
     assert confined(root, "plans/a/same/a/x.md") == root / "plans/a/same/a/x.md"
     assert confined(root, "plans/a/new/deeper.md") == root / "plans/a/new/deeper.md"  # not there yet: fine
-
