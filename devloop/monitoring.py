@@ -91,7 +91,7 @@ def _fired(ws: Workspace, feature: str, rundir: Path, fired: list[str], results:
     rel = ws.rel(rundir)
     log = (rundir / "monitor.log").read_text(encoding="utf-8")
     atomic_write_text(rundir / "smoke.log", log + f"# triggers fired: {', '.join(fired)}\n")
-    counts = {"checks": 0, "failed": 0, "errors": 0, "fired": len(fired)}
+    counts = {"checks": 0, "passed": 0, "failed": 0, "errors": 0, "triggers": len(results), "fired": len(fired)}
     lock = ws.read_lock(feature)
     result = {"feature": feature, "deploy": lock.deploy, "passed": False, "triggers": results, "counts": counts}
     atomic_write_text(rundir / "result.json", json.dumps(result, indent=2, default=str))

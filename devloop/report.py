@@ -154,6 +154,7 @@ def gates(lock: FeatureLock) -> list[str]:
 
 
 def deploys_and_smoke(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
+    from devloop.steps.smoke import describe_counts
     from devloop.triage import ROUTES, parse_route
 
     out = ["## Deploys", ""]
@@ -172,7 +173,7 @@ def deploys_and_smoke(ws: Workspace, feature: str, lock: FeatureLock) -> list[st
         except (OSError, ValueError):
             result = {}
         verdict = {True: "PASS", False: "FAIL"}.get(result.get("passed"), "unknown")
-        counts = ", ".join(f"{k} {v}" for k, v in (result.get("counts") or {}).items()) or "-"
+        counts = describe_counts(result["counts"]) if isinstance(result.get("counts"), dict) else "-"
         route = "-"
         if (rd / "triage.md").is_file():
             p = parse_route((rd / "triage.md").read_text(encoding="utf-8"))

@@ -39,7 +39,9 @@ class CommandAgent:
 
     @property
     def returns_file_blocks(self) -> bool:
-        """Most CLIs edit the workspace themselves; text-only ones (llm) answer with file blocks."""
+        """Most CLIs edit the workspace themselves; text-only ones (llm, ``answer: text``) answer with file blocks."""
+        if self.config.answer is not None:
+            return self.config.answer == "text"
         return self.preset is not None and not self.preset.writes_files
 
     def argv_for(self, kind: RoleKind) -> list[str]:

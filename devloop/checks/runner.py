@@ -44,8 +44,10 @@ class CheckResult:
         return self.trigger and self.outcome == "FAIL"
 
     def line(self) -> str:
-        """``PASS name (kind) expr | actual: a=1, b=2 | 0.41s``; FIRED for a trigger that fired."""
-        word = "FIRED" if self.fired else self.outcome
+        """``PASS name (kind) expr | actual: a=1, b=2 | 0.41s``; a trigger reads ``FIRED`` or ``not fired``."""
+        word = self.outcome
+        if self.trigger and self.outcome != "ERROR":
+            word = "FIRED" if self.fired else "not fired"
         if self.outcome == "ERROR":
             middle = f"error: {self.detail}"
         else:

@@ -33,6 +33,11 @@ class CommandAgentConfig(_Strict):
     args: list[str] = Field(default_factory=list, description="Extra arguments appended to a preset's command.")
     prompt: Literal["stdin", "file"] = "stdin"
     output: Literal["stdout", "file"] = "stdout"
+    answer: Literal["files", "text"] | None = Field(
+        None,
+        description="As an author: files (the CLI edits the workspace itself) or text (it prints ```file=<path> "
+        "blocks that devloop writes). Defaults to what the preset does, else files.",
+    )
     model: str | None = None
     timeout: float = Field(600, gt=0, description="Seconds before the whole process group is killed.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra variables set for the agent.")
@@ -200,6 +205,12 @@ class ImplementPolicy(_Strict):
         "environment.",
     )
     gate_timeout: float = Field(900, gt=0)
+    gate_retries: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="More tries the implementer gets, with the failing gates' output, before the step fails.",
+    )
     env_allow: list[str] = Field(
         default_factory=list, description="Variables every gate receives besides PATH, HOME and the locale."
     )
@@ -327,6 +338,12 @@ class Config(_Strict):
     rollup: RollupConfig = RollupConfig()
     max_prompt_chars: int = Field(
         1_000_000, ge=1000, description="A prompt longer than this is refused before any agent is called."
+    )
+    max_code_chars: int = Field(
+        400_000,
+        ge=1000,
+        description="Budget for the change shown to a judge (diff first, then whole files); what does not fit is "
+        "listed in the prompt and the record, never cut silently.",
     )
 
     @model_validator(mode="before")

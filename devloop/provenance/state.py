@@ -282,9 +282,16 @@ class StepRecord:
         if path in self.inputs:
             self.inputs[path] = sha
 
-    def add_outputs(self, paths: list[str]) -> None:
-        """Fix rounds of a later step changed more of this step's files (the implementer's code)."""
-        self.outputs = sorted(set(self.outputs) | set(paths))
+    def add_outputs(self, paths: list[str], deleted: tuple[str, ...] | list[str] = ()) -> None:
+        """Fix rounds of a later step changed more of this step's files (the implementer's code).
+
+        A file a fix round deleted leaves the outputs (it is not missing, it is
+        gone on purpose) and joins ``data["deleted"]``.
+        """
+        gone = set(deleted)
+        self.outputs = sorted((set(self.outputs) | set(paths)) - gone)
+        if gone:
+            self.data["deleted"] = sorted(set(self.data.get("deleted") or []) | gone)
 
     def count_calls(self, n: int) -> None:
         if self.attempt is not None:

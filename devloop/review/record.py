@@ -37,6 +37,8 @@ def render(feature: str, seats: int, cycles: list[dict[str, Any]], fix: list[str
         out.append("")
     for c in cycles:
         out += [f"## Cycle {c['cycle']} (round {c['round']})", ""]
+        if c.get("shown"):
+            out += [f"What reviewers were shown: {c['shown']}", ""]
         out += ["| seat | agent (model) | vote | note |", "|---|---|---|---|"]
         for r in c["reviewers"]:
             model = f" ({r['model']})" if r.get("model") else ""

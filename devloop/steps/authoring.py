@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -54,13 +55,15 @@ def call(
         after = snapshot(root) if diffs else {}
     if not diffs:
         return result, _write_blocks(run, result.text, req.call_id, req.role, expected, scope) if result.ok else []
-    moved = sorted(p for p, st in after.items() if snap.get(p) != st)
+    moved = sorted(p for p in set(snap) | set(after) if snap.get(p) != after.get(p))  # added, changed, deleted
     refused = reach.refused_writes(root, run.feature, [p for p in moved if own(run, p)], expected, _control(run))
     if refused:
         undone = reach.put_back(root, refused, held, run.ws.history_dir(run.feature))
         why = f"{req.role} changed files an author may not: {reach.described(refused)}"
         if undone:
             why += f"; devloop put back {', '.join(undone)} (the agent's versions are in the feature's .history/)"
+        if kept := run.keep_answer(req.call_id, result.text):
+            why += f"; its answer is kept at {kept}"
         raise run.rejected(req.call_id, why)
     if not result.ok:
         return result, []
@@ -89,7 +92,7 @@ def _manual(
     moved: set[str] = set()
     if then is not None:
         now, keep = snapshot(run.ws.root), _keeper(run, scope)
-        moved = {p for p, st in now.items() if then.get(p) != st and keep(p)}
+        moved = {p for p in set(then) | set(now) if then.get(p) != now.get(p) and keep(p)}
     if moved:  # a hash no file has: the person changed something since the prompt
         req = dataclasses.replace(req, before=(*req.before, *((p, "changed-since-the-prompt") for p in moved)))
     result = run.invoke(agent, req)
@@ -99,7 +102,8 @@ def _manual(
         return result, []
     changed = set(expected) | moved | {p for p, h in req.before if hash_file(run.ws.root / p) != h}
     saved.unlink(missing_ok=True)
-    return result, sorted(p for p in changed if (run.ws.root / p).is_file())
+    root = run.ws.root
+    return result, sorted(p for p in changed if (root / p).is_file() or (p in moved and not os.path.lexists(root / p)))
 
 
 def _alone(run: StepRun, needed: bool) -> contextlib.AbstractContextManager[None]:
@@ -134,12 +138,15 @@ def _write_blocks(
     try:
         files = parse_file_blocks(text)
     except ValueError as exc:
-        raise run.rejected(call_id, f"{role} answer rejected: {exc}") from None
+        kept = run.keep_answer(call_id, text)
+        raise run.rejected(call_id, f"{role} answer rejected: {exc}" + (f"; kept at {kept}" if kept else "")) from None
     refused = reach.refused_writes(run.ws.root, run.feature, files, expected, _control(run))
     if scope is not None:
         refused.update({p: "outside what this step changes" for p in files if not scope(p) and p not in expected})
     if refused:
         why = f"{role} answer rejected: it writes where an author may not: {reach.described(refused)}"
+        if kept := run.keep_answer(call_id, text):
+            why += f"; kept at {kept}"
         raise run.rejected(call_id, why)
     for rel, body in files.items():
         run.write(rel, body, 0o755 if rel.endswith(".sh") else None)

@@ -10,7 +10,6 @@ down at once is a hard stall.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,8 +21,10 @@ from devloop.provenance.state import FeatureLock
 from devloop.review import policy as P
 from devloop.review.record import render as render_record
 from devloop.steps.base import Ask, AskResult, Done, Step, waiting_on
+from devloop.steps.change import Shown, change_of, fit
+from devloop.steps.change import diff as change_diff
 from devloop.steps.files import next_round
-from devloop.steps.implement import feature_scope, run_gates
+from devloop.steps.implement import run_gates
 from devloop.steps.reach import inside
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
@@ -36,21 +37,8 @@ class StallError(StepFailed):
 
 
 def code_files(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
-    """The feature's code: what the implementer (and fix rounds) wrote, plus its ``paths:`` globs.
-
-    A link that leads out of the workspace is never part of it: its content
-    would reach the reviewers' prompts.
-    """
-    files: set[str] = set()
-    for p in lock.outputs("implement"):
-        if not p.startswith(f"plans/{feature}/"):
-            files.add(p)
-    feature_cfg = ws.config_view.get("features", {}).get(feature) or {}
-    for pattern in feature_cfg.get("paths") or []:
-        files.update(
-            p.relative_to(ws.root).as_posix() for p in ws.root.glob(pattern) if p.is_file() and inside(ws.root, p)
-        )
-    return sorted(p for p in files if inside(ws.root, ws.root / p))
+    """The feature's code as every judge sees it: its change plus its ``paths:`` (see devloop.steps.change)."""
+    return change_of(ws, feature, lock).files
 
 
 def check_location(ws: Workspace, file: str, line: int) -> str | None:
@@ -73,16 +61,20 @@ def numbered(ws: Workspace, rel: str, around: int | None = None, radius: int = 5
     return "\n".join(f"{i:5d}  {lines[i - 1]}" for i in range(lo, hi + 1))
 
 
-def git_diff(ws: Workspace, base: str | None, files: list[str]) -> str:
-    if not base or not files:
-        return ""
-    try:
-        done = subprocess.run(
-            ["git", "diff", "--no-color", base, "--", *files], cwd=ws.root, capture_output=True, text=True, timeout=60
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return done.stdout[:200_000] if done.returncode == 0 else ""
+def git_diff(ws: Workspace, base: str | None, feature: str, lock: FeatureLock) -> str:
+    """The feature's change against the commit implementation started from, within ``max_code_chars``."""
+    shown = fit([], {}, change_diff(ws, base, change_of(ws, feature, lock)), ws.config.max_code_chars, whole=False)
+    note = shown.summary()
+    return shown.diff + (f"\n[devloop] {note}\n" if note else "")
+
+
+def shown_change(ws: Workspace, feature: str, lock: FeatureLock, base: str | None) -> Shown:
+    """The change as a code reviewer sees it: diff and whole files (numbered), the smoke script once, in budget."""
+    change = change_of(ws, feature, lock)
+    paths = list(dict.fromkeys([*change.files, f"scripts/smoke/{feature}.sh"]))
+    paths = [p for p in paths if (ws.root / p).is_file()]
+    texts = {p: numbered(ws, p) for p in paths}
+    return fit(paths, texts, change_diff(ws, base, change), ws.config.max_code_chars)
 
 
 class CodeReviewStep(Step):
@@ -111,7 +103,7 @@ class CodeReviewStep(Step):
         carried: dict[str, P.Reviewer] = {}
         for c in range(pol.max_cycles):
             k = first + c
-            prompt = self._prompt(run, k, gates, cycles, impl_data.get("base_commit"))
+            prompt, shown = self._prompt(run, k, gates, cycles, impl_data.get("base_commit"))
             to_run = [s for s in seats if s not in carried]
             reviewers = self._review(run, k, to_run, prompt, implementer, seats)
             reviewers = [carried[s] if s in carried else next(r for r in reviewers if r.slot == s) for s in seats]
@@ -119,6 +111,7 @@ class CodeReviewStep(Step):
             green = all(g["passed"] for g in gates)
             d = P.decide(reviewers, claims, pol.fix, pol.quorum, pol.stall_at, green)
             cycle = _cycle_record(c + 1, k, reviewers, claims, pol.fix, gates, d, run.scratch.get(f"verifier{k}"))
+            cycle["shown"] = shown.summary()
             cycles.append(cycle)
             if d.outcome == "pass":
                 record = self._write_record(run, len(seats), cycles, notes)
@@ -134,7 +127,7 @@ class CodeReviewStep(Step):
             changed = self._fix(run, k, implementer, blocking, reviewers, gates)
             cycle["fix"] = changed
             if f"gates{k}" not in run.scratch:  # re-run after the fix, once: a resumed run reads the result
-                run.scratch[f"gates{k}"] = run_gates(run)
+                run.scratch[f"gates{k}"] = run_gates(run, f"round{k}-fix")
                 run.save()
             gates = run.scratch[f"gates{k}"]
             carried = {r.slot: r for r in reviewers if r.ok(claims, pol.fix)} if pol.recheck == "raisers" else {}
@@ -253,19 +246,19 @@ class CodeReviewStep(Step):
             expected,
             k,
             implementer,
-            scope=feature_scope(run),
             watch=code_files(run.ws, f, run.lock),
         )
-        run.lock.step("implement").add_outputs(changed)
+        deleted = (run.memo(f"round{k}-fix") or {}).get("data", {}).get("deleted") or []
+        run.lock.step("implement").add_outputs(changed, deleted)
         run.save()
         return changed
 
     def _prompt(
         self, run: StepRun, k: int, gates: list[dict[str, Any]], cycles: list[dict[str, Any]], base: Any
-    ) -> str:
+    ) -> tuple[str, Shown]:
         ws, f = run.ws, run.feature
-        files = code_files(ws, f, run.lock)
-        return render(
+        shown = shown_change(ws, f, run.lock, base)
+        prompt = render(
             ws,
             "code_review.md.j2",
             feature=f,
@@ -273,11 +266,13 @@ class CodeReviewStep(Step):
             plan=read_text(ws, f"plans/{f}/plan.md"),
             validation=read_text(ws, f"plans/{f}/validation.md"),
             deviations=read_text(ws, f"plans/{f}/deviations.md"),
-            diff=git_diff(ws, base, files),
-            files=[(p, numbered(ws, p)) for p in [*files, f"scripts/smoke/{f}.sh"]],
+            diff=shown.diff,
+            files=shown.files,
+            shown_note=shown.summary(),
             gates=gates,
             previous=cycles,
         )
+        return prompt, shown
 
     def _write_record(self, run: StepRun, seats: int, cycles: list[dict[str, Any]], notes: list[str]) -> str:
         rel = f"plans/{run.feature}/reviews.md"

@@ -90,7 +90,7 @@ class EvaluateStep(Step):
             rubric=ws.template_path("rubric.md").read_text(encoding="utf-8"),
             artifacts=[p for p in inputs if not p.startswith(("src/", "lib/")) and "/" in p] + runs,
             code=code_files(ws, f, run.lock),
-            diff=git_diff(ws, base, code_files(ws, f, run.lock)),
+            diff=git_diff(ws, base, f, run.lock),
             timing=render_time(timing),
             answer_path=answer,
         )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import stat
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devloop.atomic import atomic_write_text
 from devloop.prompts import read_text, render
 from devloop.provenance.state import FeatureLock
+from devloop.redact import redact
 from devloop.steps.base import Done, Step
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
@@ -23,7 +23,7 @@ class ImplementStep(Step):
     name = "implement"
     summary = "step 4: the implementer writes code, deviations.md and the smoke script; local gates run"
     roles = ("implementer", "implementer_rotation")
-    templates = ("implement.md.j2",)
+    templates = ("implement.md.j2", "gate_fix.md.j2")
     policy = "implement"
 
     def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
@@ -58,7 +58,6 @@ class ImplementStep(Step):
             "implementer",
             prompt,
             [deviations, smoke],
-            scope=feature_scope(run),
             fallbacks=rotation,
             watch=code_files(ws, f, run.lock),
         )
@@ -67,16 +66,14 @@ class ImplementStep(Step):
         if note:
             run.register(smoke)
         gates = run_gates(run)
-        red = [g for g in gates if not g["passed"]]
-        if red:
-            why = "local gate failed: " + "; ".join(f"`{g['command']}` {g['result']}" for g in red)
-            raise run.rejected("implement", why, changed)
+        changed, deleted, gates = self._retry_gates(run, changed, list(who.get("deleted") or []), gates)
         outputs = sorted(set(changed) | {deviations, smoke})
         data = {
             "gates": gates,
             "files": len(outputs),
             "implementer": who.get("agent") or ws.config.roles.implementer,
             "rotation": who.get("rotation") or [],
+            "deleted": deleted,
             "base_commit": base,
         }
         if data["rotation"]:
@@ -86,22 +83,58 @@ class ImplementStep(Step):
             )
         return Done(f"{deviations}, {smoke}", outputs, data, note)
 
+    @staticmethod
+    def _retry_gates(
+        run: StepRun, changed: list[str], deleted: list[str], gates: list[dict[str, Any]]
+    ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """Give the implementer ``gate_retries`` more tries with the failing gates' output, then fail the step."""
+        ws, f = run.ws, run.feature
+        tries = ws.config.steps.implement.gate_retries
+        agent = ((run.memo("implement") or {}).get("data") or {}).get("agent")
+        n = 0
+        while _red(gates) and n < tries:
+            n += 1
+            prompt = render(
+                ws,
+                "gate_fix.md.j2",
+                feature=f,
+                attempt=n,
+                tries=tries,
+                red_gates=_red(gates),
+                deviations_path=f"plans/{f}/deviations.md",
+                plan=read_text(ws, f"plans/{f}/plan.md"),
+            )
+            from devloop.steps.code_review import code_files
 
-def feature_scope(run: StepRun) -> Callable[[str], bool] | None:
-    """With ``paths:`` declared, only those files (and the feature's own plans) count as its code.
+            call = f"gate-fix{n}"
+            more = run.author(
+                call,
+                "implementer",
+                prompt,
+                [f"plans/{f}/deviations.md"],
+                n + 1,
+                agent if agent and agent != "hand" else None,
+                watch=code_files(ws, f, run.lock),
+            )
+            gone = ((run.memo(call) or {}).get("data") or {}).get("deleted") or []
+            changed = sorted(set(changed) | set(more))
+            deleted = sorted((set(deleted) | set(gone)) - set(changed))
+            gates = run_gates(run, call)
+        red = _red(gates)
+        if red:
+            why = "local gate failed: " + "; ".join(
+                f"`{g['command']}` {g['result']} (output: {g.get('log') or 'not stored'})" for g in red
+            )
+            if n:
+                why += f"; still failing after {n} more {'try' if n == 1 else 'tries'} with the gate output"
+            for i in range(1, n + 1):  # the next attempt starts from a new implementation, not these fixes
+                run.attempt.reject(f"gate-fix{i}", why, {})
+            raise run.rejected("implement", why, changed)
+        return changed, deleted, gates
 
-    Without them, any changed file does, which is ambiguous when several
-    features' implementers run at once (``doit -n``): declare ``paths:`` then.
-    """
-    cfg = run.ws.config.features.get(run.feature)
-    if not cfg or not cfg.paths:
-        return None
-    patterns = list(cfg.paths)
 
-    def keep(rel: str) -> bool:
-        return rel.startswith(f"plans/{run.feature}/") or any(fnmatch.fnmatch(rel, p) for p in patterns)
-
-    return keep
+def _red(gates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [g for g in gates if not g["passed"]]
 
 
 def git_head(root: Path) -> str | None:
@@ -147,25 +180,50 @@ def gate_commands(policy: Any) -> list[tuple[str, list[str], list[str]]]:
     return out
 
 
-def run_gates(run: StepRun) -> list[dict[str, Any]]:
-    """Run the configured local gates (tests, linters) in the workspace; record each result."""
+TAIL_LINES = 30
+
+
+def run_gates(run: StepRun, label: str = "implement") -> list[dict[str, Any]]:
+    """Run the configured local gates (tests, linters) in the workspace; record each result.
+
+    Each gate's whole output is stored (redacted) in
+    ``runs/<feature>/gates/<time>-<label>-<gate>.log``; the result keeps its
+    last 30 lines, which prompts and reviews.md show.
+    """
+    import datetime as dt
+
     from devloop.envs import allow_listed
     from devloop.procs import last_line, run_in_group
 
     policy = run.ws.config.steps.implement
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     results = []
     for gate, argv, names in gate_commands(policy):
         env = allow_listed(names)  # the implementer's code never sees devloop's secrets unless allowed
         command = " ".join(argv)
+        entry: dict[str, Any] = {"gate": gate, "command": command}
         try:
             done = run_in_group(list(argv), run.ws.root, env, policy.gate_timeout)
         except OSError as exc:
-            results.append({"gate": gate, "command": command, "passed": False, "result": f"cannot start: {exc}"})
+            results.append({**entry, "passed": False, "result": f"cannot start: {exc}", "tail": ""})
             continue
+        output = (done.stdout + (b"\n" if done.stdout and done.stderr else b"") + done.stderr).decode(
+            "utf-8", "replace"
+        )
         if done.timed_out:
             result = f"timed out after {policy.gate_timeout:g}s"
         else:
             tail = last_line(done.stdout + b"\n" + done.stderr)
             result = f"exit {done.returncode}" + (f": {tail}" if tail else "")
-        results.append({"gate": gate, "command": command, "passed": done.returncode == 0, "result": result})
+        log = f"runs/{run.feature}/gates/{stamp}-{label}-{gate}.log"
+        text = f"$ {command}\n{output}{'' if output.endswith(chr(10)) or not output else chr(10)}# {result}\n"
+        atomic_write_text(run.ws.confined(log), redact(text), fsync=False)
+        entry.update(passed=done.returncode == 0 and not done.timed_out, result=redact(result), log=log)
+        entry["tail"] = redact(_tail(output))
+        results.append(entry)
     return results
+
+
+def _tail(output: str, lines: int = TAIL_LINES, width: int = 300) -> str:
+    kept = output.rstrip("\n").splitlines()[-lines:]
+    return "\n".join(line if len(line) <= width else line[: width - 3] + "..." for line in kept)

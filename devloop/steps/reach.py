@@ -12,6 +12,7 @@ symbolic link may lead out of the workspace.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,6 +142,10 @@ def put_back(root: Path, refused: Collection[str], held: dict[str, bytes], histo
     done = []
     for rel in refused:
         path = root / rel
+        if not os.path.lexists(path) and rel in held:  # deleted: bring it back
+            atomic_write_bytes(path, held[rel])
+            done.append(rel)
+            continue
         if path.is_symlink() or not path.is_file():
             continue
         archive(root, path, history, "refused")

@@ -10,6 +10,7 @@ waits, and a call whose answer was rejected is asked again with the reason.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from devloop.provenance.state import Attempt, FeatureLock, StepRecord, Wait
 from devloop.redact import redact
 from devloop.steps import authoring
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
+from devloop.steps.change import forget as forget_change
 from devloop.steps.files import has_text
 
 if TYPE_CHECKING:
@@ -318,6 +320,12 @@ class StepRun:
     def _keep_rejected(self, call_id: str, text: str, answer_path: str, agent: Any) -> str:
         if _is_manual(agent):
             return answer_path
+        return self.keep_answer(call_id, text) or answer_path
+
+    def keep_answer(self, call_id: str, text: str) -> str | None:
+        """Keep a refused answer's text under .devloop/rejected/ (redacted); its path, or None when it was empty."""
+        if not text.strip():
+            return None
         rel = f".devloop/rejected/{self.feature}/{self.step.name}-{call_id}-{int(time.time())}.md"
         self.ws.ensure_state_dir()
         atomic_write_text(self.ws.confined(rel), redact(text))
@@ -374,6 +382,7 @@ class StepRun:
             blocks = getattr(agent, "returns_file_blocks", False)
             ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
             result, changed = authoring.call(self, agent, ask, expected, scope, list(watch))
+            forget_change(self.ws)
             if result.status is CallStatus.WAITING:
                 self._waiting(call_id, list(expected), before, result.prompt_path)
                 raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)
@@ -387,11 +396,22 @@ class StepRun:
         missing = [p for p in expected if not has_text(self.ws.root / p)]
         if missing:
             self.attempt.end_call()
-            raise self.rejected(
-                call_id, f"{role} agent {agent.name!r} did not write {', '.join(missing)} (missing or empty)"
-            )
+            why = f"{role} agent {agent.name!r} did not write {', '.join(missing)} (missing or empty)"
+            if kept := self.keep_answer(call_id, result.text):
+                hint = ""
+                if "```file=" in result.text and not getattr(agent, "returns_file_blocks", False):
+                    hint = " (it printed file= blocks: set `answer: text` on the agent to have devloop write them)"
+                why += f"; its answer is kept at {kept}{hint}"
+            raise self.rejected(call_id, why)
         outputs = {p: self.register(p) for p in changed if (self.ws.root / p).is_file()}
-        data = {"changed": sorted(outputs), "agent": agent.name, "model": agent.model, "rotation": rotation}
+        deleted = sorted(p for p in changed if not os.path.lexists(self.ws.root / p))
+        data = {
+            "changed": sorted(outputs),
+            "deleted": deleted,
+            "agent": agent.name,
+            "model": agent.model,
+            "rotation": rotation,
+        }
         self._remember(call_id, outputs, data)
         return sorted(outputs)
 

@@ -115,6 +115,30 @@ def new_run_dir(ws: Workspace, feature: str) -> str:
     return rel
 
 
+def tally(checks: list[Any], triggers: list[Any]) -> dict[str, int]:
+    """Checks and triggers counted apart: a trigger that did not fire is not a passed check."""
+    return {
+        "checks": len(checks),
+        "passed": sum(r.outcome == "PASS" for r in checks),
+        "failed": sum(r.outcome == "FAIL" for r in checks),
+        "errors": sum(r.outcome == "ERROR" for r in [*checks, *triggers]),
+        "triggers": len(triggers),
+        "fired": sum(r.outcome == "FAIL" for r in triggers),
+    }
+
+
+def describe_counts(c: dict[str, Any]) -> str:
+    """``checks 2/3 passed (1 failed); triggers 0/2 fired; 1 error`` from a tally (older ones too)."""
+    checks = f"checks {c.get('passed', c.get('checks', 0) - c.get('failed', 0))}/{c.get('checks', 0)} passed"
+    if c.get("failed"):
+        checks += f" ({c['failed']} failed)"
+    triggers = (
+        f"triggers {c.get('fired', 0)}/{c['triggers']} fired" if "triggers" in c else f"{c.get('fired', 0)} fired"
+    )
+    errors = c.get("errors", 0)
+    return f"{checks}; {triggers}; {errors} error{'' if errors == 1 else 's'}"
+
+
 def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Path) -> dict[str, Any]:
     """Run the smoke script, the checks and the triggers once; write smoke.log and result.json."""
     from devloop.checks.model import parse_check_block
@@ -138,13 +162,8 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
     fired = [r.name for r in triggers if r.outcome == "FAIL"]
     errors = [r for r in [*checks, *triggers] if r.outcome == "ERROR"]
     passed = script["passed"] and all(r.outcome == "PASS" for r in checks) and not errors
-    counts = {
-        "checks": len(checks),
-        "failed": sum(r.outcome != "PASS" for r in checks),
-        "errors": len(errors),
-        "fired": len(fired),
-    }
-    lines.append(f"# result: {'PASS' if passed and not fired else 'FAIL'} {json.dumps(counts)}")
+    counts = tally(checks, triggers)
+    lines.append(f"# result: {'PASS' if passed and not fired else 'FAIL'}: {describe_counts(counts)}")
     atomic_write_text(rundir / "smoke.log", redact("\n".join(lines) + "\n"))
     result = {
         "feature": feature,
@@ -238,7 +257,7 @@ def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str
     """Ask the triage agent for a route; for ``validation`` the planner fixes validation.md right away."""
     ws, f = run.ws, run.feature
     note = f"{rundir}/triage.md"
-    from devloop.steps.code_review import code_files, git_diff
+    from devloop.steps.code_review import git_diff
 
     base = run.lock.data("implement").get("base_commit")
     prompt = render(
@@ -248,7 +267,7 @@ def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str
         smoke_log=read_text(ws, f"{rundir}/smoke.log"),
         plan=read_text(ws, f"plans/{f}/plan.md"),
         validation=read_text(ws, f"plans/{f}/validation.md"),
-        diff=git_diff(ws, base, code_files(ws, f, run.lock)),
+        diff=git_diff(ws, base, f, run.lock),
         fired=outcome["fired"],
     )
     verdict = run.ask("triage", "triage", prompt, note, parse_route)

@@ -51,7 +51,7 @@ def test_a_quiet_window_does_not_fire(logging_server: LoggingServer, make_ctx: C
     logging_server.add(at(30), n=100)
     [r] = evaluate_triggers(block(trigger()).rollback_triggers, make_ctx(logging=logging_server.url), NOW)
     assert (r.outcome, r.actual["count"], r.fired) == ("PASS", 0, False)
-    assert r.line().startswith("PASS error_rate (logging) count > 50 | actual: count=0 | ")
+    assert r.line().startswith("not fired error_rate (logging) count > 50 | actual: count=0 | ")
 
 
 def test_the_trigger_window_ends_at_the_now_it_is_given(

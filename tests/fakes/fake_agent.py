@@ -6,6 +6,7 @@ key found wins, in this order: "<feature>/<step>/<call_id>", "<step>/<call_id>",
 "<step>", "*". An action may have:
   "answer": text for stdout (or for the output file, see below)
   "write":  {relative path: content} written into the cwd (*.sh made executable)
+  "delete": [relative path] removed from the cwd
   "stderr": text for stderr
   "sleep":  seconds to wait first
   "sleep_after_write": seconds to wait after writing files (to be killed mid-call)
@@ -100,6 +101,8 @@ def main() -> int:
         path.write_text(content, encoding="utf-8")
         if rel.endswith(".sh"):
             path.chmod(0o755)
+    for rel in action.get("delete", []):
+        Path(rel).unlink(missing_ok=True)
     time.sleep(float(action.get("sleep_after_write", 0)))
     if "answer" in action:
         if output_file:

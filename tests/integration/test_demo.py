@@ -108,7 +108,7 @@ def test_the_full_demo_runs_the_whole_loop_offline() -> None:
         assert "## Business date" in (p / "plan.md").read_text()
         assert "BUSINESS_TZ" in (work / "src/ingest/daily_events.py").read_text()
         monitor = next(work.glob(f"runs/*-{F}*/monitor.log")).read_text()
-        assert "PASS null_keys (bigquery)" in monitor and "PASS job_errors (logging)" in monitor
+        assert "not fired null_keys (bigquery)" in monitor and "not fired job_errors (logging)" in monitor
 
         # evaluation and roll-up
         front = (p / "evaluation.md").read_text().split("---\n")[1]

@@ -64,7 +64,7 @@ def test_smoke_fails_routes_to_code_then_passes_after_a_redeploy(ws: WS) -> None
     run_dir = next((ws.root / "runs").glob("*-a"))
     log = (run_dir / "smoke.log").read_text()
     assert "FAIL service_live (command) exit_code == 0 | actual: exit_code=1" in log
-    assert "PASS error_count (command)" in log  # the trigger did not fire
+    assert "not fired error_count (command)" in log  # a trigger that did not fire is not a passed check
     assert json.loads((run_dir / "result.json").read_text())["passed"] is False
     assert (run_dir / "triage.md").read_text().endswith("ROUTE: code\n")
 

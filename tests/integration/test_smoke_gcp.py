@@ -59,7 +59,7 @@ def test_doit_smoke_queries_bigquery_and_logging_through_the_official_clients(
     assert "triage routed to plan" in r.stdout
     log = next((ws.root / "runs").glob("*-a/smoke.log")).read_text()
     assert "FAIL partition_present (bigquery) n > 0 | actual: n=0" in log
-    assert "PASS error_rate (logging) count > 5 | actual: count=0" in log
+    assert "not fired error_rate (logging) count > 5 | actual: count=0" in log
     body = logging_server.requests[-1].body
     assert body["resourceNames"] == [f"projects/{PROJECT}"] and 'timestamp>="' in body["filter"]
 
