@@ -57,7 +57,8 @@ def _note(step: str, rec: StepRecord | None) -> str:
     if step == "implement":
         gates = data.get("gates") or []
         passed = sum(bool(g.get("passed")) for g in gates)
-        return f"by {data.get('implementer', '?')}; local gates {passed}/{len(gates)} passed"
+        gate_note = f"local gates {passed}/{len(gates)} passed" if gates else "no local gates configured"
+        return f"by {data.get('implementer', '?')}; {gate_note}"
     if step == "red_team" and data.get("teams"):
         counts = ", ".join(f"{v} {k}" for k, v in (data.get("findings") or {}).items())
         return f"teams {', '.join(data['teams'])}: {counts}"
@@ -172,18 +173,43 @@ def deploys_and_smoke(ws: Workspace, feature: str, lock: FeatureLock) -> list[st
             result = json.loads((rd / "result.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             result = {}
-        verdict = {True: "PASS", False: "FAIL"}.get(result.get("passed"), "unknown")
+        if not result and (rd / "monitor.log").is_file():
+            rows.append(f"| {rd.name} | - | monitoring, no trigger fired | {_monitor_lines(rd)} | - |")
+            continue
+        verdict = {True: "PASS", False: "FAIL"}.get(result.get("passed"), "no result recorded")
         counts = describe_counts(result["counts"]) if isinstance(result.get("counts"), dict) else "-"
         route = "-"
         if (rd / "triage.md").is_file():
             p = parse_route((rd / "triage.md").read_text(encoding="utf-8"))
-            route = f"{p.verdict} → {ROUTES[p.verdict]}" if p.ok else f"unparseable ({p.reason})"
+            route = f"{p.verdict} (re-runs {ROUTES[p.verdict]})" if p.ok else f"unparseable ({p.reason})"
         dep = (result.get("deploy") or {}).get("id", "-")
         rollback = _rollback_note(result, rd)
         rows.append(f"| {rd.name} | #{dep} | {verdict}{rollback} | {counts} | {route} |")
     if not rows:
         return [*out, "No smoke run yet.", ""]
     return [*out, "| run | deploy | result | counts | triage route |", "|---|---|---|---|---|", *rows, ""]
+
+
+def _monitor_lines(rd: Path) -> str:
+    lines = [line for line in (rd / "monitor.log").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return f"{len(lines)} trigger evaluation(s)"
+
+
+def change(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
+    """The feature's change as the judges saw it: its files and what it deleted."""
+    from devloop.steps.change import change_of
+
+    ch = change_of(ws, feature, lock)
+    if not ch.files and not ch.deleted:
+        return []
+    out = ["## The change", "", f"{len(ch.files)} file(s) reviewed with the feature", ""]
+    out += [f"- `{p}`" for p in ch.files]
+    if ch.deleted:
+        out += ["", "Deleted:", ""] + [f"- `{p}`" for p in ch.deleted]
+    base = lock.data("implement").get("base_commit")
+    if base:
+        out += ["", f"Diffs are taken against commit `{str(base)[:12]}`, where implementation began."]
+    return [*out, ""]
 
 
 def smoke_state(smoke: dict[str, Any]) -> list[str]:
@@ -238,6 +264,7 @@ def build(ws: Workspace, feature: str, out_path: Path) -> str:
         head
         + timeline(ws, feature, lock)
         + plan_review(ws, feature, lock)
+        + change(ws, feature, lock)
         + code_review(ws, feature, lock)
         + gates(lock)
         + deploys_and_smoke(ws, feature, lock)

@@ -8,7 +8,6 @@ change, and read the diff.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ from devloop.provenance.lockfile import write_lock
 from devloop.provenance.staleness import Status
 from devloop.provenance.state import FeatureLock
 from devloop.steps.registry import ORDER
-
-GOLDEN = Path(__file__).parent / "golden"
+from tests.goldens import check_golden
 
 
 def feature(root: Path, name: str, steps: dict[str, Any] | None, gates: dict[str, Any] | None = None) -> None:
@@ -58,14 +56,6 @@ def run_graph(root: Path, *args: str) -> str:
     r = CliRunner().invoke(graph_cmd, [*args, "-C", str(root)])
     assert r.exit_code == 0, r.output
     return r.output
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("DEVLOOP_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert text == path.read_text()
 
 
 @pytest.mark.parametrize(("fmt", "golden"), [("mermaid", "graph.mmd"), ("dot", "graph.dot")])

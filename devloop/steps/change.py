@@ -77,7 +77,7 @@ def matching(patterns: list[str], candidates: Any) -> list[str]:
     """The candidates the gitignore-style patterns select."""
     import pathspec
 
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     return [p for p in candidates if spec.match_file(p) and not is_loop_file(p)]
 
 
@@ -190,6 +190,7 @@ class Shown:
 
     files: list[tuple[str, str]]  # (path, text) shown whole
     diff: str  # the diff parts shown
+    in_diff: list[str]  # the files whose diff part is shown
     diff_only: list[str]
     left_out: list[str]
     budget: int
@@ -241,4 +242,4 @@ def fit(paths: list[str], texts: dict[str, str], diff_text: str, budget: int, wh
     expected_whole = set(paths) if whole else set()
     diff_only = [p for p in order if p in in_diff and p not in shown_whole and p in expected_whole]
     left_out = [p for p in order if p not in in_diff and p not in shown_whole and (whole or p in parts)]
-    return Shown(files, "".join(diff_shown), diff_only, left_out, budget)
+    return Shown(files, "".join(diff_shown), sorted(in_diff), diff_only, left_out, budget)

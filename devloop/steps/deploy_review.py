@@ -8,7 +8,7 @@ from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
-from devloop.steps.code_review import check_location, numbered
+from devloop.steps.code_review import check_location, code_files, git_diff, numbered
 from devloop.steps.red_team import risk_tags
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
@@ -58,6 +58,8 @@ class DeployReviewStep(Step):
             plan=read_text(ws, f"plans/{f}/plan.md"),
             checklists=[(n, read_text(ws, ws.workspace_rel(ws.template_path(f"gcp/{n}.md")))) for n in lists],
             files=[(p.relative_to(ws.root).as_posix(), numbered(ws, p.relative_to(ws.root).as_posix())) for p in files],
+            change=code_files(ws, f, run.lock),
+            diff=git_diff(ws, run.lock.data("implement").get("base_commit"), f, run.lock),
             triage=run.triage_note(),
         )
         verdict = run.ask("review", "gcp_reviewer", prompt, answer, parse_code_review)

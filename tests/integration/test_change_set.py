@@ -104,3 +104,20 @@ def test_paths_never_show_git_internals_or_what_a_link_reaches_outside(ws: WS, t
     assert "GIT-TOKEN-MARK" not in prompt and "### .git/" not in prompt
     assert "OUTSIDE-SECRET" not in prompt
     assert "UNTOUCHED-MARK" in prompt  # the pattern itself works
+
+
+def test_a_change_over_the_budget_is_named_in_the_prompt_and_the_record(ws: WS) -> None:
+    ws.config(extra="max_code_chars: 1000\n")
+    ws.add_feature("a")
+    big = "".join(f"VALUE_{i} = {i}  # a long enough line to fill the budget quickly\n" for i in range(200))
+    script = dict(ws.script)
+    script["a/implement/implement"]["write"]["src/big.py"] = big
+    script["a/code_review/round1-judge"] = {"answer": "VOTE: PRODUCTION GRADE\n"}
+    ws.set_script(script)
+    assert ws.doit().returncode == 0
+    prompt = _review_prompt(ws)
+    assert "## What you are shown" in prompt
+    assert "The change is larger than the budget of 1,000 characters (max_code_chars)." in prompt
+    assert "Left out (neither diff nor text): src/big.py" in prompt
+    assert "VALUE_199" not in prompt
+    assert "What reviewers were shown: The change is larger than the budget" in ws.read("plans/a/reviews.md")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 
 from tests.conftest import WS, happy_script
@@ -142,3 +143,42 @@ def test_devloop_deploy_runs_the_configured_command_then_records_the_deploy(ws: 
     assert "command finished: exit 0" in next((ws.root / "runs").glob("*-b/deploy.log")).read_text()
     lock = ws.read("plans/b/devloop.lock")
     assert "version: v7" in lock and "forced: 'code_review:b has not passed the current code" in lock
+
+
+GOLDEN_VALIDATION = """# Checks
+
+```yaml devloop
+smoke:
+  - name: service_live
+    command: {argv: [sh, -c, "echo up"]}
+    expect: exit_code == 0 and 'up' in stdout
+  - name: rows_loaded
+    command: {argv: [sh, -c, "echo 0"]}
+    expect: stdout | trim | int > 0
+rollback_triggers:
+  - name: error_count
+    command: {argv: [sh, -c, "echo 9"]}
+    fire_when: stdout | trim | int > 5
+  - name: latency
+    command: {argv: [sh, -c, "echo 120"]}
+    fire_when: stdout | trim | int > 500
+```
+"""
+
+
+def test_the_smoke_log_and_the_report_read_as_golden_files(ws: WS) -> None:
+    """One passing and one failing check, one fired and one quiet trigger: the log and report people read."""
+    from tests.goldens import check_golden, masked
+
+    setup(ws)
+    plan = {"write": {"plans/a/plan.md": "# Plan\nDo it.\n", "plans/a/validation.md": GOLDEN_VALIDATION}}
+    ws.set_script({**ws.script, "a/plan/plan": plan})
+    assert ws.doit().returncode == 0
+    assert ws.devloop("deployed", "a", "--version", "v1").returncode == 0
+    r = ws.doit("smoke")
+    assert r.returncode == 1
+    run_dir = next((ws.root / "runs").glob("*-a"))
+    check_golden("smoke.log", masked((run_dir / "smoke.log").read_text()))
+    assert ws.devloop("report", "a").returncode == 0
+    user = getpass.getuser()
+    check_golden("report.md", masked(ws.read("plans/a/report.md"), (f" by {user} at", " by <user> at")))
