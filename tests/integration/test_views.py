@@ -93,7 +93,10 @@ def test_report_shows_gates_deploys_smoke_runs_and_links(ws: WS, tmp_path: Path)
     assert "| plan | approved | ann | 2026-01-01T00:00:00 | `plans/alpha/plan.md` abababababab |" in text
     assert "Latest: #1 version v1 by ann" in text
     assert "Deploy #1 failed; triage sent the loop back to implement." in text
-    row = "| 20260102-030405-alpha | #1 | FAIL (no rollback configured, nothing rolled back) | checks 1/2 passed (1 failed); 1 fired; 0 errors |"
+    row = (
+        "| 20260102-030405-alpha | #1 | FAIL (no rollback configured, nothing rolled back)"
+        " | checks 1/2 passed (1 failed); 1 fired; 0 errors |"
+    )
     assert row in text  # what the rollback did, exactly: here, nothing
     assert "code → implement" in text and "beta-alpha" not in text
     found = links(text, "Artifacts")
