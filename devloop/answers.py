@@ -405,7 +405,6 @@ def parse_evaluation(text: str) -> Parsed:
     The verdict is ``SCORED``; ``time_efficiency`` in the answer is ignored
     (devloop records it from the ledger).
     """
-    import yaml
 
     if not text.strip():
         return Parsed(UNPARSEABLE, "the answer is empty")
@@ -415,9 +414,11 @@ def parse_evaluation(text: str) -> Parsed:
     yaml_blocks = [b for b in blocks if b.info.lower() in ("yaml", "yml")]
     if len(yaml_blocks) != 1:
         return Parsed(UNPARSEABLE, f"expected exactly one fenced yaml block, found {len(yaml_blocks)}")
+    from devloop.safeyaml import YamlLimit, load
+
     try:
-        data = yaml.safe_load(yaml_blocks[0].body)
-    except yaml.YAMLError as exc:
+        data = load(yaml_blocks[0].body)
+    except YamlLimit as exc:
         return Parsed(UNPARSEABLE, f"the yaml block does not parse: {exc}")
     if not isinstance(data, dict) or not isinstance(data.get("scores"), dict):
         return Parsed(UNPARSEABLE, "the yaml block has no 'scores' mapping")

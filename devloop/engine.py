@@ -17,7 +17,7 @@ from devloop.errors import DevloopError, StepFailed, UsageError
 from devloop.provenance.hashing import hash_file, hash_json, hash_output
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.staleness import Current, Status, assess
-from devloop.provenance.state import GATE, RUNNING, FeatureLock, Force, Gate, StepRecord
+from devloop.provenance.state import GATE, RUNNING, FeatureLock, Force, Gate, StepRecord, bounded
 from devloop.steps.registry import STEPS, next_step, upstream_of
 from devloop.workspace import Workspace
 
@@ -245,7 +245,7 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
         nxt = f.next or (
             "doit  (asks again, with what was wrong)" if f.retry else "doit  (after fixing the cause above)"
         )
-        return Outcome("failed", feature, step_name, detail=str(f), next=nxt, calls=run.calls)
+        return Outcome("failed", feature, step_name, detail=bounded(str(f)), next=nxt, calls=run.calls)
     except DevloopError as e:
         _stop(ws, run, rec.fail, str(e))
         raise

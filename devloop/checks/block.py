@@ -72,10 +72,20 @@ def format_errors(where: str, err: ValidationError, data: dict[str, Any]) -> str
         path = ".".join(loc) or "(top level)"
         name = _probe_name(data, e["loc"])
         if name:
-            path += f" ({name})"
+            path += f" ({name[:64]})"
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {path}: {msg}")
+        lines.append(f"{where}: {path[:200]}: {_short(msg)}")
+    if len(lines) > MAX_LINES:
+        lines = [*lines[:MAX_LINES], f"{where}: ... and {len(lines) - MAX_LINES} more problems"]
     return "\n".join(lines)
+
+
+MAX_LINES = 20
+
+
+def _short(msg: str, limit: int = 300) -> str:
+    """A message quotes a value, never dumps it: an agent wrote this block."""
+    return msg if len(msg) <= limit else msg[:limit] + "..."
 
 
 def _probe_name(data: dict[str, Any], loc: tuple[Any, ...]) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from devloop.checks.block import INFO, find_blocks, format_errors, unclosed_line
@@ -170,13 +169,14 @@ def parse_check_block(validation_text: str, source: str = "validation.md") -> Ch
         raise ConfigError(f"{source}: found {len(found)} ```{INFO} blocks (lines {lines}); keep exactly one")
     block = found[0]
     where = f"{source} (block at line {block.line})"
+    from devloop.safeyaml import YamlLimit
+    from devloop.safeyaml import load as load_yaml
+
     try:
-        data = yaml.safe_load(block.body) if block.body.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" line {block.line + 1 + mark.line}" if mark is not None else ""
-        problem = _problem(exc, block.line + 1)
-        raise ConfigError(f"{source}{at} (block at line {block.line}): not valid YAML: {problem}") from None
+        data = load_yaml(block.body, first_line=block.line + 1) if block.body.strip() else {}
+    except YamlLimit as exc:
+        at = f" line {exc.line}" if exc.line else ""
+        raise ConfigError(f"{source}{at} (block at line {block.line}): {exc.message}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -185,12 +185,3 @@ def parse_check_block(validation_text: str, source: str = "validation.md") -> Ch
         return CheckBlock.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_errors(where, exc, data)) from None
-
-
-def _problem(exc: yaml.YAMLError, first_line: int) -> str:
-    """PyYAML's problem, and where the construct it was reading began (often the real culprit)."""
-    problem = str(getattr(exc, "problem", None) or exc).strip()
-    context, mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if context and mark is not None:
-        problem += f" ({context} at line {first_line + mark.line})"
-    return problem

@@ -36,7 +36,7 @@ ParamValue = Annotated[Any, AfterValidator(_param_value)]
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _vet_template(text: str) -> set[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from devloop.config.models import Config
@@ -30,17 +29,21 @@ def format_validation_error(source: str, err: ValidationError) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         loc = _format_loc(e["loc"]) if e["loc"] else ""
         for line in msg.splitlines() or [""]:  # one line per problem, each naming its field
+            line = line if len(line) <= 300 else line[:300] + "..."  # a value is quoted, never dumped
             lines.append(f"{source}: {loc}: {line}" if loc else f"{source}: {line}")
+    if len(lines) > 20:
+        lines = [*lines[:20], f"{source}: ... and {len(lines) - 20} more problems"]
     return "\n".join(lines)
 
 
 def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
+    from devloop.safeyaml import YamlLimit, load
+
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = load(text) if text.strip() else {}
+    except YamlLimit as exc:
+        where = f"{source}: line {exc.line}" if exc.line else source
+        raise ConfigError(f"{where}: {exc.message}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -14,7 +14,7 @@ from devloop.names import is_agent_name, is_feature_name
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CommandAgentConfig(_Strict):
@@ -39,7 +39,7 @@ class CommandAgentConfig(_Strict):
         "blocks that devloop writes). Defaults to what the preset does, else files.",
     )
     model: str | None = None
-    timeout: float = Field(600, gt=0, description="Seconds before the whole process group is killed.")
+    timeout: float = Field(600, gt=0, le=86_400, description="Seconds before the whole process group is killed.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra variables set for the agent.")
     env_allow: list[str] = Field(
         default_factory=list, description="Names passed through from devloop's own environment."
@@ -71,7 +71,7 @@ class OpenAIAgentConfig(_Strict):
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1)
     system: str | None = Field(None, description="Optional system message sent before every prompt.")
-    timeout: float = Field(600, gt=0, description="Seconds per HTTP request.")
+    timeout: float = Field(600, gt=0, le=86_400, description="Seconds per HTTP request.")
     max_retries: int = Field(
         3, ge=0, le=10, description="Extra attempts on 429, 5xx, timeouts and refused connections."
     )
@@ -204,7 +204,7 @@ class ImplementPolicy(_Strict):
         "{argv: [...], name: ..., env_allow: [NAME]}. They run the implementer's code with an allow-listed "
         "environment.",
     )
-    gate_timeout: float = Field(900, gt=0)
+    gate_timeout: float = Field(900, gt=0, le=86_400, description="Seconds each local gate may run.")
     gate_retries: int = Field(
         1,
         ge=0,
@@ -243,7 +243,7 @@ class SmokePolicy(_Strict):
         "auto",
         description="auto: evaluation waits for a passing smoke run when there are checks or deploy artifacts.",
     )
-    script_timeout: float = Field(600, gt=0, description="Seconds scripts/smoke/<feature>.sh may run.")
+    script_timeout: float = Field(600, gt=0, le=86_400, description="Seconds scripts/smoke/<feature>.sh may run.")
     env_allow: list[str] = Field(
         default_factory=list,
         description="Variables the smoke script and command checks receive besides PATH, HOME and the locale "
@@ -257,7 +257,7 @@ class DeployConfig(_Strict):
 
     command: list[str] | None = Field(None, description="Runs the deploy for `devloop deploy <feature>`.")
     rollback: list[str] | None = Field(None, description="Runs when a rollback trigger fires.")
-    timeout: float = Field(1800, gt=0)
+    timeout: float = Field(1800, gt=0, le=86_400)
 
 
 class StepPolicies(_Strict):
@@ -295,7 +295,7 @@ class GcpConfig(_Strict):
     logging_endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:8085 for a local server.")
     max_bytes_billed: int = Field(1_000_000_000, ge=1, description="Default cap for every BigQuery check.")
     query_timeout: float = Field(
-        120, ge=1, description="Seconds a BigQuery or Logging check may take, all requests together."
+        120, ge=1, le=86_400, description="Seconds a BigQuery or Logging check may take, all requests together."
     )
 
 

@@ -98,6 +98,17 @@ class Force:
     at: str | None = None
 
 
+MAX_DETAIL_CHARS = 2000
+
+
+def bounded(text: str | None, limit: int = MAX_DETAIL_CHARS) -> str:
+    """A detail kept in the (committed) lock: at most ``limit`` characters, saying how much was cut."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" ... [{len(text) - limit:,} more characters not kept]"
+
+
 @dataclass
 class Attempt:
     n: int
@@ -156,7 +167,7 @@ class Attempt:
     def reject(self, call_id: str, reason: str, outputs: dict[str, str]) -> None:
         """The answer of ``call_id`` was refused: forget it, so that the next run asks again."""
         self.calls = [c for c in self.calls if c.id != call_id]
-        self.rejected[call_id] = Rejection(reason, dict(outputs))
+        self.rejected[call_id] = Rejection(bounded(reason), dict(outputs))
         self.waits.pop(call_id, None)  # a person asked again must change the answer from what was rejected
         if self.inflight == call_id:
             self.inflight = None
@@ -253,14 +264,14 @@ class StepRecord:
 
     def _stop(self, state: str, detail: str) -> None:
         assert self.attempt is not None, f"{state} outside an attempt"
-        self.state, self.detail = state, detail
+        self.state, self.detail = state, bounded(detail)
 
     def finish(
         self, *, outputs: list[str], data: dict[str, Any], note: str, current: Any, timing: dict[str, Any]
     ) -> None:
         """Enter ``done``: the attempt ends; ``current`` holds the inputs, template and config it ran with."""
         attempt = self.attempt
-        self.state, self.detail = DONE, note or None
+        self.state, self.detail = DONE, bounded(note) or None
         self.attempt, self.adopted = None, []
         self.outputs = sorted(set(outputs))
         self.data = data

@@ -44,10 +44,10 @@ def validated(ws: Workspace) -> Any:
         parsed = parse_evaluation(text)
         if not parsed.ok:
             return parsed
-        import yaml
+        from devloop.safeyaml import load
 
         block = re.search(r"```ya?ml\n(.*?)```", text, re.S)
-        data = yaml.safe_load(block.group(1)) if block else {}
+        data = load(block.group(1)) if block else {}
         for f in (data or {}).get("findings") or []:
             if isinstance(f, dict) and parsed.extra["scores"].get(f.get("dimension"), 5) < 4:
                 problem = evidence_problem(ws, str(f.get("evidence") or ""))

@@ -31,11 +31,11 @@ def risk_tags(plan_text: str) -> list[str]:
     m = _FRONT.match(plan_text)
     if not m:
         return []
-    import yaml
+    from devloop.safeyaml import YamlLimit, load
 
     try:
-        data = yaml.safe_load(m.group(1))
-    except yaml.YAMLError:
+        data = load(m.group(1))
+    except YamlLimit:
         return []
     risk = data.get("risk") if isinstance(data, dict) else None
     if isinstance(risk, str):

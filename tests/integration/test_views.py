@@ -98,7 +98,7 @@ def test_report_shows_gates_deploys_smoke_runs_and_links(ws: WS, tmp_path: Path)
         " | checks 1/2 passed (1 failed); 1 fired; 0 errors |"
     )
     assert row in text  # what the rollback did, exactly: here, nothing
-    assert "code → implement" in text and "beta-alpha" not in text
+    assert "code (re-runs implement)" in text and "beta-alpha" not in text
     found = links(text, "Artifacts")
     assert {"brief.md", "../../src/alpha.py", "../../runs/20260102-030405-alpha/triage.md"} <= set(found)
     assert all((ws.root / "plans" / "alpha" / link).is_file() for link in found)
