@@ -47,7 +47,7 @@ def watch(
         raise UsageError(
             "no monitoring window: add `monitoring: {duration: 30m, interval: 1m}` or pass --duration/--interval"
         )
-    from devloop.steps.smoke import new_run_dir
+    from devloop.runs import new_run_dir
 
     rundir = ws.root / new_run_dir(ws, feature)
     log = rundir / "monitor.log"

@@ -18,15 +18,9 @@ from devloop.atomic import atomic_write_text
 from devloop.costs import Total
 from devloop.provenance.staleness import LABELS
 from devloop.provenance.state import FeatureLock, StepRecord
+from devloop.runs import run_dirs
 from devloop.steps.registry import ORDER
 from devloop.workspace import Workspace
-
-
-def run_dirs(ws: Workspace, feature: str) -> list[Path]:
-    """``runs/<YYYYMMDD-HHMMSS>-<feature>/``, oldest first; the exact pattern keeps ``a-b`` out of ``b``'s runs."""
-    pattern = re.compile(rf"^\d{{8}}-\d{{6}}-{re.escape(feature)}$")
-    runs = ws.root / "runs"
-    return sorted(p for p in runs.iterdir() if p.is_dir() and pattern.match(p.name)) if runs.is_dir() else []
 
 
 def _ledger_by_step(ws: Workspace, feature: str) -> dict[str, list[dict[str, Any]]]:

@@ -81,7 +81,7 @@ def deploy(feature: str, version: str | None, force: bool, root: Path | None) ->
     code has not passed, unless --force.
     """
     from devloop.deploys import commands, run_configured
-    from devloop.steps.smoke import new_run_dir
+    from devloop.runs import new_run_dir
 
     ws = _locked(root, feature)
     forced = _ready(ws, feature, force)

@@ -23,6 +23,7 @@ from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.redact import redact
+from devloop.runs import new_run_dir
 from devloop.steps.base import Done, Step, Waiting
 from devloop.steps.plan import block_problem
 from devloop.steps.run import StepRun
@@ -102,17 +103,6 @@ class SmokeStep(Step):
             f"{why} against deploy #{deploy['id']} (round trip {trips}/{cap}); triage routed to {route} ({note})",
             next=f"doit  (re-runs {step}:{f} as triage asked; then redeploy, devloop deployed {f}, doit smoke:{f})",
         )
-
-
-def new_run_dir(ws: Workspace, feature: str) -> str:
-    """runs/<YYYYMMDD-HHMMSS>-<feature>, made unique if two runs start in the same second."""
-    base = f"runs/{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{feature}"
-    rel, n = base, 1
-    while (ws.root / rel).exists():
-        n += 1
-        rel = f"{base}-{n}"
-    (ws.root / rel).mkdir(parents=True)
-    return rel
 
 
 def tally(checks: list[Any], triggers: list[Any]) -> dict[str, int]:

@@ -97,7 +97,7 @@ def test_the_full_demo_runs_the_whole_loop_offline() -> None:
         assert "[P2] deploy/daily-ingest/workflow.yaml" in (p / "review-gcp.md").read_text()
 
         # smoke: the first run fails on the empty partition, triage routes to the plan, the second passes
-        logs = sorted(work.glob(f"runs/*-{F}*/smoke.log"))
+        logs = sorted(work.glob(f"runs/{F}/2*/smoke.log"))
         assert len(logs) == 2
         failed, passed = logs[0].read_text(), logs[1].read_text()
         assert "FAIL partition_present (bigquery) n > 0 | actual: n=0" in failed
@@ -107,7 +107,7 @@ def test_the_full_demo_runs_the_whole_loop_offline() -> None:
         assert "PASS key_not_null" in passed and "# result: PASS" in passed
         assert "## Business date" in (p / "plan.md").read_text()
         assert "BUSINESS_TZ" in (work / "src/ingest/daily_events.py").read_text()
-        monitor = next(work.glob(f"runs/*-{F}*/monitor.log")).read_text()
+        monitor = next(work.glob(f"runs/{F}/2*/monitor.log")).read_text()
         assert "not fired null_keys (bigquery)" in monitor and "not fired job_errors (logging)" in monitor
 
         # evaluation and roll-up

@@ -57,7 +57,7 @@ def test_doit_smoke_queries_bigquery_and_logging_through_the_official_clients(
     r = ws.doit("smoke")
     assert r.returncode == 1, r.stdout
     assert "triage routed to plan" in r.stdout
-    log = next((ws.root / "runs").glob("*-a/smoke.log")).read_text()
+    log = next((ws.root / "runs" / "a").glob("2*/smoke.log")).read_text()
     assert "FAIL partition_present (bigquery) n > 0 | actual: n=0" in log
     assert "not fired error_rate (logging) count > 5 | actual: count=0" in log
     body = logging_server.requests[-1].body
@@ -71,5 +71,5 @@ def test_doit_smoke_queries_bigquery_and_logging_through_the_official_clients(
     assert r.returncode == 0, r.stdout
     assert (
         "PASS partition_present (bigquery) n > 0 | actual: n=1"
-        in sorted((ws.root / "runs").glob("*-a/smoke.log"))[-1].read_text()
+        in sorted((ws.root / "runs" / "a").glob("2*/smoke.log"))[-1].read_text()
     )
