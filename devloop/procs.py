@@ -7,6 +7,12 @@ the call, and devloop never blocks on a pipe a leftover process holds. Output
 is bounded in memory whatever the program writes. Every running group is registered, so that an
 interrupt (Ctrl-C, SIGTERM; see :mod:`devloop.interrupts`) can stop them all,
 including those started from worker threads.
+
+``kill -9`` of devloop runs no handler, so each group is also recorded on
+disk while it runs (``.devloop/groups/<pgid>.json``, once the run holds the
+workspace lock): the next run that takes the lock ends any group an earlier,
+dead run left behind, before it starts anything of its own
+(:func:`end_leftovers`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ _CHUNK = 64 * 1024
 
 
 _live: set[int] = set()  # process group ids of running children (set operations are atomic under the GIL)
+_groups_dir: Path | None = None  # where running groups are recorded (set once the workspace lock is held)
+GROUPS = "groups"
 
 
 @dataclass
@@ -75,6 +83,7 @@ def run_in_group(
                 start_new_session=True,
             )
             _live.add(proc.pid)
+            _record(proc.pid, argv)
         if interrupts.requested():  # stopped while this (worker) thread was starting it
             raise interrupts.Interrupted("stopped while starting")
         got = _Output(limit)
@@ -98,6 +107,7 @@ def run_in_group(
         if proc is not None:
             _close_pipes(proc)
             _live.discard(proc.pid)
+            _unrecord(proc.pid)
 
 
 class _Output:
@@ -317,3 +327,76 @@ def last_line(data: bytes, limit: int = 200) -> str:
         return ""
     line = lines[-1]
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+# -- groups a killed run left behind ----------------------------------------------------------
+def track_groups(state_dir: Path) -> None:
+    """Record this process's (and its forked workers') running groups under ``state_dir``."""
+    global _groups_dir
+    _groups_dir = state_dir / GROUPS
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot: with the pid, it names one process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _record(pgid: int, argv: list[str]) -> None:
+    if _groups_dir is None:
+        return
+    import json
+
+    from devloop.atomic import atomic_write_text
+
+    entry = {"pgid": pgid, "start": _start_time(pgid), "owner": os.getpid(), "program": Path(argv[0]).name}
+    with contextlib.suppress(OSError):
+        _groups_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(_groups_dir / f"{pgid}.json", json.dumps(entry), fsync=False)
+
+
+def _unrecord(pgid: int) -> None:
+    if _groups_dir is not None:
+        with contextlib.suppress(OSError):
+            (_groups_dir / f"{pgid}.json").unlink()
+
+
+def end_leftovers(state_dir: Path) -> list[str]:
+    """End every recorded group whose run is gone; one line per group ended, for the user.
+
+    A group is ended only when the process that started it is no longer
+    running and the group is: its leader with the start time recorded (a
+    reused pid is left alone), or, the leader gone, members still in it.
+    """
+    import json
+
+    from devloop.wslock import alive
+
+    folder = state_dir / GROUPS
+    try:
+        entries = sorted(folder.glob("*.json"))
+    except OSError:
+        return []
+    said = []
+    for path in entries:
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            pgid, owner = int(entry["pgid"]), int(entry["owner"])
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)
+            continue
+        if owner != os.getpid() and alive(owner):
+            continue  # its run is still stopping (or still running): not ours to end
+        leader_now = _start_time(pgid)
+        same = leader_now is not None and leader_now == entry.get("start")
+        if same or (leader_now is None and _running(pgid)):
+            _signal_group(pgid, signal.SIGTERM)
+            deadline = time.monotonic() + KILL_GRACE_S
+            while time.monotonic() < deadline and _running(pgid):
+                time.sleep(0.05)
+            _signal_group(pgid, signal.SIGKILL)
+            said.append(f"ended {entry.get('program')} (process group {pgid}), left running by an earlier run")
+        path.unlink(missing_ok=True)
+    return said

@@ -84,6 +84,9 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
     key.mkdir(parents=True, exist_ok=True)
     parent = _parent_run()
     if parent is not None and _join(key, parent):
+        from devloop import procs
+
+        procs.track_groups(key)
         return
     started = time.monotonic()
     while (fd := _try_lock(key)) is None:
@@ -96,8 +99,12 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
     watch_forks()
     atexit.register(_release, key, fd, os.getpid())
     _wait_for_workers(key)
+    from devloop import procs
     from devloop.atomic import sweep_temp_files
 
+    for line in procs.end_leftovers(key):  # before this run starts any agent of its own
+        _say(line)
+    procs.track_groups(key)
     sweep_temp_files(key.parent)
 
 

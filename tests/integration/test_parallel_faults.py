@@ -140,3 +140,29 @@ def test_a_run_without_the_lock_sweeps_nothing(lws):
         r = lws.devloop(*argv)
         assert r.returncode == 0, r.stderr
     assert leftover.exists()  # sweeping is the lock holder's job; reading commands hold none
+
+
+def test_an_agent_left_by_kill_9_of_a_plain_doit_is_ended_before_the_next_run_starts_one(tmp_path):
+    """kill -9 runs no handler: the agent (in its own process group) survives; the next run ends it first."""
+    lws = LoopWS.create(tmp_path, features=("a",))
+    lws.control(modes={"plan": "slow"}, sleep=120)
+    proc = lws.start_doit()
+    try:
+        assert wait_for(lambda: len(lws.live_agents()) == 1), "the planner never ran"
+        [agent] = lws.live_agents()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        time.sleep(0.5)
+        assert alive(agent), "the agent died with doit: nothing left for this test to check"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+    lws.control()  # agents answer at once now
+    calls = len(lws.calls())
+    r = lws.doit()
+    assert "left running by an earlier run" in r.stderr, r.stderr
+    assert not alive(agent)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(lws.calls()) > calls  # the step then ran with a new agent
+    assert not list((lws.root / ".devloop" / "groups").glob("*.json"))  # nothing left recorded
