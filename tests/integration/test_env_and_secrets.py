@@ -111,3 +111,24 @@ def test_an_agent_running_devloop_inside_a_step_is_refused(ws: WS) -> None:
     for x in ran:
         assert "started by an agent during step plan of feature a" in x["stderr"]
         assert "Traceback" not in x["stderr"]
+
+
+def test_a_passing_review_that_echoes_an_allowed_key_is_stored_redacted(ws: WS) -> None:
+    """The reviewer may read OPENAI_API_KEY (env_allow); its answer still never carries the key into git."""
+    secret_ws(ws)
+    ws.config()
+    text = ws.read("devloop.yaml").replace("env_allow: [", "env_allow: [OPENAI_API_KEY, ", 1)
+    text = text.replace("timeout: 60}", "timeout: 60, env: {REVIEW_TOKEN: tok-5e3f9a1b7c}}")
+    (ws.root / "devloop.yaml").write_text(text)
+    ws.add_feature("a")
+    script = dict(ws.script)
+    script["a/code_review/round1-judge"] = {"answer": f"Used {API_KEY} and tok-5e3f9a1b7c.\nVOTE: PRODUCTION GRADE\n"}
+    ws.set_script(script)
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    review = ws.read("plans/a/reviews/round1-judge.md")
+    assert "Used [redacted] and [redacted]." in review
+    texts = everything_written(ws, r.stdout + r.stderr)
+    texts.pop(".devloop/config-cache.json")  # devloop.yaml parsed, per machine and never committed: the user's text
+    leaks = {name for name, t in texts.items() if API_KEY in t or "tok-5e3f9a1b7c" in t}
+    assert not leaks, f"secret written to {sorted(leaks)}"
