@@ -26,8 +26,11 @@ PROSE, FENCED, QUOTED, COMMENT = "prose", "fenced", "quoted", "comment"
 
 _FENCE = re.compile(r"^\s*(```+|~~~+)(.*)$")
 _FINDING = re.compile(
-    r"^\s*[-*]\s*\[(P[0-3])\]\s*([^\s:]+):(\d+)\s*(?:[—–:-]+\s*)?(.*)$",
+    r"^\s*[-*]\s*\[([Pp][0-3])\]\s*([^\s:]+):(\d+)\s*(?:[—–:-]+\s*)?(.*)$",
 )
+# a finding-shaped line whatever its tag: one whose tag is not a severity is refused, never skipped
+_TAGGED = re.compile(r"^\s*[-*]\s*\[([^\]\n]{1,24})\]\s*[^\s:]+:\d+")
+_CHECKBOX = (" ", "x", "X")
 # a line that interrupts a paragraph, so it cannot be a quote's lazy continuation
 _NEW_BLOCK = re.compile(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s|#{1,6}(?:\s|$)|<|(?:[-*_]\s*){3,}$)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -330,7 +333,13 @@ def _keyword_verdict(text: str, kw: Keyword, choices: dict[str, str]) -> Parsed:
     out, hit, lines = one_verdict(text, kw, choices)
     if hit is None:
         return Parsed(UNPARSEABLE, out)
-    return Parsed(out, findings=parse_findings([ln.text for ln in lines if ln.where == PROSE]))
+    prose = [ln.text for ln in lines if ln.where == PROSE]
+    for line in prose:
+        tag = _TAGGED.match(line)
+        if tag and tag.group(1) not in _CHECKBOX and not _FINDING.match(line):
+            shown = line.strip()[:80]
+            return Parsed(UNPARSEABLE, f"a finding's severity must be P0, P1, P2 or P3: {shown!r}")
+    return Parsed(out, findings=parse_findings(prose))
 
 
 def parse_findings(lines: list[str]) -> list[Finding]:
@@ -338,7 +347,7 @@ def parse_findings(lines: list[str]) -> list[Finding]:
     for line in lines:
         m = _FINDING.match(line)
         if m:
-            out.append(Finding(m.group(1), m.group(2), int(m.group(3)), m.group(4).strip()))
+            out.append(Finding(m.group(1).upper(), m.group(2), int(m.group(3)), m.group(4).strip()))
     return out
 
 

@@ -241,7 +241,6 @@ def test_parse_findings_separators() -> None:
     "line",
     [
         "- [P4] a.py:1 — no such severity",
-        "- [p1] a.py:1 — lowercase severity",
         "- [P1] a.py — no line",
         "- [P1] a.py:x — line not a number",
         "[P1] a.py:1 — not a list item",
@@ -251,6 +250,21 @@ def test_parse_findings_separators() -> None:
 )
 def test_parse_findings_ignores_malformed_lines(line: str) -> None:
     assert parse_findings([line]) == []
+
+
+def test_a_lowercase_severity_is_read_as_the_severity_never_skipped() -> None:
+    assert parse_findings(["- [p1] a.py:1 — lowercase severity"]) == [Finding("P1", "a.py", 1, "lowercase severity")]
+
+
+@pytest.mark.parametrize("tag", ["P4", "P9", "CRITICAL", "high", "P1 "])
+def test_a_finding_with_an_unknown_severity_makes_the_answer_unparseable(tag: str) -> None:
+    r = parse_code_review(f"- [{tag}] a.py:1 — something\nVOTE: PRODUCTION GRADE\n")
+    assert r.verdict == UNPARSEABLE and "severity must be P0, P1, P2 or P3" in r.reason
+
+
+def test_checklist_boxes_are_not_findings() -> None:
+    r = parse_code_review("- [x] a.py:1 read\n- [ ] b.py:2 read\nVOTE: PRODUCTION GRADE\n")
+    assert r.verdict == "PRODUCTION_GRADE" and r.findings == []
 
 
 def test_findings_in_quotes_and_code_blocks_are_not_collected() -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 STATE_FOLDERS = (".git", ".devloop", "runs")
 CONTROL_FILES = ("devloop.yaml", "dodo.py")
+CI_PLACES = (".github/workflows/", ".gitlab-ci.yml", ".circleci/", ".buildkite/", "Jenkinsfile", ".ci/")
 
 
 def control_files(ws: Workspace) -> frozenset[str]:
@@ -78,6 +79,8 @@ def refusal(feature: str, rel: str, expected: Collection[str], control: Collecti
         return "it is another feature's smoke script"
     if rel in control:
         return "it is one of the loop's control files (a person edits those)"
+    if rel.startswith(CI_PLACES) or rel in CI_PLACES:
+        return "it is CI configuration, which runs with the repository's secrets (a person edits that)"
     return None
 
 

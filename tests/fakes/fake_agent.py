@@ -5,6 +5,7 @@ FAKE_AGENT_SCRIPT names a JSON object mapping call keys to actions. The first
 key found wins, in this order: "<feature>/<step>/<call_id>", "<step>/<call_id>",
 "<step>", "*". An action may have:
   "answer": text for stdout (or for the output file, see below)
+  "answer_file": a file whose bytes are the answer on stdout, as they are (binary, huge, not UTF-8)
   "write":  {relative path: content} written into the cwd (*.sh made executable)
   "delete": [relative path] removed from the cwd
   "stderr": text for stderr
@@ -104,6 +105,11 @@ def main() -> int:
     for rel in action.get("delete", []):
         Path(rel).unlink(missing_ok=True)
     time.sleep(float(action.get("sleep_after_write", 0)))
+    if "answer_file" in action:
+        with open(action["answer_file"], "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
     if "answer" in action:
         if output_file:
             Path(output_file).write_text(action["answer"], encoding="utf-8")
