@@ -55,6 +55,7 @@ def watch(
     rounds = max(1, math.ceil(window / every))
     count, span, step = len(block.rollback_triggers), format_duration(window), format_duration(every)
     echo(f"Watching {count} trigger(s) of {feature} for {span}, every {step}")
+    errors = 0
     for i in range(rounds):
         now = dt.datetime.now(dt.UTC)
         ctx = check_context(ws, feature, deploy, now)
@@ -64,15 +65,26 @@ def watch(
             for r in results:
                 fh.write(f"{now_iso()} {stamp} {r.line()}\n")
                 echo(f"{stamp} {r.line()}")
+        errors += sum(r.outcome == "ERROR" for r in results)
         fired = [r.name for r in results if r.outcome == "FAIL"]
         if fired:
             return _fired(ws, feature, rundir, fired, [r.as_dict() for r in results]), True
         if i + 1 < rounds:
             sleep(every)
     lock = ws.read_lock(feature)
-    lock.smoke["monitored"] = {"deploy": deploy["id"], "at": now_iso(), "evaluations": rounds}
+    lock.smoke["monitored"] = {"deploy": deploy["id"], "at": now_iso(), "evaluations": rounds, "errors": errors}
     ws.write_lock(feature, lock)
-    return f"No trigger fired in {format_duration(window)} ({rounds} evaluations); log: {ws.rel(log)}", False
+    said = f"No trigger fired in {format_duration(window)} ({rounds} evaluations); log: {ws.rel(log)}"
+    if errors:  # a trigger that could not observe was not watching: never an all-clear
+        raise MonitorBlind(
+            f"{said}; but {errors} trigger evaluation(s) ended in ERROR (see the log), so the deploy was not "
+            "fully watched"
+        )
+    return said, False
+
+
+class MonitorBlind(Exception):
+    """Monitoring ran its window, but some trigger could not observe: not an all-clear."""
 
 
 def _fired(ws: Workspace, feature: str, rundir: Path, fired: list[str], results: list[dict[str, Any]]) -> str:

@@ -44,6 +44,9 @@ class _Drip(BaseHTTPRequestHandler):
         head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         pace = self.server.pace
         try:
+            if pace == "never":  # accepted, read, and never answered
+                self.server.stop.wait()
+                return
             if pace == "head":
                 self._drip(head)
                 self._write(body)
@@ -76,7 +79,7 @@ class _Drip(BaseHTTPRequestHandler):
 
 @contextmanager
 def drip_server(answer: Answer, pace: str, step: float = 0.05) -> Iterator[DripServer]:
-    """Serve ``answer`` at ``pace`` ("head", "body" or "late") until the block ends."""
+    """Serve ``answer`` at ``pace`` ("head", "body", "late" or "never") until the block ends."""
     server = DripServer(answer, pace, step)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()

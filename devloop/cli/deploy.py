@@ -114,6 +114,12 @@ def monitor(feature: str, duration: str | None, interval: str | None, root: Path
     except KeyboardInterrupt:
         click.echo("Stopped watching (Ctrl-C); no rollback was run.")
         raise SystemExit(130) from None
+    except monitoring.MonitorBlind as blind:
+        click.echo(
+            f"{blind}\nNext: fix what the ERROR lines say (credentials, endpoint, timeout), "
+            f"then devloop monitor {feature}"
+        )
+        raise SystemExit(2) from None
     click.echo(result)
     if fired:
         raise SystemExit(1)

@@ -119,6 +119,7 @@ class Attempt:
     note: str | None = None
     calls: list[Call] = field(default_factory=list)
     inflight: str | None = None  # an author call that may have left partial files
+    inflight_paths: list[str] = field(default_factory=list)  # the files that call may have been writing
     waits: dict[str, Wait] = field(default_factory=dict)
     rejected: dict[str, Rejection] = field(default_factory=dict)
     scratch: dict[str, Any] = field(default_factory=dict)  # the step's own notes (round numbers, run folder)
@@ -141,14 +142,17 @@ class Attempt:
         for w in self.waits.values():
             for p in w.paths:
                 expected.pop(p, None)
+        if self.inflight is not None:  # a killed agent's partial files: the call is asked again, not the attempt
+            for p in self.inflight_paths:
+                expected.pop(p, None)
         return all(inputs.get(p) == h for p, h in expected.items())
 
     # -- calls -------------------------------------------------------------
     def call(self, call_id: str) -> Call | None:
         return next((c for c in self.calls if c.id == call_id), None)
 
-    def begin(self, call_id: str) -> None:
-        self.inflight = call_id
+    def begin(self, call_id: str, paths: list[str] | tuple[str, ...] = ()) -> None:
+        self.inflight, self.inflight_paths = call_id, sorted(set(paths))
 
     def remember(self, call_id: str, outputs: dict[str, str], data: dict[str, Any]) -> None:
         self.calls = [c for c in self.calls if c.id != call_id]
@@ -156,10 +160,10 @@ class Attempt:
         self.waits.pop(call_id, None)
         self.rejected.pop(call_id, None)
         if self.inflight == call_id:
-            self.inflight = None
+            self.inflight, self.inflight_paths = None, []
 
     def end_call(self) -> None:
-        self.inflight = None
+        self.inflight, self.inflight_paths = None, []
 
     def wait(self, call_id: str, wait: Wait) -> None:
         self.waits[call_id] = wait
@@ -170,7 +174,7 @@ class Attempt:
         self.rejected[call_id] = Rejection(bounded(reason), dict(outputs))
         self.waits.pop(call_id, None)  # a person asked again must change the answer from what was rejected
         if self.inflight == call_id:
-            self.inflight = None
+            self.inflight, self.inflight_paths = None, []
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -192,6 +196,7 @@ class Attempt:
                 Call(c["id"], dict(c.get("outputs") or {}), dict(c.get("data") or {})) for c in d.get("calls") or []
             ],
             inflight=d.get("inflight"),
+            inflight_paths=list(d.get("inflight_paths") or []),
             waits={
                 k: Wait(list(v.get("paths") or []), dict(v.get("before") or {}), v.get("prompt"))
                 for k, v in (d.get("waits") or {}).items()

@@ -44,7 +44,7 @@ def call(
         return _manual(run, agent, req, expected, scope)
     for rel in dict.fromkeys([*expected, *watch]):
         archive(run.ws.root, run.ws.root / rel, run.ws.history_dir(run.feature), run.step.name)
-    run.attempt.begin(req.call_id)
+    run.attempt.begin(req.call_id, [*expected, *watch])
     run.save()
     diffs = not getattr(agent, "returns_file_blocks", False)
     root = run.ws.root

@@ -245,7 +245,7 @@ class CodeReviewStep(Step):
             prompt,
             expected,
             k,
-            implementer,
+            None if implementer == "hand" else implementer,  # code a person wrote is fixed by the role's agent
             watch=code_files(run.ws, f, run.lock),
         )
         deleted = (run.memo(f"round{k}-fix") or {}).get("data", {}).get("deleted") or []

@@ -365,6 +365,7 @@ class StepRun:
             return sorted(outputs)
         before = self._before(call_id, [*expected, *watch])
         fresh = call_id not in self.attempt.waits and call_id not in self.attempt.rejected
+        fresh = fresh and self.attempt.inflight != call_id  # files a killed agent left are not a person's
         if fresh and not revise and authoring.hand_written(self, expected):
             outputs = {p: self.register(p) for p in expected}
             self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": "hand", "model": None})

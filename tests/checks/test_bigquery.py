@@ -332,3 +332,12 @@ def test_a_server_trickling_its_answer_ends_the_check_at_its_timeout(
         r = one(item, make_ctx(bigquery=server.url))
         assert (r.outcome, r.detail) == ("ERROR", "bigquery: timeout: no complete answer within 1s"), r.line()
         assert server.finished == []  # dropped while the server was still sending
+
+
+def test_a_server_that_accepts_and_never_answers_is_an_error_at_the_deadline(
+    make_ctx: Callable[..., CheckContext],
+) -> None:
+    with drip_server(dry_run_select, "never") as server:
+        item = "  - name: mute\n    bigquery: {query: 'SELECT 1 AS n', timeout: 1s}\n    expect: n == 1\n"
+        r = one(item, make_ctx(bigquery=server.url))
+        assert (r.outcome, r.detail) == ("ERROR", "bigquery: timeout: no complete answer within 1s"), r.line()

@@ -155,3 +155,13 @@ def test_the_timeout_has_a_default_and_is_checked(make_ctx: Callable[..., CheckC
     assert t.logging is not None and t.logging.timeout is None  # gcp.query_timeout applies
     with pytest.raises(ConfigError, match=r"rollback_triggers\.0\.logging\.timeout"):
         block(trigger(timeout="soon"))
+
+
+def test_a_server_that_accepts_and_never_answers_is_an_error_at_the_deadline(
+    make_ctx: Callable[..., CheckContext],
+) -> None:
+    with drip_server(one_entry_page(None), "never") as server:
+        ctx = make_ctx(logging=server.url)
+        [r] = evaluate_triggers(block(trigger("count > 5", timeout="1s")).rollback_triggers, ctx, NOW)
+        assert (r.outcome, r.detail) == ("ERROR", "logging: timeout: no complete answer within 1s"), r.line()
+        assert not r.fired  # an ERROR is never read as "did not fire" either: it is its own outcome

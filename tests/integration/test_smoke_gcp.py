@@ -73,3 +73,18 @@ def test_doit_smoke_queries_bigquery_and_logging_through_the_official_clients(
         "PASS partition_present (bigquery) n > 0 | actual: n=1"
         in sorted((ws.root / "runs" / "a").glob("2*/smoke.log"))[-1].read_text()
     )
+    # -- an endpoint that accepts and never answers: monitoring goes on, and is never an all-clear --
+    from tests.slow_server import drip_server
+
+    with drip_server(lambda path, body: {}, "never") as mute:
+        text = ws.read("devloop.yaml").replace(
+            f"logging_endpoint: '{logging_server.url}'", f"logging_endpoint: '{mute.url}'"
+        )
+        (ws.root / "devloop.yaml").write_text(
+            text.replace("credentials: anonymous,", "credentials: anonymous, query_timeout: 1,")
+        )
+        r = ws.devloop("monitor", "a", "--duration", "2s", "--interval", "1s")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stdout.count("ERROR error_rate (logging)") == 2 and "timeout: no complete answer within 1s" in r.stdout
+    assert "2 trigger evaluation(s) ended in ERROR (see the log), so the deploy was not fully watched" in r.stdout
+    assert not (ws.root / "rolled-back.flag").exists()
