@@ -16,9 +16,13 @@ class DevloopReporter:
     desc = "Step/Artifact/Next after each devloop step"
 
     def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
+        from doit.reporter import ConsoleReporter
+
         from devloop.redact import RedactingStream
 
         self.out = RedactingStream(outstream)  # an agent's answer quoted in a detail never shows a secret
+        self.console = ConsoleReporter(outstream, options)  # the user's own tasks print as doit prints them
+        self.theirs = 0  # the user's tasks seen this run
         self.printed = 0
         self.uptodate = 0
         self.waiting: list[str] = []
@@ -54,9 +58,14 @@ class DevloopReporter:
         pass
 
     def execute_task(self, task: Any) -> None:
-        pass
+        if not ours(task):
+            self.theirs += 1
+            self.console.execute_task(task)
 
     def add_success(self, task: Any) -> None:
+        if not ours(task):
+            self.console.add_success(task)
+            return
         o = (getattr(task, "values", None) or {}).get("devloop")
         if not o:
             return
@@ -71,6 +80,10 @@ class DevloopReporter:
         self._three(o)
 
     def add_failure(self, task: Any, fail: Any) -> None:
+        if not ours(task):
+            self.theirs += 1
+            self.console.add_failure(task, fail)
+            return
         o = getattr(fail, "devloop", None)
         if o:
             self.stopped.add(o["feature"])
@@ -86,14 +99,19 @@ class DevloopReporter:
         self.printed += 1
 
     def skip_uptodate(self, task: Any) -> None:
-        if ":" in getattr(task, "name", ""):
+        if not ours(task):
+            self.theirs += 1
+            self.console.skip_uptodate(task)
+        elif ":" in getattr(task, "name", ""):
             self.uptodate += 1
 
     def skip_ignore(self, task: Any) -> None:
-        pass
+        if not ours(task):
+            self.console.skip_ignore(task)
 
     def teardown_task(self, task: Any) -> None:
-        pass
+        if not ours(task):
+            self.console.teardown_task(task)
 
     def cleanup_error(self, exception: Any) -> None:
         self.out.write(exception.get_msg())
@@ -104,6 +122,10 @@ class DevloopReporter:
     def complete_run(self) -> None:
         if sys.exc_info()[0] is not None:
             return  # interrupted, or another run holds the workspace: that was already said, in one line
+        if self.theirs:
+            self.console.complete_run()  # the user's failures, summed up as doit does
+            if not self.printed and not self.uptodate and not self.errors:
+                return  # only the user's tasks ran: nothing of devloop's to say
         from devloop.tasks import NOT_DEPLOYED
 
         if NOT_DEPLOYED:
@@ -120,3 +142,10 @@ class DevloopReporter:
             self.out.write(f"Everything is up to date ({self.uptodate} steps); no agent was called.\n")
         elif self.waiting:
             self.out.write(f"Waiting on: {', '.join(self.waiting)}\n")
+
+
+def ours(task: Any) -> bool:
+    """One of the loop's tasks (``<step>`` or ``<step>:<feature>``), not one of the user's own."""
+    from devloop.steps.registry import STEPS
+
+    return str(getattr(task, "name", "")).split(":", 1)[0] in STEPS

@@ -1,18 +1,25 @@
 """Turn features x steps into doit tasks whose staleness is judged by the lock.
 
-doit's own database is a per-machine cache: a task with ``file_dep`` and no
-state in ``.doit.db`` always runs, which would make a fresh clone call every
-agent again. So tasks carry no ``file_dep``; an ``uptodate`` callable asks
-``devloop.engine`` (content hashes against ``devloop.lock``), and ``task_dep``
-orders the steps of each feature. ``smoke`` depends on no task: ``doit smoke``
+Every task names its artifacts as doit ``targets`` and its upstream
+artifacts as ``file_dep``, so ``doit plans/<f>/reviews.md`` brings exactly
+that artifact (and its upstream) up to date and ``doit info`` shows the
+graph. Staleness stays the lock's: an ``uptodate`` callable asks
+``devloop.engine`` (content hashes against ``devloop.lock``), file_dep
+states are never compared (:class:`LockFileChecker`), and a task the lock
+holds up to date has its file_dep state seeded, since doit's database is a
+per-machine cache and a fresh clone must call no agent. A missing target
+makes its step stale, as in make. ``smoke`` has neither: ``doit smoke``
 verifies deploys and never runs an agent step upstream (it refuses instead).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from doit.dependency import MD5Checker, UptodateCalculator
 
 from devloop.steps.registry import DEFAULT, ORDER, STEPS, doit_dep
 from devloop.workspace import Workspace
@@ -21,13 +28,61 @@ if TYPE_CHECKING:
     from devloop.errors import DevloopError
 
 
-class LockUpToDate:
+class LockFileChecker(MD5Checker):
+    """For devloop's artifacts, file_dep is the graph only: the lock, not doit's database, says what changed.
+
+    Any other file (a task of the user's own in the same dodo.py) is checked
+    as doit always does (timestamp, size, MD5).
+    """
+
+    _STAT = os.stat_result((0,) * 10)
+
+    @staticmethod
+    def ours(path: str) -> bool:
+        return path.startswith(("plans/", "scripts/smoke/"))
+
+    def info(self, file_path: str) -> os.stat_result:
+        if self.ours(file_path):
+            return self._STAT  # a missing upstream artifact is the lock's business, not a doit error
+        return super().info(file_path)
+
+    def check_modified(self, file_path: str, file_stat: Any, state: Any) -> bool:
+        return False if self.ours(file_path) else super().check_modified(file_path, file_stat, state)
+
+    def get_state(self, dep: str, current_state: Any) -> Any:
+        if self.ours(dep):
+            return "lock" if current_state is None else None
+        return super().get_state(dep, current_state)
+
+
+class LockUpToDate(UptodateCalculator):
     """doit ``uptodate`` entry: True when the step's lock record matches the workspace."""
 
     def __init__(self, root: Path, feature: str, step: str) -> None:
+        super().__init__()
         self.root, self.feature, self.step = root, feature, step
+        self._dep_manager: Any = None
 
-    def __call__(self) -> bool:
+    def setup(self, dep_manager: Any, tasks_dict: Any) -> None:
+        self._dep_manager = dep_manager
+
+    def __call__(self, task: Any) -> bool:
+        fresh = self._fresh()
+        if fresh and self._dep_manager is not None:
+            # doit's own store agrees with the lock: a fresh clone has no state for file_dep yet, and the
+            # list of upstream artifacts grows as steps run (which doit would take for a change)
+            get, seed = self._dep_manager._get, self._dep_manager._set
+            if get(task.name, "checker:") != LockFileChecker.__name__:
+                seed(task.name, "checker:", LockFileChecker.__name__)
+            deps = tuple(task.file_dep)
+            if set(get(task.name, "deps:") or ()) != set(deps):
+                seed(task.name, "deps:", deps)
+            for dep in deps:
+                if get(task.name, dep) is None:
+                    seed(task.name, dep, "lock")
+        return fresh
+
+    def _fresh(self) -> bool:
         from devloop import wslock
         from devloop.engine import step_status
         from devloop.errors import DevloopError
@@ -104,20 +159,63 @@ def run_step(root: str, feature: str, step: str) -> Any:
 def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": STEPS[s].summary} for s in ORDER]
     for feature in ws.features():
+        made = artifacts(ws, feature)
         for step in ORDER:
             task: dict[str, Any] = {
                 "basename": step,
                 "name": feature,
                 "actions": [(run_step, [str(ws.root), feature, step])],
                 "uptodate": [LockUpToDate(ws.root, feature, step)],
+                "targets": made[step],
                 "doc": f"{STEPS[step].summary} ({feature})",
                 "verbosity": 1,
             }
             dep = doit_dep(step) if step != "smoke" else None
             if dep:
                 task["task_dep"] = [f"{dep}:{feature}"]
+                upstream = [s for s in ORDER[: ORDER.index(step)] if s != "smoke"]
+                task["file_dep"] = [f"plans/{feature}/brief.md", *(p for s in upstream for p in made[s])]
+            elif step == "plan":
+                task["file_dep"] = [f"plans/{feature}/brief.md"]
             tasks.append(task)
     return tasks
+
+
+# What each step always writes, besides what its lock record lists.
+ALWAYS = {
+    "plan": ("plan.md", "validation.md"),
+    "plan_review": ("plan-review.md",),
+    "implement": ("deviations.md",),
+    "code_review": ("reviews.md",),
+    "evaluate": ("evaluation.md",),
+}
+
+
+def artifacts(ws: Workspace, feature: str) -> dict[str, list[str]]:
+    """Each step's artifacts as doit targets: the files it always writes, and those its lock record lists.
+
+    Only the feature's own files (``plans/<f>/``, its smoke script): code
+    may be shared between features, and doit refuses two tasks with one target.
+    """
+    from devloop.errors import DevloopError
+
+    try:
+        lock = ws.read_lock_shared(feature)
+    except DevloopError:  # a damaged lock is reported by the step itself, in its own words
+        lock = None
+    own = (f"plans/{feature}/", f"scripts/smoke/{feature}.sh")
+    claimed: set[str] = set()  # a file a later step rewrites (plan.md in a revision) stays its maker's
+    out: dict[str, list[str]] = {}
+    for step in ORDER:
+        paths = [f"plans/{feature}/{name}" for name in ALWAYS.get(step, ())]
+        if step == "implement":
+            paths.append(f"scripts/smoke/{feature}.sh")
+        record = lock.steps.get(step) if lock is not None else None
+        if record is not None and step != "smoke":
+            paths += [p for p in record.outputs if p.startswith(own) and "/.history/" not in p]
+        out[step] = sorted(set(paths) - claimed)
+        claimed.update(paths)
+    return out
 
 
 def _drop_truncated_db(path: Path) -> None:
@@ -138,6 +236,30 @@ def _drop_truncated_db(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+def merged_config(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """The user's DOIT_CONFIG with what devloop needs added; each key devloop had to change is said once.
+
+    Default tasks are joined (theirs first). devloop's reporter, file checker
+    and database replace the user's (its reporter passes their tasks' output
+    through as doit's own would; the checker checks their files as doit's
+    default does); any other key of theirs is kept as it is.
+    """
+    out = dict(theirs)
+    for key, value in ours.items():
+        if key == "default_tasks" and key in theirs:
+            out[key] = list(dict.fromkeys([*theirs[key], *value]))
+        elif key in ("verbosity", "backend") and key in theirs:
+            continue  # theirs stands
+        else:
+            if key in theirs and theirs[key] != value:
+                print(
+                    f"devloop: DOIT_CONFIG[{key!r}] is set by devloop (it needs its own); yours is not used",
+                    file=sys.stderr,
+                )
+            out[key] = value
+    return out
+
+
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
     from devloop import interrupts, wslock
@@ -155,13 +277,15 @@ def setup(namespace: dict[str, Any]) -> None:
         raise SystemExit(exc.exit_code) from None
     ws.ensure_state_dir()  # doit crashes on save when dep_file's folder is missing
     _drop_truncated_db(ws.state / "doit.db")
-    namespace["DOIT_CONFIG"] = {
+    ours = {
         "default_tasks": list(DEFAULT),
         "reporter": DevloopReporter,
+        "check_file_uptodate": LockFileChecker,
         "dep_file": str(ws.state / "doit.db"),
         "backend": "json",
         "verbosity": 1,
     }
+    namespace["DOIT_CONFIG"] = merged_config(dict(namespace.get("DOIT_CONFIG") or {}), ours)
 
     def task_devloop() -> Any:
         """The development loop, one sub-task per feature and step."""

@@ -34,12 +34,19 @@ def packaged_templates_dir() -> Path:
 
 
 def find_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` holding devloop.yaml or dodo.py."""
+    """The nearest folder at or above ``start`` holding devloop.yaml (or, failing that, dodo.py).
+
+    A command run outside any workspace is a usage error (exit 3), never a
+    silent "no features" in whatever folder it was typed.
+    """
+    from devloop.errors import UsageError
+
     start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).exists() or (folder / "dodo.py").exists():
-            return folder
-    return start
+    for marker in (CONFIG_FILE, "dodo.py"):
+        for folder in (start, *start.parents):
+            if (folder / marker).exists():
+                return folder
+    raise UsageError(f"{start} is not inside a devloop workspace (no {CONFIG_FILE} here or above); run devloop init")
 
 
 class Workspace:

@@ -35,6 +35,7 @@ def feature(root: Path, name: str, steps: dict[str, Any] | None, gates: dict[str
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "devloop.yaml").write_text("")  # a workspace: all defaults
     feature(tmp_path, "alpha", None)  # never run
     inputs = {"plans/beta/brief.md": hash_bytes(b"# beta\n"), "plans/beta/plan.md": MISSING}
     waiting_at_gate = {"n": 1, "started": "t", "base": {**inputs, "plans/beta/validation.md": MISSING}}

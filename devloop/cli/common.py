@@ -19,4 +19,5 @@ workspace_option = click.option(
 
 
 def open_workspace(root: Path | None) -> Workspace:
-    return Workspace(root if root is not None else find_root(Path.cwd()))
+    """The workspace at ``-C root`` or around the current folder (any subfolder of it works)."""
+    return Workspace(find_root(root if root is not None else Path.cwd()))
