@@ -77,14 +77,18 @@ def load(text: str, first_line: int = 1) -> Any:
     """
     if len(text) > MAX_CHARS:
         raise YamlLimit(f"the document is {len(text):,} characters, over {MAX_CHARS:,}")
-    loader = _Limited(text, first_line)
+    try:
+        loader = _Limited(text, first_line)  # reading starts here: a control character fails already
+    except yaml.YAMLError as exc:
+        first = (str(getattr(exc, "problem", None) or exc).strip().splitlines() or [""])[0]
+        raise YamlLimit(f"not valid YAML: {first[:200]}") from None
     try:
         return loader.get_single_data()
     except YamlLimit:
         raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = str(getattr(exc, "problem", None) or exc).strip()[:200]
+        problem = (str(getattr(exc, "problem", None) or exc).strip().splitlines() or [""])[0][:200]
         context, at = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and at is not None:
             problem += f" ({context} at line {loader.line_of(at)})"

@@ -108,3 +108,9 @@ def test_a_long_step_detail_is_bounded_in_the_lock() -> None:
     rec.fail("x" * 1_000_000)
     assert rec.detail is not None and len(rec.detail) < MAX_DETAIL_CHARS + 100
     assert rec.detail.endswith("[998,000 more characters not kept]")
+
+
+def test_a_control_character_is_a_short_error_not_a_crash() -> None:
+    """Found by the fuzz test: PyYAML's reader refuses it while the loader is being built."""
+    with pytest.raises(YamlLimit, match="not valid YAML"):
+        load("\x08\n")
