@@ -178,6 +178,7 @@ def test_forced_rollup_of_no_evaluations_has_no_chart(tmp_path: Path) -> None:
 
 
 def test_cli_says_why_not_due_and_force_writes(tmp_path: Path) -> None:
+    (tmp_path / "devloop.yaml").write_text("")  # a workspace
     add(tmp_path, "a", dt.datetime.now(dt.UTC), evaluation_md())
     runner = CliRunner()
     r = runner.invoke(rollup_cmd, ["-C", str(tmp_path)])
