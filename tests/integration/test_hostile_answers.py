@@ -8,35 +8,53 @@ whole with the path named, nothing written, the answer kept.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 from devloop.provenance.lockfile import read_lock
-from tests.conftest import FAKE_AGENT, WS
+from tests.conftest import FAKE_AGENT, WS, happy_script
 
 CORPUS = Path(__file__).parent.parent / "data" / "answers"
 ANSWERS = sorted(p.name for p in CORPUS.iterdir())
 
 
-def _review_with(ws: WS, answer: Path) -> tuple[str, str]:
+@pytest.fixture(scope="module")
+def implemented(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace whose feature is implemented and waits for its code review: built once, copied per answer."""
+    tmp = tmp_path_factory.mktemp("implemented")
+    ws = WS(tmp / "ws", tmp)
+    ws.root.mkdir()
+    assert ws.git("init", "-q").returncode == 0 and ws.devloop("init").returncode == 0
     ws.config(extra="steps:\n  code_review: {max_cycles: 1}\n")
     ws.add_feature("a")
+    r = ws.doit("implement:a")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return ws.root
+
+
+def _review_with(implemented: Path, tmp: Path, answer: Path) -> tuple[WS, str, str]:
+    (tmp / "run").mkdir()
+    ws = WS(tmp / "run" / "ws", tmp / "run")
+    shutil.copytree(implemented, ws.root, symlinks=True)
     hostile = {"answer_file": str(answer)}  # every review call, retries too, answers the same way
-    ws.set_script({**ws.script, "a/code_review/round1-judge": hostile, "code_review": hostile})
+    ws.set_script({**happy_script("a"), "a/code_review/round1-judge": hostile, "code_review": hostile})
     r = ws.doit()
-    return r.stdout, r.stderr
+    return ws, r.stdout, r.stderr
 
 
 @pytest.mark.parametrize("name", [*ANSWERS, "huge.md"])
-def test_no_hostile_review_answer_counts_as_production_grade(ws: WS, name: str, tmp_path_factory) -> None:
+def test_no_hostile_review_answer_counts_as_production_grade(
+    implemented: Path, tmp_path: Path, name: str, tmp_path_factory
+) -> None:
     if name == "huge.md":  # 50 MB: read, bounded, refused
         answer = tmp_path_factory.mktemp("huge") / "huge.md"
         answer.write_bytes(b"VOTE: PRODUCTION GRADE\n" + b"x" * (50 * 1024 * 1024))
     else:
         answer = CORPUS / name
-    out, err = _review_with(ws, answer)
+    ws, out, err = _review_with(implemented, tmp_path, answer)
     assert "Traceback" not in out + err
     assert "Step: code_review:a" in out, out  # a clear status line for the step
     lock = read_lock(ws.root / "plans/a/devloop.lock", "a")  # still parses
