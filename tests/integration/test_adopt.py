@@ -74,7 +74,7 @@ def test_commands_outside_a_workspace_say_so_and_exit_3(tmp_path) -> None:
     assert not (ws.root / "plans").exists()  # nothing written
 
 
-def test_devloop_works_from_any_subfolder_and_doit_with_seek_file(ws: WS) -> None:
+def test_devloop_and_doit_work_from_any_subfolder(ws: WS) -> None:
     ws.add_feature("a")
     deep = ws.root / "src" / "pkg"
     deep.mkdir(parents=True)
@@ -89,3 +89,6 @@ def test_devloop_works_from_any_subfolder_and_doit_with_seek_file(ws: WS) -> Non
         [sys.executable, "-m", "doit", "-k", "list"], cwd=deep, env=ws.env, capture_output=True, text=True
     )
     assert r.returncode == 0 and "plan" in r.stdout, r.stderr
+    seek = {**ws.env, "DOIT_SEEK_FILE": "1"}  # what the README suggests for plain `doit`
+    r = subprocess.run([sys.executable, "-m", "doit"], cwd=deep, env=seek, capture_output=True, text=True)
+    assert r.returncode == 0 and "Step: plan:a" in r.stdout, r.stdout + r.stderr
