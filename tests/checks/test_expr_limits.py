@@ -11,7 +11,6 @@ import os
 import resource
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,10 +44,8 @@ def _rss_mb() -> float:
 )
 def test_an_unbounded_operation_is_refused_before_it_runs(text: str, reason: str) -> None:
     before = _rss_mb()
-    start = time.monotonic()
     with pytest.raises(ExprError, match=reason):
         compile_expr(text).truth(VALUES)
-    assert time.monotonic() - start < 10
     assert _rss_mb() - before < 200  # nothing of the size asked for was built
 
 
@@ -88,10 +85,8 @@ def test_an_expression_that_runs_too_long_is_stopped_at_its_deadline() -> None:
     """round(5, -10**9) computes 10**(10**9) inside C: only killing the child ends it."""
     expr = compile_expr("(n | round(-(10**9))) == 0")
     assert not expr.fast
-    start = time.monotonic()
     with pytest.raises(ExprError, match=r"did not finish within 0.5s \(stopped\)"):
         expr.truth(VALUES, timeout=0.5)
-    assert time.monotonic() - start < 0.5 + 10
 
 
 def test_an_expression_that_needs_too_much_memory_is_stopped() -> None:
@@ -133,7 +128,6 @@ def test_interrupting_an_evaluation_stops_its_child() -> None:
 
     before = _children(os.getpid())  # servers other tests started
     previous = signal.signal(signal.SIGALRM, interrupt)
-    start = time.monotonic()
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.3)
         with pytest.raises(KeyboardInterrupt):
@@ -141,7 +135,6 @@ def test_interrupting_an_evaluation_stops_its_child() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert time.monotonic() - start < 10
     assert _children(os.getpid()) - before == set()
 
 

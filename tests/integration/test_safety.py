@@ -36,10 +36,9 @@ def test_a_second_run_fails_fast_while_the_first_works(ws: WS) -> None:
     first = _start_doit(ws)
     try:
         _wait_for_call(ws, 1)
-        started = time.monotonic()
         second = ws.doit()
-        assert time.monotonic() - started < 10
         assert second.returncode == 4, second.stdout + second.stderr
+        assert first.poll() is None  # it answered while the first still worked: it did not wait
         assert "another devloop or doit run (pid " in second.stderr
         assert len(ws.calls()) == 1  # the second run called no agent
     finally:
@@ -97,10 +96,9 @@ def test_an_agent_that_hangs_is_killed_and_the_step_fails(ws: WS) -> None:
     (ws.root / "devloop.yaml").write_text(text)
     ws.add_feature("a")
     ws.set_script({**ws.script, "a/plan/plan": {"sleep": 30}})
-    started = time.monotonic()
     r = ws.doit()
-    assert time.monotonic() - started < 20
     assert r.returncode == 1
+    assert "timed out after 1s" in r.stdout, r.stdout
     assert "timed out after 1s (process group killed)" in r.stdout
     assert not (ws.root / "plans/a/plan.md").exists()
 
