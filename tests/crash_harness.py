@@ -169,7 +169,8 @@ def crash_at(tmp: Path, point: Point, expected: dict[str, str]) -> Point:
     for argv in steps[point.phase :]:
         r = run_phase(ws, argv)
         if r.returncode != 0:
-            point.problems.append(f"{' '.join(argv[-2:])} after the kill exited {r.returncode}: {r.stdout[-400:]}")
+            said = (r.stdout[-400:] + " | stderr: " + r.stderr[-400:]).strip()
+            point.problems.append(f"{' '.join(argv[-2:])} after the kill exited {r.returncode}: {said}")
     again = [c for c in calls(ws)[len(made) :] if c in finished]
     if again:
         point.problems.append(f"finished answers asked for again: {again}")
