@@ -1,6 +1,8 @@
 """Benchmark: does the Production-Grade review cycle cost the slowest reviewer, not the sum of them?
 
-    .venv/bin/python bench/fanout.py [--reviewers 5] [--repeat 3] [--keep]
+    .venv/bin/python bench/fanout.py [--reviewers 5] [--sleep 2 | --staggered] [--repeat 5] [--keep]
+
+The defaults reproduce issue 17's row "review cycle, 5 reviewers of 2 s".
 
 In a temporary git repository it builds a devloop workspace whose agents are
 all ``command`` agents running ``tests/fakes/fake_agent.py`` (a real
@@ -10,18 +12,27 @@ executable driven by a JSON script): ``author`` (planner, implementer),
 brought up to its code review with ``doit implement:<f>`` (fast answers; the
 red team is skipped, the plan has no risk tag).
 
-Reviewer ``ri`` sleeps ``0.4 + 0.2 * i`` seconds and answers ``VOTE:
+Every reviewer sleeps ``--sleep`` seconds (default 2), or with ``--staggered``
+reviewer ``ri`` sleeps ``0.4 + 0.2 * i`` seconds; each answers ``VOTE:
 PRODUCTION GRADE``, so one cycle passes with no verifier and no fix. After an
 untimed warm-up cycle, ``doit code_review:<f>`` is timed ``--repeat`` times
 (``devloop redo <f> code_review`` before each), and so is the no-op ``doit
 code_review:<f>`` of the up-to-date workspace (process start + task loading).
 
-It prints the median wall time of a cycle, the slowest reviewer's sleep, the
-ratio wall / slowest (the tracked figure; target <= 1.1), the overhead per
-cycle (wall - slowest), that overhead less the no-op, and where the rest goes
-(agent process start, as seen by devloop's ledger; devloop inside the step,
-from the lock's ``duration_s``; the rest of the process). It also prints the
-sum of all sleeps: what running the reviewers one after another would cost.
+It prints the ratio wall / slowest reviewer's sleep per cycle and its
+min/median/max (the tracked figure; target <= 1.1), the overhead per cycle
+(wall - slowest), that overhead less the no-op, and where it goes, twice:
+from devloop's own clocks (the slowest reviewer in the ledger, the step's
+``duration_s`` in the lock) and from timestamps on a single clock (the bench's
+start, the fake agents' prompt files written when each agent starts, the
+answers and the lock devloop writes, the bench's end). It also prints the sum
+of all sleeps: what running the reviewers one after another would cost.
+
+The floor: interleaved with the cycles, a bare doit project whose one task
+starts the same fake reviewers (same program, the prompt devloop sent on
+stdin, each in a session of its own) and waits for them is timed the same
+way. Its ratio is the best any tool on top of doit could reach on this
+machine; the cycle's wall time less the floor is devloop's own cost.
 It asserts nothing about time; it exits non-zero only when a run is not what
 it should be (a step failed, or agents other than the N reviewers were called).
 """
@@ -51,13 +62,13 @@ PG = "Clean, tested, and it does what the plan says.\n\nVOTE: PRODUCTION GRADE\n
 class Bench:
     """The temp workspace, the environment its commands run with, and the fake agents' script and log."""
 
-    def __init__(self, tmp: Path, reviewers: int) -> None:
+    def __init__(self, tmp: Path, reviewers: int, sleep: float | None) -> None:
         self.tmp = tmp
         self.root = tmp / "ws"
         self.script = tmp / "script.json"
         self.log = tmp / "calls.jsonl"
         self.reviewers = [f"r{i}" for i in range(1, reviewers + 1)]
-        self.sleeps = {r: round(0.4 + 0.2 * i, 3) for i, r in enumerate(self.reviewers, 1)}
+        self.sleeps = {r: round(0.4 + 0.2 * i if sleep is None else sleep, 3) for i, r in enumerate(self.reviewers, 1)}
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEVLOOP_")}
         env.pop("PYTHONPROFILEIMPORTTIME", None)
         # As on a user's machine, modules load from bytecode; the prefix keeps the bench from
@@ -186,10 +197,11 @@ def cycle(b: Bench, redo: bool) -> dict[str, float]:
     if redo:
         b.run([*DEVLOOP, "redo", FEATURE, "code_review"])
     n_calls, n_ledger = len(b.calls()), len(b.ledger())
-    t0 = time.perf_counter()
+    t0, wall0 = time.perf_counter(), time.time()
     done = b.run([*DOIT, f"code_review:{FEATURE}"])
     wall = time.perf_counter() - t0
-    if f"Step: {FEATURE}:code_review" not in done.stdout:
+    end = wall0 + wall
+    if f"Step: code_review:{FEATURE}" not in done.stdout:
         raise BenchError(f"doit code_review:{FEATURE} ran no review\n{_tail(done.stdout)}")
     calls = b.calls()[n_calls:]
     seen = sorted((c["step"], c["call_id"].split("-", 1)[-1]) for c in calls)
@@ -202,12 +214,85 @@ def cycle(b: Bench, redo: bool) -> dict[str, float]:
     if rec.get("state") != "done" or (rec.get("data") or {}).get("verdict") != "PRODUCTION_GRADE":
         raise BenchError(f"code_review is {rec.get('state')!r}, data {rec.get('data')}")
     agent_s = [e["duration_s"] for e in b.ledger()[n_ledger:] if e["step"] == "code_review"]
+    # One clock (the file system's, which is time.time()'s): each fake agent writes its prompt file once it
+    # has read the prompt (it is running), devloop writes each answer once parsed, and the lock last.
+    (k,) = rounds
+    started = [(b.tmp / f"prompt-{FEATURE}-code_review-{k}-{r}.txt").stat().st_mtime for r in b.reviewers]
+    answered = [(b.root / f"plans/{FEATURE}/reviews/{k}-{r}.md").stat().st_mtime for r in b.reviewers]
+    locked = (b.root / "plans" / FEATURE / "devloop.lock").stat().st_mtime
+    slowest = max(b.sleeps.values())
     return {
         "wall": wall,
         "step": float(rec.get("duration_s") or 0.0),  # devloop's own clock around the step's run
         "agent_max": max(agent_s),  # the slowest reviewer as devloop timed it (its process included)
         "agent_sum": float(rec.get("agent_seconds") or 0.0),
+        "to_first_agent": min(started) - wall0,  # doit start, task loading, the step's prompt, agent spawn
+        "agent_spread": max(started) - min(started),  # the last agent running after the first
+        "last_answer": max(answered) - max(started) - slowest,  # agent exit, reading, parsing, answer stored
+        "to_lock": locked - max(answered),  # record, lock written
+        "after_lock": end - locked,  # doit's own end, the reporter, process exit
     }
+
+
+# -- the floor: bare doit running the same agents ------------------------------------
+BARE_DODO = """\
+# bench/fanout.py: the floor of a review cycle. One doit task starts the same fake reviewers
+# devloop starts (same program, same prompt on stdin, each in its own session) and waits for all.
+import json, os, subprocess
+from pathlib import Path
+
+SPEC = json.loads(Path("agents.json").read_text(encoding="utf-8"))
+
+
+def review():
+    prompt = Path("prompt.txt").read_bytes()
+    procs = []
+    for name, argv in SPEC["agents"].items():
+        env = dict(os.environ, DEVLOOP_STEP="floor", DEVLOOP_FEATURE="floor", DEVLOOP_CALL_ID=name)
+        procs.append(subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, start_new_session=True))
+    for p in procs:  # every reviewer gets its prompt before any is waited for: they run at once
+        p.stdin.write(prompt)
+        p.stdin.close()
+    ok = True
+    for name, p in zip(SPEC["agents"], procs):
+        out = p.stdout.read()
+        p.stderr.read()
+        p.wait()
+        ok = ok and p.returncode == 0 and b"VOTE:" in out
+        Path(f"answer-{name}.md").write_bytes(out)
+    return ok
+
+
+def task_review():
+    return {"actions": [review], "uptodate": [False], "verbosity": 0}
+"""
+
+
+def floor_setup(b: Bench) -> Path:
+    """A bare doit project whose one task runs the reviewers as devloop does, minus devloop."""
+    bare = b.tmp / "bare"
+    bare.mkdir()
+    (bare / "dodo.py").write_text(BARE_DODO, encoding="utf-8")
+    prompt = b.tmp / "last-prompt-code_review.txt"  # the real prompt devloop sent, saved by the fake agent
+    (bare / "prompt.txt").write_bytes(prompt.read_bytes() if prompt.is_file() else b"Review.\n")
+    agents = {r: [sys.executable, str(FAKE_AGENT), "--agent", r] for r in b.reviewers}
+    (bare / "agents.json").write_text(json.dumps({"agents": agents}), encoding="utf-8")
+    script = {f"floor/{r}": {"answer": PG, "sleep": s} for r, s in b.sleeps.items()}
+    (bare / "script.json").write_text(json.dumps(script), encoding="utf-8")
+    return bare
+
+
+def floor(b: Bench, bare: Path) -> dict[str, float]:
+    """``doit review`` in the bare project (start, doit, the agents; nothing of devloop's): wall, first agent."""
+    env = {**b.env, "FAKE_AGENT_SCRIPT": str(bare / "script.json"), "FAKE_AGENT_LOG": str(bare / "calls.jsonl")}
+    t0, wall0 = time.perf_counter(), time.time()
+    done = subprocess.run([*DOIT, "review"], cwd=bare, env=env, capture_output=True, text=True, timeout=300)
+    took = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise BenchError(f"the bare doit floor failed\n{_tail(done.stdout)}\n{_tail(done.stderr)}")
+    started = [(bare / f"prompt-floor-floor-{r}.txt").stat().st_mtime for r in b.reviewers]
+    return {"wall": took, "to_first_agent": min(started) - wall0}
 
 
 def agent_start(b: Bench, repeat: int = 3) -> list[float]:
@@ -239,56 +324,96 @@ def noop(b: Bench, repeat: int) -> list[float]:
 
 
 # -- main -------------------------------------------------------------------
+def _spread(values: list[float], fmt: str = "{:.3f}") -> str:
+    return (
+        f"median {fmt.format(statistics.median(values))}  "
+        f"(min {fmt.format(min(values))}, max {fmt.format(max(values))})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reviewers", type=int, default=5, help="number of reviewers (default 5)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed review cycles (default 3)")
+    how = ap.add_mutually_exclusive_group()
+    how.add_argument("--sleep", type=float, default=2.0, help="every reviewer's sleep, seconds (default 2)")
+    how.add_argument("--staggered", action="store_true", help="reviewer i sleeps 0.4 + 0.2 * i seconds instead")
+    ap.add_argument("--repeat", type=int, default=5, help="timed review cycles (default 5)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary workspace and print where")
     args = ap.parse_args(argv)
     if args.reviewers < 1 or args.repeat < 1:
         ap.error("--reviewers and --repeat must be at least 1")
+    if args.sleep <= 0:
+        ap.error("--sleep must be positive")
 
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="devloop-bench-fanout-"))
-    b = Bench(tmp, args.reviewers)
+    b = Bench(tmp, args.reviewers, None if args.staggered else args.sleep)
     try:
         slowest, total = max(b.sleeps.values()), sum(b.sleeps.values())
         print(f"devloop bench: review fan-out, {args.reviewers} reviewers, repeat {args.repeat}")
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), doit: {' '.join(DOIT)}")
-        print("reviewer sleeps: " + ", ".join(f"{r} {s:.1f} s" for r, s in b.sleeps.items()))
+        if args.staggered:
+            print("reviewer sleeps: " + ", ".join(f"{r} {s:.1f} s" for r, s in b.sleeps.items()))
+        else:
+            print(f"reviewer sleeps: every reviewer {args.sleep:g} s")
         took = build(b, rounds=args.repeat + 1)
         print(f"`doit implement:{FEATURE}` (plan, plan_review, red_team skipped, implement): {took:.2f} s")
 
         warm = cycle(b, redo=False)
         print(f"first cycle (untimed warm-up): {warm['wall']:.3f} s")
-        runs = [cycle(b, redo=True) for _ in range(args.repeat)]
+        bare = floor_setup(b)
+        floor(b, bare)  # warm-up: doit's database, bytecode
+        runs, floors = [], []
+        for _ in range(args.repeat):  # interleaved, so both see the same load on the machine
+            runs.append(cycle(b, redo=True))
+            floors.append(floor(b, bare))
         base = noop(b, max(args.repeat, 5))
 
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         wall, noop_s, solo = med["wall"], statistics.median(base), statistics.median(agent_start(b))
+        ratios = [r["wall"] / slowest for r in runs]
         overhead = wall - slowest
         print()
         print("cycle wall times: " + ", ".join(f"{r['wall']:.3f}" for r in runs) + " s")
-        print(f"median wall time of a cycle:          {wall:.3f} s   (min {min(r['wall'] for r in runs):.3f} s)")
+        print(f"wall time of a cycle:                 {_spread([r['wall'] for r in runs])} s")
         print(f"slowest reviewer's sleep:             {slowest:.3f} s")
         print(f"sum of all sleeps (serial would be):  {total:.3f} s   (wall / sum {wall / total:.2f})")
         print()
-        print(f"ratio wall / slowest:                 {wall / slowest:.2f}   [tracked; target <= 1.1]")
+        print(f"ratio wall / slowest:                 {_spread(ratios, '{:.3f}')}   [tracked; target <= 1.1]")
         print(f"overhead per cycle (wall - slowest):  {overhead * 1000:.0f} ms")
         print(
             f"no-op `doit code_review:{FEATURE}`:     {noop_s * 1000:.0f} ms median of {len(base)} "
             f"(min {min(base) * 1000:.0f} ms): process start + task loading"
         )
         print(f"overhead of the cycle itself:         {(overhead - noop_s) * 1000:.0f} ms  (wall - slowest - no-op)")
-        print(f"ratio (wall - no-op) / slowest:       {(wall - noop_s) / slowest:.2f}")
+        print(f"ratio (wall - no-op) / slowest:       {(wall - noop_s) / slowest:.3f}")
         print()
-        print("where the cycle's own overhead goes (medians):")
+        print("the floor: bare doit, one task starting the same reviewers with the same prompt, no devloop")
+        print(f"  floor wall time:                    {_spread([f['wall'] for f in floors])} s")
+        print(f"  floor ratio / slowest:              {_spread([f['wall'] / slowest for f in floors], '{:.3f}')}")
+        firsts = [f["to_first_agent"] * 1000 for f in floors]
+        print(f"  floor, doit start to first agent:   {_spread(firsts, '{:.0f}')} ms  (prompt file written)")
+        mine = [r["wall"] - f["wall"] for r, f in zip(runs, floors, strict=True)]
+        print(f"  devloop's own cost (cycle - floor): {_spread([m * 1000 for m in mine], '{:.0f}')} ms")
+        print()
+        print("where the overhead goes, one clock (medians, ms):")
         rows = [
+            ("doit start to first agent running", "to_first_agent", "start, tasks, prompt, spawn, agent's start"),
+            ("last agent running after the first", "agent_spread", f"the others, {os.cpu_count()} cpu(s) shared"),
+            ("last answer stored, less its sleep", "last_answer", "agent exit, devloop reading and parsing it"),
+            ("last answer to lock written", "to_lock", "reviews.md, outputs hashed, lock"),
+            ("lock written to process gone", "after_lock", "reporter, doit's end, interpreter exit"),
+        ]
+        for name, key, note in rows:
+            print(f"  {name:<37} {med[key] * 1000:5.0f} ms  ({note})")
+        print(f"  (one fake agent alone, no sleep: {solo * 1000:.0f} ms from spawn to exit)")
+        print()
+        print("where the cycle's own overhead goes, devloop's clocks (medians):")
+        rows2 = [
             (
                 "agent process start and exit",
                 med["agent_max"] - slowest,
-                f"slowest reviewer timed by devloop {med['agent_max']:.3f} s; one fake agent alone, "
-                f"no sleep: {solo * 1000:.0f} ms",
+                f"slowest reviewer timed by devloop {med['agent_max']:.3f} s",
             ),
             (
                 "devloop in the step, beyond the call",
@@ -298,10 +423,10 @@ def main(argv: list[str] | None = None) -> int:
             (
                 "devloop outside the step",
                 wall - med["step"] - noop_s,
-                "beyond the no-op: config validated (pydantic), staleness, final lock",
+                "beyond the no-op: staleness, the step's start and end in the lock",
             ),
         ]
-        for name, secs, note in rows:
+        for name, secs, note in rows2:
             print(f"  {name:<37} {secs * 1000:5.0f} ms  ({note})")
         print(f"agent seconds summed over reviewers:  {med['agent_sum']:.3f} s")
         print()

@@ -138,7 +138,10 @@ def _collect(
 
     Waits in slices of at most SLICE_S: a signal the kernel hands to another
     thread of this process does not interrupt a blocking wait here, and its
-    Python handler runs only when this thread executes again.
+    Python handler runs only when this thread executes again. The program's
+    exit wakes the wait at once (a pidfd is watched with the pipes, where the
+    system has them), so no slice is lost after it ends, whether its pipes
+    closed before it exited or a leftover process still holds them.
     """
     sel = selectors.DefaultSelector()
     names: dict[int, str] = {}
@@ -146,6 +149,9 @@ def _collect(
         if pipe is not None:
             sel.register(pipe.fileno(), selectors.EVENT_READ)
             names[pipe.fileno()] = name
+    exited = _pidfd(proc.pid)
+    if exited is not None:
+        sel.register(exited, selectors.EVENT_READ)
     pending = memoryview(stdin or b"")
     if proc.stdin is not None:
         os.set_blocking(proc.stdin.fileno(), False)
@@ -157,13 +163,24 @@ def _collect(
         while True:
             now = time.monotonic()
             if proc.poll() is not None:
+                if exited is not None:
+                    sel.unregister(exited)
                 _end_group(proc)  # its leftovers end with it; then take what is already written
                 _read_ready(sel, names, got, until=time.monotonic() + DRAIN_S)
                 return True
             if now >= deadline:
                 return False
+            if exited is None and not names and (proc.stdin is None or proc.stdin.closed):
+                # No pidfd, both pipes ended, nothing left to write: wait for the exit itself.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=min(SLICE_S, deadline - now))
+                continue
             for key, _ in sel.select(min(SLICE_S, deadline - now)):
                 fd = key.fd
+                if fd == exited:  # the program has ended: reap it, and the next turn sees it
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=max(0.0, min(SLICE_S, deadline - time.monotonic())))
+                    continue
                 if fd in names:
                     _read_one(sel, fd, names, got)
                     if got.overflow and stop_on_overflow:
@@ -175,6 +192,16 @@ def _collect(
                     pending = _write_some(sel, proc, pending)
     finally:
         sel.close()
+        if exited is not None:
+            os.close(exited)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` exits (Linux 5.3+), or None where there is none."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _read_one(sel: selectors.BaseSelector, fd: int, names: dict[int, str], got: _Output) -> None:
