@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 STEPS = ("plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "evaluate")
-HEAVY = ("google", "pydantic", "jinja2", "rich", "filelock")  # packages the no-op should not need
+HEAVY = ("google", "pydantic", "jinja2", "yaml", "rich", "matplotlib")  # packages the no-op should not need
 BIN = Path(sys.executable).parent
 
 
@@ -95,21 +95,22 @@ def fence(path: str, body: str) -> str:
 
 
 DEVLOOP_YAML = """\
-# bench/status.py: every role is played by a replay agent reading recorded/.
-# Reviewers get their own replay agent: devloop refuses an implementer that
-# reviews its own code.
+# bench: every role is played by a replay agent reading recorded/. Authors,
+# judges and reviewers are three seats (distinct models): devloop refuses an
+# agent judging its own work.
 agents:
-  rec: {kind: replay, dir: recorded}
-  rev: {kind: replay, dir: recorded}
+  rec: {kind: replay, dir: recorded, model: bench-author}
+  jud: {kind: replay, dir: recorded, model: bench-judge}
+  rev: {kind: replay, dir: recorded, model: bench-reviewer}
 roles:
   planner: rec
-  plan_reviewer: rec
+  plan_reviewer: jud
   implementer: rec
-  verifier: rec
-  gcp_reviewer: rec
-  triage: rec
-  evaluator: rec
-  red_team: [rec]
+  verifier: jud
+  gcp_reviewer: jud
+  triage: jud
+  evaluator: jud
+  red_team: [jud]
   reviewers: [rev]
 """
 
@@ -137,8 +138,9 @@ def make_devloop_workspace(root: Path, features: list[str]) -> None:
     write(root / "devloop.yaml", DEVLOOP_YAML)
     rec = root / "recorded"
     # Answers that name no path are shared by every feature (the replay agent's fallback).
-    write(rec / "plan_review" / "round1-review.md", "The plan covers the brief.\n\nVERDICT: APPROVE\n")
-    write(rec / "code_review" / "round1-rev.md", "Clean and tested.\n\nVOTE: PRODUCTION GRADE\n")
+    for k in range(1, 31):  # later rounds too: bench/scale.py edits a plan and the review runs again
+        write(rec / "plan_review" / f"round{k}-review.md", "The plan covers the brief.\n\nVERDICT: APPROVE\n")
+        write(rec / "code_review" / f"round{k}-rev.md", "Clean and tested.\n\nVOTE: PRODUCTION GRADE\n")
     write(rec / "evaluate" / "evaluate.md", EVALUATION)
     for f in features:
         ident = f.replace("-", "_")
@@ -210,7 +212,12 @@ def check_devloop_fresh(root: Path, features: list[str]) -> None:
     if "Everything is up to date" not in out:
         raise BenchError(f"the second `doit` was not a no-op:\n{_tail(out)}")
     data = json.loads(run([*DEVLOOP, "status", "--json"], root).stdout)
-    stale = [f"{f}:{s} {st['state']} {st['reasons']}" for f, steps in data.items() for s, st in steps.items()]
+    stale = [
+        f"{f}:{s} {st['state']} {st['reasons']}"
+        for f, steps in data.items()
+        for s, st in steps.items()
+        if isinstance(st, dict)
+    ]
     # smoke waits for a deploy that a benchmark never makes; everything else must be fresh
     stale = [x for x in stale if " fresh " not in x and ":smoke new " not in x]
     if sorted(data) != features or stale:

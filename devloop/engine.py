@@ -130,9 +130,82 @@ def _run_alive(ws: Workspace) -> bool:
     return True
 
 
-def feature_status(ws: Workspace, feature: str) -> dict[str, Status]:
+def resting_on(ws: Workspace, feature: str, step_name: str, lock: FeatureLock) -> list[str] | None:
+    """Every file and folder the step's settled status rests on, for the verdict memo; None when stats cannot tell.
+
+    The lock, its inputs, its outputs and doit targets, and what decides
+    which files are its inputs: the feature's deploy folder, and for the
+    change set git's ignore rules and index. devloop.yaml and the templates
+    are in the memo's stamp (:func:`devloop.provenance.verdicts.stamp_of`).
+    """
+    from devloop.gcpdetect import deploy_tree
+    from devloop.provenance import LOCK_NAME
+    from devloop.steps.change import resting_on as change_deps
+    from devloop.tasks import artifacts
+
+    step = STEPS[step_name]
+    rec = lock.record(step_name)
+    deps = [f"plans/{feature}/{LOCK_NAME}", *step.inputs(ws, feature, lock)]
+    deps += rec.outputs if rec is not None and rec.outputs else step.declared_outputs(ws, feature)
+    deps += artifacts(ws, feature).get(step_name, [])
+    if step_name == "code_review":
+        more = change_deps(ws, feature, lock)
+        if more is None:
+            return None
+        deps += more
+    if step_name == "deploy_review":
+        deps += deploy_tree(ws.root, feature)
+    return deps
+
+
+def judged(ws: Workspace, feature: str, step_name: str) -> Status:
+    """``step_status``, given from the verdict memo while nothing it rests on changed; a settled one is kept."""
+    memo = ws.verdicts
+    key = f"{feature}:{step_name}"
+    hit = memo.get(key)
+    if hit is not None:
+        return Status(hit[0], list(hit[1]))
+    lock = ws.read_lock_shared(feature)
+    st = step_status(ws, feature, step_name, lock)
+    if st.fresh:
+        deps = resting_on(ws, feature, step_name, lock)
+        if deps is not None:
+            memo.record(key, [st.state, st.reasons], deps)
+    return st
+
+
+def feature_view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
+    """What ``devloop status`` shows of a feature, judged now: every step's status and the next command.
+
+    Kept in the verdict memo (``<feature>:status``, read by the status view)
+    unless a step is running or was interrupted: that depends on processes,
+    not files.
+    """
+    from devloop.advice import next_action
+    from devloop.gcpdetect import deploy_tree
+
+    memo = ws.verdicts
+    key = f"{feature}:status"
+    lock = ws.read_lock_shared(feature)
+    steps = feature_status(ws, feature, lock)
+    nxt = next_action(ws, feature, steps, lock)
+    if all(st.state not in ("running", "interrupted") for st in steps.values()):
+        deps: list[str] | None = [f"plans/{feature}/validation.md", *deploy_tree(ws.root, feature)]
+        for name in STEPS:
+            more = resting_on(ws, feature, name, lock)
+            if more is None or deps is None:
+                deps = None
+                break
+            deps += more
+        if deps is not None:
+            deps += [p for stamp in lock.gates.values() for p in stamp.subject]
+            memo.record(key, [{s: [st.state, st.reasons] for s, st in steps.items()}, nxt], deps)
+    return steps, nxt
+
+
+def feature_status(ws: Workspace, feature: str, lock: FeatureLock | None = None) -> dict[str, Status]:
     """Every step's own status, plus ``blocked`` for steps behind an unfinished one."""
-    lock = ws.read_lock(feature)
+    lock = lock if lock is not None else ws.read_lock_shared(feature)
     out: dict[str, Status] = {}
     behind: str | None = None
     for name in STEPS:

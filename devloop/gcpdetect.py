@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,6 +23,16 @@ SURFACES: dict[str, tuple[str, str]] = {
 }
 ALWAYS = ("security", "reliability", "cost")
 MAX_BYTES = 1_000_000
+
+
+def deploy_tree(root: Path, feature: str) -> list[str]:
+    """``deploy/<feature>`` and every folder and file below it, relative to ``root``: what deploy_files looks at."""
+    base = f"deploy/{feature}"
+    out = [base]
+    for folder, dirs, files in os.walk(root / base):
+        rel = Path(folder).relative_to(root).as_posix()
+        out += [f"{rel}/{name}" for name in (*dirs, *files)]
+    return out
 
 
 def deploy_files(root: Path, feature: str) -> list[Path]:

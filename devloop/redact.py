@@ -11,14 +11,22 @@ in any text, also when no variable holds them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
-# Bounded repeats: a hostile text of many "x://:" without an "@" must not make matching quadratic.
-URL_CREDENTIAL = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\s:/@]{0,256}:)(?P<password>[^\s/]{1,256})@")
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(secret variable names, URL credentials): compiled on first use (milliseconds a no-op need not pay)."""
+    names = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+    # Bounded repeats: a hostile text of many "x://:" without an "@" must not make matching quadratic.
+    url = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]{0,30}://[^\s:/@]{0,256}:)(?P<password>[^\s/]{1,256})@")
+    return names, url
+
+
 MIN_LEN = 6  # shorter values would redact ordinary words
 MASK = "[redacted]"
 
@@ -31,11 +39,12 @@ def register(env: Mapping[str, str]) -> None:
 
 
 def _secrets_of(items: Iterable[tuple[str, str]], names: frozenset[str] = frozenset()) -> set[str]:
+    secret_name, url_credential = _patterns()
     found = set()
     for name, value in items:
-        if name in names or SECRET_NAME.search(name):
+        if name in names or secret_name.search(name):
             found.add(value)
-        found.update(m.group("password") for m in URL_CREDENTIAL.finditer(value))
+        found.update(m.group("password") for m in url_credential.finditer(value))
     return {v for v in found if len(v) >= MIN_LEN}
 
 
@@ -52,7 +61,7 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
         if value in text:
             text = text.replace(value, MASK)
     if "://" in text:
-        text = URL_CREDENTIAL.sub(lambda m: f"{m.group('head')}{MASK}@", text)
+        text = _patterns()[1].sub(lambda m: f"{m.group('head')}{MASK}@", text)
     return text
 
 

@@ -146,6 +146,6 @@ class DevloopReporter:
 
 def ours(task: Any) -> bool:
     """One of the loop's tasks (``<step>`` or ``<step>:<feature>``), not one of the user's own."""
-    from devloop.steps.registry import STEPS
+    from devloop.steps.order import SUMMARIES
 
-    return str(getattr(task, "name", "")).split(":", 1)[0] in STEPS
+    return str(getattr(task, "name", "")).split(":", 1)[0] in SUMMARIES

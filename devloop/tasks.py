@@ -14,6 +14,8 @@ verifies deploys and never runs an agent step upstream (it refuses instead).
 
 from __future__ import annotations
 
+import atexit
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from doit.dependency import MD5Checker, UptodateCalculator
 
-from devloop.steps.registry import DEFAULT, ORDER, STEPS, doit_dep
+from devloop.steps.order import DEFAULT, ORDER, SUMMARIES, doit_dep
 from devloop.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -58,6 +60,9 @@ class LockFileChecker(MD5Checker):
 class LockUpToDate(UptodateCalculator):
     """doit ``uptodate`` entry: True when the step's lock record matches the workspace."""
 
+    # doit asks inspect.signature() which arguments to pass, for every task on every run: say it once
+    __signature__ = inspect.Signature([inspect.Parameter("task", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+
     def __init__(self, root: Path, feature: str, step: str) -> None:
         super().__init__()
         self.root, self.feature, self.step = root, feature, step
@@ -72,33 +77,67 @@ class LockUpToDate(UptodateCalculator):
             # doit's own store agrees with the lock: a fresh clone has no state for file_dep yet, and the
             # list of upstream artifacts grows as steps run (which doit would take for a change)
             get, seed = self._dep_manager._get, self._dep_manager._set
-            if get(task.name, "checker:") != LockFileChecker.__name__:
-                seed(task.name, "checker:", LockFileChecker.__name__)
-            deps = tuple(task.file_dep)
-            if set(get(task.name, "deps:") or ()) != set(deps):
-                seed(task.name, "deps:", deps)
+            name = task.name
+            if get(name, "checker:") != _CHECKER:
+                seed(name, "checker:", _CHECKER)
+            deps = task.file_dep
+            known = get(name, "deps:")
+            if known is None or len(known) != len(deps) or not deps.issuperset(known):
+                seed(name, "deps:", tuple(deps))
             for dep in deps:
-                if get(task.name, dep) is None:
-                    seed(task.name, dep, "lock")
+                if get(name, dep) is None:
+                    seed(name, dep, "lock")
+            if get(name, "_values_:"):  # the outcome of the run that made it: the reporter had it then
+                _forget_outcome(self._dep_manager, name)
         return fresh
 
     def _fresh(self) -> bool:
         from devloop import wslock
-        from devloop.engine import step_status
-        from devloop.errors import DevloopError
 
         wslock.watch_forks()  # before doit forks a worker: workers die with this process
         ws = _workspace(self.root)
+        hit = ws.verdicts.get(f"{self.feature}:{self.step}")
+        if hit is not None:
+            if hit[0] == UNDEPLOYED:
+                NOT_DEPLOYED.append(self.feature)
+            return True
+        fresh = self._judge(ws)
+        if not fresh:
+            # a step will run now and write files: from here on no stat is taken from memory
+            ws.verdicts.live = True
+        return fresh
+
+    def _judge(self, ws: Workspace) -> bool:
+        """The slow way: the lock and content hashes; a settled answer is kept for the next run."""
+        from devloop import wslock
+        from devloop.engine import judged
+        from devloop.errors import DevloopError
+        from devloop.provenance import LOCK_NAME
+
         try:
             if self.step == "smoke" and not ws.read_lock_shared(self.feature).deploy:
                 NOT_DEPLOYED.append(self.feature)  # nothing to verify; the reporter says so once
+                lock = f"plans/{self.feature}/{LOCK_NAME}"
+                ws.verdicts.record(f"{self.feature}:{self.step}", [UNDEPLOYED, []], [lock])
                 return True
-            fresh = step_status(ws, self.feature, self.step).fresh
+            fresh = judged(ws, self.feature, self.step).fresh
             if not fresh:
                 wslock.acquire(ws.state)  # here, in doit's main process, before any worker runs a step
         except DevloopError as exc:
             _stop(exc)
         return fresh
+
+
+def _forget_outcome(dep_manager: Any, name: str) -> None:
+    """Drop a finished run's outcome from doit's database: rewritten on every run, it would double its size."""
+    dep_manager._set(name, "_values_:", {})
+    record = getattr(getattr(dep_manager, "backend", None), "_db", {}).get(name)
+    if isinstance(record, dict):
+        record.pop("result:", None)
+
+
+_CHECKER = LockFileChecker.__name__
+UNDEPLOYED = "undeployed"  # the memo's answer for smoke of a feature with no deploy recorded
 
 
 def _stop(exc: DevloopError) -> NoReturn:
@@ -157,26 +196,29 @@ def run_step(root: str, feature: str, step: str) -> Any:
 
 
 def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": STEPS[s].summary} for s in ORDER]
+    tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER]
+    root = str(ws.root)
+    chain = {s: doit_dep(s) if s != "smoke" else None for s in ORDER}
+    upstream = {s: [u for u in ORDER[: ORDER.index(s)] if u != "smoke"] for s in ORDER}
     for feature in ws.features():
         made = artifacts(ws, feature)
+        brief = f"plans/{feature}/brief.md"
         for step in ORDER:
             task: dict[str, Any] = {
                 "basename": step,
                 "name": feature,
-                "actions": [(run_step, [str(ws.root), feature, step])],
+                "actions": [(run_step, [root, feature, step])],
                 "uptodate": [LockUpToDate(ws.root, feature, step)],
                 "targets": made[step],
-                "doc": f"{STEPS[step].summary} ({feature})",
+                "doc": f"{SUMMARIES[step]} ({feature})",
                 "verbosity": 1,
             }
-            dep = doit_dep(step) if step != "smoke" else None
+            dep = chain[step]
             if dep:
                 task["task_dep"] = [f"{dep}:{feature}"]
-                upstream = [s for s in ORDER[: ORDER.index(step)] if s != "smoke"]
-                task["file_dep"] = [f"plans/{feature}/brief.md", *(p for s in upstream for p in made[s])]
+                task["file_dep"] = [brief, *(p for s in upstream[step] for p in made[s])]
             elif step == "plan":
-                task["file_dep"] = [f"plans/{feature}/brief.md"]
+                task["file_dep"] = [brief]
             tasks.append(task)
     return tasks
 
@@ -195,8 +237,21 @@ def artifacts(ws: Workspace, feature: str) -> dict[str, list[str]]:
     """Each step's artifacts as doit targets: the files it always writes, and those its lock record lists.
 
     Only the feature's own files (``plans/<f>/``, its smoke script): code
-    may be shared between features, and doit refuses two tasks with one target.
+    may be shared between features, and doit refuses two tasks with one
+    target. Kept in the verdict memo while the lock is unchanged.
     """
+    from devloop.provenance import LOCK_NAME
+
+    key = f"{feature}:targets"
+    hit = ws.verdicts.get(key)
+    if isinstance(hit, dict):
+        return hit
+    made = _artifacts(ws, feature)
+    ws.verdicts.record(key, made, [f"plans/{feature}/{LOCK_NAME}"])
+    return made
+
+
+def _artifacts(ws: Workspace, feature: str) -> dict[str, list[str]]:
     from devloop.errors import DevloopError
 
     try:
@@ -286,6 +341,9 @@ def setup(namespace: dict[str, Any]) -> None:
         "verbosity": 1,
     }
     namespace["DOIT_CONFIG"] = merged_config(dict(namespace.get("DOIT_CONFIG") or {}), ours)
+    pid = os.getpid()
+    # the memo is written once, by the process that judged (never by a forked doit worker)
+    atexit.register(lambda: os.getpid() == pid and ws.verdicts.save())
 
     def task_devloop() -> Any:
         """The development loop, one sub-task per feature and step."""

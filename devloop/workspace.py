@@ -9,18 +9,17 @@ the file changes.
 from __future__ import annotations
 
 import json
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devloop.atomic import atomic_write_text
-from devloop.provenance.hashing import hash_bytes
-from devloop.provenance.lockfile import LOCK_NAME, read_lock, write_lock
+from devloop.provenance.hashing import hash_bytes, stat_key
 
 if TYPE_CHECKING:
     from devloop.config.models import Config
     from devloop.provenance.state import FeatureLock
+    from devloop.provenance.verdicts import Verdicts
 
 CONFIG_FILE = "devloop.yaml"
 STATE_DIR = ".devloop"
@@ -96,6 +95,8 @@ class Workspace:
     def lock_path(self, feature: str) -> Path:
         path = self.memo.get(("lock_path", feature))
         if path is None:
+            from devloop.provenance import LOCK_NAME
+
             path = self.memo[("lock_path", feature)] = self.plans / feature / LOCK_NAME
         return path
 
@@ -105,23 +106,29 @@ class Workspace:
         return self.state / "cache" / "locks" if self.state.is_dir() else None
 
     def read_lock(self, feature: str) -> FeatureLock:
+        from devloop.provenance.lockfile import read_lock
+
         return read_lock(self.lock_path(feature), feature, self.lock_cache)
 
     def read_lock_shared(self, feature: str) -> FeatureLock:
         """Like ``read_lock``, parsed once per lock version for this object: treat it as read-only."""
-        path = self.lock_path(feature)
-        try:
-            st = os.stat(path)
-            key = ("lock", feature, st.st_mtime_ns, st.st_size, st.st_ino)
-        except FileNotFoundError:
-            key = ("lock", feature, None)
+        key = ("lock", feature, stat_key(str(self.lock_path(feature))))  # taken before the read
         lock = self.memo.get(key)
         if lock is None:
             lock = self.memo[key] = self.read_lock(feature)
         return lock
 
     def write_lock(self, feature: str, lock: FeatureLock) -> None:
+        from devloop.provenance.lockfile import write_lock
+
         write_lock(self.lock_path(feature), lock, self.lock_cache)
+
+    @cached_property
+    def verdicts(self) -> Verdicts:
+        """The per-machine memo of settled statuses (see :mod:`devloop.provenance.verdicts`)."""
+        from devloop.provenance.verdicts import Verdicts, stamp_of
+
+        return Verdicts(self.root, self.state, stamp_of(self.root, [packaged_templates_dir(), self.root / "templates"]))
 
     def history_dir(self, feature: str) -> Path:
         return self.plans / feature / ".history"
@@ -149,6 +156,7 @@ class Workspace:
     def config_view(self) -> dict[str, Any]:
         """The validated config as plain JSON data, from the cache when devloop.yaml is unchanged."""
         path = self.root / CONFIG_FILE
+        stat_key(str(path))  # noted before the read, for the verdict memo
         try:
             sha = hash_bytes(path.read_bytes())
         except FileNotFoundError:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,15 +87,39 @@ def test_version_1_locks_are_migrated(tmp_path: Path) -> None:
     assert "context" not in lock.to_dict()
 
 
-def test_file_starts_with_the_header_and_is_sorted_block_yaml(tmp_path: Path) -> None:
+def test_file_is_the_header_then_sorted_indented_json_any_yaml_reader_reads(tmp_path: Path) -> None:
     path = tmp_path / LOCK_NAME
     write_lock(path, sample_lock())
     text = path.read_text(encoding="utf-8")
     assert text.startswith(HEADER)
     assert HEADER.startswith("# ")
-    top = [line.split(":")[0] for line in text.splitlines()[1:] if line and not line.startswith((" ", "-"))]
+    body = text[len(HEADER) :]
+    top = [line.split('"')[1] for line in body.splitlines() if line.startswith('  "')]
     assert top == sorted(top) == ["artifacts", "feature", "gates", "steps", "version"]
-    assert "{" not in text  # block style, diff-friendly
+    assert all(len(line) < 200 for line in body.splitlines())  # one value a line: diff-friendly
+    assert yaml.safe_load(text) == json.loads(body) == sample_lock().to_dict()
+
+
+def test_a_block_yaml_lock_of_an_older_devloop_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / LOCK_NAME
+    path.write_text(HEADER + yaml.safe_dump(sample_lock().to_dict()), encoding="utf-8")
+    assert read_lock(path, "f").to_dict() == sample_lock().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('{"version": 2, "version": 2}', "appears twice"),
+        ('{"version": 2, "steps": {"plan": {"duration_s": NaN}}}', "NaN is not a value devloop writes"),
+        ('{"version": 2,\n "steps": }', ":3: not valid JSON"),
+        ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+    ],
+)
+def test_a_damaged_json_lock_is_an_error_naming_the_problem(tmp_path: Path, body: str, problem: str) -> None:
+    path = tmp_path / LOCK_NAME
+    path.write_text(HEADER + body, encoding="utf-8")
+    with pytest.raises(DevloopError, match=re.escape(problem)):
+        read_lock(path, "f")
 
 
 def test_dump_is_deterministic() -> None:

@@ -10,7 +10,7 @@ import click
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.errors import UsageError
 from devloop.names import check_feature_name
-from devloop.steps.registry import check_step
+from devloop.steps.order import check_step
 
 
 @click.command()

@@ -11,8 +11,8 @@ import click
 
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.names import check_feature_name
-from devloop.provenance.staleness import LABELS
-from devloop.steps.registry import ORDER
+from devloop.provenance.staleness import LABELS, Status
+from devloop.steps.order import ORDER
 from devloop.workspace import Workspace
 
 
@@ -21,11 +21,11 @@ from devloop.workspace import Workspace
 @workspace_option
 def status(as_json: bool, root: Path | None) -> None:
     """A table of features x steps: up to date, stale, waiting, gate, failed."""
-    from devloop.engine import feature_status
-
     ws = open_workspace(root)
-    rows = {f: feature_status(ws, f) for f in ws.features()}
-    nexts = {f: _next(ws, f, steps) for f, steps in rows.items()}
+    views = {f: _view(ws, f) for f in ws.features()}
+    ws.verdicts.save()
+    rows = {f: steps for f, (steps, _) in views.items()}
+    nexts = {f: nxt for f, (_, nxt) in views.items()}
     if as_json:
         data = {
             f: {
@@ -61,6 +61,16 @@ def status(as_json: bool, root: Path | None) -> None:
     else:
         _plain_table(rows)
     _print_next(nexts)
+
+
+def _view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
+    """A feature's row and next command: from the verdict memo when nothing changed, else judged anew."""
+    hit = ws.verdicts.get(f"{feature}:status")
+    if hit is not None:
+        return {s: Status(v[0], list(v[1])) for s, v in hit[0].items()}, hit[1]
+    from devloop.engine import feature_view
+
+    return feature_view(ws, feature)
 
 
 def _next(ws: Workspace, feature: str, steps: dict[str, Any]) -> str:

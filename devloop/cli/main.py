@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 
 import click
 
@@ -53,6 +52,8 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except DevloopError as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         from devloop.redact import redact
 

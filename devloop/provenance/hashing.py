@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 MISSING = "missing"
@@ -15,7 +16,36 @@ def hash_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-_seen: dict[str, tuple[int, int, int, str, bool]] = {}
+# A file modified less than this before it was read may be rewritten within the same mtime tick, keeping
+# its size, mtime and inode: its stat proves nothing (git's "racily clean" entries). Two seconds covers
+# the coarsest timestamps in use (FAT) and the lag of the kernel's coarse clock behind time.time_ns().
+RACY_NS = 2_000_000_000
+
+Key = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+# path -> (stat key taken before the read, hash, blank, when read): what this process saw of each file
+_seen: dict[str, tuple[Key, str, bool, int]] = {}
+# path -> stat key (None: missing) taken just before this process read the file or found it missing
+OBSERVED: dict[str, Key | None] = {}
+
+
+def key_of(st: os.stat_result) -> Key:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def stat_key(path: str) -> Key | None:
+    """The file's stat key now (None when missing), noted as observed: call it before reading the file."""
+    try:
+        key: Key | None = key_of(os.stat(path))
+    except (FileNotFoundError, NotADirectoryError):
+        key = None
+    OBSERVED[path] = key
+    return key
+
+
+def settled(key: Key, read_ns: int) -> bool:
+    """True when the file was last modified long enough before ``read_ns`` for its stat to prove its content."""
+    return key[1] < read_ns - RACY_NS
 
 
 def hash_file(path: Path | str, blank_is_missing: bool = False) -> str:
@@ -25,24 +55,26 @@ def hash_file(path: Path | str, blank_is_missing: bool = False) -> str:
     missing too: a document artifact nobody wrote (or one a person emptied)
     must never be adopted as a result.
 
-    Within one process a file whose inode, size and nanosecond mtime are
-    unchanged is not read again: the no-op ``doit`` hashes each input once.
+    Within one process a file whose stat key is unchanged, and was already
+    settled when it was read, is not read again: the no-op ``doit`` hashes
+    each input once, and a same-tick rewrite is never missed.
     """
     key = str(path)
-    try:
-        st = os.stat(key)
-    except (FileNotFoundError, NotADirectoryError):
+    skey = stat_key(key)
+    if skey is None:
         return MISSING
     seen = _seen.get(key)
-    if seen is None or seen[:3] != (st.st_mtime_ns, st.st_size, st.st_ino):
+    if seen is None or seen[0] != skey or not settled(skey, seen[3]):
+        now = time.time_ns()
         try:
             with open(key, "rb") as fh:
                 data = fh.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            OBSERVED[key] = None
             return MISSING
         blank = len(data) <= _BLANK_PROBE and not data.strip()
-        seen = _seen[key] = (st.st_mtime_ns, st.st_size, st.st_ino, hash_bytes(data), blank)
-    return MISSING if blank_is_missing and seen[4] else seen[3]
+        seen = _seen[key] = (skey, hash_bytes(data), blank, now)
+    return MISSING if blank_is_missing and seen[2] else seen[1]
 
 
 def is_document(rel: str) -> bool:

@@ -9,9 +9,12 @@ it *drifted*, which counts as up to date until ``devloop redo`` asks for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from devloop.provenance.hashing import MISSING, short
-from devloop.provenance.state import DONE, FAILED, GATE, INTERRUPTED, NEW, RUNNING, WAITING, StepRecord
+
+if TYPE_CHECKING:
+    from devloop.provenance.state import StepRecord
 
 # How each status reads in status tables, graphs and reports.
 LABELS = {
@@ -57,6 +60,8 @@ class Status:
 
 def assess(record: StepRecord | None, cur: Current, artifacts: dict[str, dict]) -> Status:
     """Compare a step's lock ``record`` with ``cur``; ``artifacts`` is the lock's registry."""
+    from devloop.provenance.state import DONE, FAILED, GATE, INTERRUPTED, NEW, RUNNING, WAITING
+
     if record is None or (record.state == NEW and record.force is None):
         return Status("new", ["never run"])
     if record.force is not None:

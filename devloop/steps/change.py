@@ -67,6 +67,33 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
     return change
 
 
+def resting_on(ws: Workspace, feature: str, lock: FeatureLock) -> list[str] | None:
+    """Besides file contents, what ``change_of`` depends on, as paths whose stat changes with it.
+
+    The files the implementer touched or deleted (present or not), git's
+    index, its exclude file and every ``.gitignore`` from the root down to
+    them. None when stats cannot tell: ``paths:`` patterns match files anywhere,
+    and a ``.git`` file (a worktree) keeps git's state elsewhere. Ignore rules
+    outside the repository (``core.excludesFile``) are not watched.
+    """
+    if (ws.config_view.get("features", {}).get(feature) or {}).get("paths"):
+        return None
+    git = ws.root / ".git"
+    if git.is_dir():
+        deps = [".git/index", ".git/info/exclude", ".git/config", ".gitignore"]
+    elif git.exists():
+        return None
+    else:
+        deps = [".git"]  # missing: it rests on the folder that would hold it
+    recorded = lock.data("implement").get("deleted") or []
+    files = [p for p in (*lock.outputs("implement"), *recorded) if not is_loop_file(p)]
+    deps += files
+    for p in files:
+        parts = p.split("/")[:-1]
+        deps += ["/".join(parts[: i + 1]) + "/.gitignore" for i in range(len(parts))]
+    return deps
+
+
 def forget(ws: Workspace) -> None:
     """Files were written: the next question about the change looks at the workspace again."""
     for key in [k for k in ws.memo if isinstance(k, tuple) and k and k[0] in ("change", "git-listing")]:

@@ -1,4 +1,4 @@
-"""The loop's steps in dependency order. ``smoke`` and friends join in later issues."""
+"""The loop's steps as objects, by name; their order and summaries live in :mod:`devloop.steps.order`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from devloop.steps.code_review import CodeReviewStep
 from devloop.steps.deploy_review import DeployReviewStep
 from devloop.steps.evaluate import EvaluateStep
 from devloop.steps.implement import ImplementStep
+from devloop.steps.order import DEFAULT, ORDER, SUMMARIES, check_step, doit_dep, next_step, upstream_of
 from devloop.steps.plan import PlanStep
 from devloop.steps.plan_review import PlanReviewStep
 from devloop.steps.red_team import RedTeamStep
@@ -25,30 +26,8 @@ STEPS: dict[str, Step] = {
         EvaluateStep(),
     )
 }
-ORDER = list(STEPS)
-# What a bare `doit` runs: everything but the post-deploy verification.
-DEFAULT = [s for s in ORDER if s != "smoke"]
+if list(STEPS) != ORDER:  # pragma: no cover - a step added here must be added to devloop.steps.order too
+    raise ImportError(f"devloop.steps.order lists {ORDER}, the registry {list(STEPS)}")
 
 
-def doit_dep(name: str) -> str | None:
-    """The task a step's doit task depends on: the previous step a bare `doit` runs."""
-    chain = DEFAULT if name in DEFAULT else [*DEFAULT[: DEFAULT.index("deploy_review") + 1], name]
-    i = chain.index(name)
-    return chain[i - 1] if i else None
-
-
-def upstream_of(name: str) -> list[str]:
-    return ORDER[: ORDER.index(name)]
-
-
-def next_step(name: str) -> str | None:
-    i = ORDER.index(name)
-    return ORDER[i + 1] if i + 1 < len(ORDER) else None
-
-
-def check_step(name: str) -> str:
-    from devloop.errors import UsageError
-
-    if name not in STEPS:
-        raise UsageError(f"unknown step {name!r}; steps are: {', '.join(ORDER)}")
-    return name
+__all__ = ["DEFAULT", "ORDER", "STEPS", "SUMMARIES", "check_step", "doit_dep", "next_step", "upstream_of"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 
+from devloop.provenance.lockfile import read_lock
 from tests.conftest import WS
 
 STEPS = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "evaluate"]
@@ -85,7 +86,7 @@ def test_editing_the_plan_reruns_only_what_depends_on_it(ws: WS) -> None:
     assert "plan:a (hand edit adopted, no agent called)" in r.stdout
     assert "A hand-written constraint." in ws.read("plans/a/plan.md")  # never overwritten
     assert (ws.root / "plans/a/review-judge-round3.md").exists()  # rounds are never overwritten
-    assert "edited: true" in ws.read("plans/a/devloop.lock")
+    assert read_lock(ws.root / "plans/a/devloop.lock", "a").artifacts["plans/a/plan.md"].get("edited") is True
 
 
 def test_editing_code_invalidates_review_and_evaluation_only(ws: WS) -> None:

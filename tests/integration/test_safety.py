@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from devloop.provenance.lockfile import read_lock
 from tests.conftest import WS
 
 
@@ -60,8 +61,8 @@ def test_kill_9_mid_call_leaves_nothing_half_done_and_the_next_run_resumes(ws: W
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    lock = ws.read("plans/a/devloop.lock")
-    assert "inflight: plan" in lock and "state: running" in lock  # the call was in flight
+    plan = read_lock(ws.root / "plans/a/devloop.lock", "a").steps["plan"]
+    assert plan.attempt is not None and plan.attempt.inflight == "plan" and plan.state == "running"  # in flight
     assert "plan: interrupted\n  - a run stopped during call plan" in ws.devloop("why", "a").stdout
     ws.set_script(script)
     r = ws.doit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 
+from devloop.provenance.lockfile import read_lock
 from tests.conftest import WS, happy_script
 
 VALIDATION = """# Checks
@@ -141,8 +142,8 @@ def test_devloop_deploy_runs_the_configured_command_then_records_the_deploy(ws: 
     assert "Deployed b (deploy #1); log: runs/" in r.stdout
     assert (ws.root / "applied.flag").read_text() == "applied\n"
     assert "command finished: exit 0" in next((ws.root / "runs" / "b").glob("2*/deploy.log")).read_text()
-    lock = ws.read("plans/b/devloop.lock")
-    assert "version: v7" in lock and "forced: 'code_review:b has not passed the current code" in lock
+    deploy = read_lock(ws.root / "plans/b/devloop.lock", "b").deploy
+    assert deploy["version"] == "v7" and deploy["forced"].startswith("code_review:b has not passed the current code")
 
 
 GOLDEN_VALIDATION = """# Checks

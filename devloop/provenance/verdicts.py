@@ -1,0 +1,227 @@
+"""A per-machine memo of settled answers, so that an up-to-date ``doit`` reads no lock and hashes no file.
+
+An answer (a step found up to date or drifted, with its reasons; a feature's
+doit targets) is kept in ``.devloop/verdicts.json`` with the files and
+folders it rests on, each with the stat key (size, mtime_ns, ctime_ns,
+inode) it had. It is given again only while every one of them still has
+that key, so content hashes stay the truth: any change of a file's stat sends
+its step back to the lock and the hashes.
+
+An answer is only kept when everything it rests on was last modified well
+before this process started (``RACY_NS``): a file rewritten within one mtime
+tick keeps its size, mtime and inode, so the stat of a file that new proves
+nothing (git's "racily clean" entries). A file that is missing rests on the
+folder that would hold it, whose mtime changes when it appears. A key seen
+when the content was read must also be the key at the end, so a file
+rewritten and back-dated (``cp -p``) while devloop read it is not kept.
+
+The memo is a cache: deleting it costs one slow no-op; several processes may
+write it (the last one wins, and every answer it holds is checked anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from devloop.provenance.hashing import OBSERVED, RACY_NS
+
+FILE = "verdicts.json"
+FORMAT = 1
+STARTED_NS = time.time_ns()  # before this process read any file
+StatKey = list[int] | None
+
+
+def stat_list(path: str) -> StatKey:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
+    """What every answer rests on, and whether all of it is settled.
+
+    devloop's own modules (an upgrade or an edit of devloop forgets every
+    answer), devloop.yaml, and every template folder with its files (the
+    packaged ones and a workspace's overrides): cheaper to check once per
+    run than with every answer.
+    """
+    from devloop import __version__
+
+    limit = STARTED_NS - RACY_NS
+    settled = True
+    parts = [str(FORMAT), __version__]
+    pkg = Path(__file__).resolve().parent.parent
+    for folder in (pkg, pkg / "steps", pkg / "provenance", pkg / "config"):
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.name.endswith(".py"):
+                st = entry.stat()
+                parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
+    for top in templates:
+        parts.append(f"{top}:{stat_list(str(top))}")
+        for folder, dirs, files in os.walk(top):
+            dirs.sort()
+            for name in sorted([*dirs, *files]):
+                key = stat_list(os.path.join(folder, name))
+                parts.append(f"{folder}/{name}:{key}")
+                settled = settled and (key is None or key[1] < limit)
+    config = stat_list(str(root / "devloop.yaml"))
+    parts.append(f"devloop.yaml:{config}")
+    settled = settled and (config is None or config[1] < limit)
+    return "|".join(parts), settled
+
+
+class Verdicts:
+    """The memo of one workspace, loaded once per process and written back only when it changed."""
+
+    def __init__(self, root: Path, state_dir: Path, stamp: tuple[str, bool]) -> None:
+        self.root = f"{root}/"
+        self.path = state_dir / FILE
+        self.stamp, self.keeps = stamp  # nothing is kept while a file of the stamp is too new
+        self.paths: list[str] = []  # dependency index -> path (relative to the root, or absolute)
+        self.index: dict[str, int] = {}
+        self.keys: list[StatKey] = []  # index -> the key every answer using it was taken with
+        self.entries: dict[str, list[Any]] = {}  # id -> [answer, [dependency indices]]
+        self.dirty = False
+        self._now: dict[int, StatKey] = {}  # stats taken by this process, while nothing has run
+        self._same: dict[int, bool] = {}  # index -> its file still has its key (while nothing has run)
+        self.live = False  # set once a step may be writing files: every stat is taken afresh
+        self._users: dict[int, set[str]] | None = None
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("stamp") != self.stamp:
+                return
+            paths, keys, entries = data["paths"], data["keys"], data["entries"]
+            if not (isinstance(paths, list) and isinstance(keys, list) and isinstance(entries, dict)):
+                return
+            if len(paths) != len(keys):
+                return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return
+        self.paths, self.keys, self.entries = paths, keys, entries
+        self.index = {p: i for i, p in enumerate(paths)}
+
+    # -- reading ----------------------------------------------------------
+    def _current(self, i: int) -> StatKey:
+        key = self._now.get(i, False)
+        if key is False or self.live:
+            path = self.paths[i]
+            key = stat_list(path if path.startswith("/") else self.root + path)
+            if not self.live:
+                self._now[i] = key
+        return key  # type: ignore[return-value]
+
+    def get(self, answer_id: str) -> Any:
+        """The kept answer, or None when there is none or a file it rests on changed since."""
+        entry = self.entries.get(answer_id)
+        if entry is None:
+            return None
+        try:
+            answer, deps = entry
+            same = self._same if not self.live else {}
+            for i in deps:
+                ok = same.get(i)
+                if ok is None:
+                    ok = self._current(i) == self.keys[i]
+                    if not self.live:
+                        same[i] = ok
+                if not ok:
+                    return None
+        except (ValueError, TypeError, IndexError):
+            return None
+        return answer
+
+    # -- recording --------------------------------------------------------
+    def record(self, answer_id: str, answer: Any, deps: list[str]) -> bool:
+        """Keep ``answer`` resting on ``deps`` (paths relative to the root, or absolute), if they are settled.
+
+        Returns whether it was kept. Never call it with an answer computed
+        before the files were read: the keys are taken now.
+        """
+        if not self.keeps:
+            return False
+        limit = STARTED_NS - RACY_NS
+        wanted: dict[str, StatKey] = {}
+        todo = list(dict.fromkeys(deps))
+        while todo:
+            rel = todo.pop()
+            if rel in wanted:
+                continue
+            full = rel if rel.startswith("/") else self.root + rel
+            key = stat_list(full)
+            seen = OBSERVED.get(full, key)
+            if seen is not None and (key is None or list(seen) != key):
+                return False  # it changed while this process used it
+            if key is None:
+                parent = os.path.dirname(rel.rstrip("/"))
+                if rel == "." or (rel.startswith("/") and parent == rel):
+                    return False
+                todo.append(parent if parent else ".")  # the folder that would hold it
+            elif key[1] >= limit:
+                return False  # too new for its stat to prove its content
+            wanted[rel] = key
+        indices = []
+        for rel, key in wanted.items():
+            i = self.index.get(rel)
+            if i is None:
+                i = self.index[rel] = len(self.paths)
+                self.paths.append(rel)
+                self.keys.append(key)
+            elif self.keys[i] != key:
+                self._forget_users(i)
+                self.keys[i] = key
+            self._same.pop(i, None)
+            if not self.live:
+                self._now[i] = key
+            indices.append(i)
+        self.entries[answer_id] = [answer, sorted(indices)]
+        if self._users is not None:
+            for i in indices:
+                self._users.setdefault(i, set()).add(answer_id)
+        self.dirty = True
+        return True
+
+    def drop(self, answer_id: str) -> None:
+        if self.entries.pop(answer_id, None) is not None:
+            self.dirty = True
+
+    def _forget_users(self, i: int) -> None:
+        """A file changed: every answer taken with its old key goes."""
+        if self._users is None:
+            self._users = {}
+            for answer_id, (_, deps) in self.entries.items():
+                for d in deps:
+                    self._users.setdefault(d, set()).add(answer_id)
+        for answer_id in self._users.pop(i, set()):
+            self.entries.pop(answer_id, None)
+
+    # -- writing ----------------------------------------------------------
+    def save(self) -> None:
+        """Write the memo back (compacted to the paths still used) when it changed; never fails the run."""
+        if not self.dirty or not self.keeps:
+            return
+        from devloop.atomic import atomic_write_text
+
+        used = sorted({i for _, deps in self.entries.values() for i in deps})
+        renumber = {old: new for new, old in enumerate(used)}
+        data = {
+            "format": FORMAT,
+            "stamp": self.stamp,
+            "paths": [self.paths[i] for i in used],
+            "keys": [self.keys[i] for i in used],
+            "entries": {k: [a, [renumber[i] for i in deps]] for k, (a, deps) in self.entries.items()},
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(data, separators=(",", ":")), fsync=False)
+            self.dirty = False
+        except OSError:
+            pass

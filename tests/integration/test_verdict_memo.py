@@ -1,0 +1,88 @@
+"""The no-op `doit` answers from the verdict memo, and the memo never hides a change (real doit, real files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from devloop.provenance.lockfile import read_lock
+from devloop.provenance.verdicts import FILE
+from tests.conftest import WS
+
+
+def age(root: Path) -> None:
+    """Every file and folder last modified 10 s ago, as after a pause: old enough for stats to prove content."""
+    then = time.time_ns() - 10_000_000_000
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
+    os.utime(root, ns=(then, then))
+
+
+def modules_of_noop(ws: WS) -> set[str]:
+    r = ws.run([sys.executable, "-X", "importtime", "-m", "doit"])
+    assert r.returncode == 0 and "Everything is up to date" in r.stdout, r.stdout + r.stderr
+    return {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+
+
+def built(ws: WS) -> None:
+    ws.add_feature("a")
+    ws.add_feature("b")
+    r = ws.doit()
+    assert r.returncode == 0 and "FAILED" not in r.stdout, r.stdout + r.stderr
+    age(ws.root)
+
+
+def test_an_up_to_date_doit_answers_from_the_memo_without_reading_a_lock_or_the_steps(ws: WS) -> None:
+    built(ws)
+    first = modules_of_noop(ws)  # judges the slow way, keeps the answers
+    assert "devloop.engine" in first
+    memo = json.loads((ws.root / ".devloop" / FILE).read_text())
+    assert {"a:plan", "a:code_review", "b:evaluate", "a:targets"} <= set(memo["entries"])
+    second = modules_of_noop(ws)
+    assert not {"devloop.engine", "devloop.provenance.lockfile", "devloop.steps.registry"} & second
+    assert not {m for m in second if m.split(".")[0] in ("yaml", "pydantic", "jinja2", "rich", "google")}
+    r = ws.devloop("status")
+    assert r.returncode == 0 and "stale" not in r.stdout, r.stdout
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_adopted_and_runs_what_follows(ws: WS) -> None:
+    built(ws)
+    assert "Everything is up to date" in ws.doit().stdout  # the memo is full now
+    n = len(ws.calls())
+    plan = ws.root / "plans/a/plan.md"
+    st = plan.stat()
+    data = plan.read_bytes()
+    plan.write_bytes(data[:-1] + (b"!" if data[-1:] != b"!" else b"?"))
+    os.utime(plan, ns=(st.st_atime_ns, st.st_mtime_ns))  # cp -p, rsync -t: the old mtime put back
+    r = ws.doit()
+    assert "plan:a (hand edit adopted, no agent called)" in r.stdout, r.stdout
+    assert {s for f, s, _ in ws.calls_since(n)} >= {"plan_review", "code_review"}
+    assert {f for f, _, _ in ws.calls_since(n)} == {"a"}
+
+
+def test_an_edited_source_file_of_the_change_voids_the_code_review_answer(ws: WS) -> None:
+    built(ws)
+    assert "Everything is up to date" in ws.doit().stdout
+    n = len(ws.calls())
+    lock = read_lock(ws.root / "plans/a/devloop.lock", "a")
+    impl = next(p for p in lock.outputs("implement") if not p.startswith(("plans/", "scripts/")))
+    (ws.root / impl).write_text((ws.root / impl).read_text() + "# changed\n")
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout
+    assert ("a", "code_review") in {(f, s) for f, s, _ in ws.calls_since(n)}
+
+
+def test_a_fresh_copy_without_the_memo_calls_no_agent_and_a_deleted_memo_costs_nothing_but_time(ws: WS) -> None:
+    built(ws)
+    assert "Everything is up to date" in ws.doit().stdout
+    n = len(ws.calls())
+    (ws.root / ".devloop" / FILE).write_text("{not json")
+    assert "Everything is up to date" in ws.doit().stdout
+    shutil.rmtree(ws.root / ".devloop")
+    assert "Everything is up to date" in ws.doit().stdout
+    assert len(ws.calls()) == n

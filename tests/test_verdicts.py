@@ -1,0 +1,171 @@
+"""The verdict memo gives an answer back only while every file it rests on is provably unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from devloop.provenance import hashing
+from devloop.provenance.verdicts import FILE, Verdicts, stamp_of
+
+OLD = 10_000_000_000  # ns: older than the racy window, so a stat proves the content
+
+
+def age(path: Path, by_ns: int = OLD) -> None:
+    then = time.time_ns() - by_ns
+    os.utime(path, ns=(then, then))
+
+
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "plans" / "a").mkdir(parents=True)
+    for name, text in (("plan.md", "# plan\n"), ("brief.md", "# brief\n"), ("devloop.lock", "{}\n")):
+        (root / "plans" / "a" / name).write_text(text)
+    for p in [*root.rglob("*"), root]:
+        age(p)
+    return root
+
+
+def memo(root: Path, stamp: str = "s1", keeps: bool = True) -> Verdicts:
+    return Verdicts(root, root / ".devloop", (stamp, keeps))
+
+
+DEPS = ["plans/a/devloop.lock", "plans/a/plan.md", "plans/a/brief.md"]
+
+
+def test_an_answer_on_settled_files_is_kept_saved_and_given_back(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    m.save()
+    again = memo(root)
+    assert again.get("a:plan") == ["fresh", []]
+    assert again.get("a:other") is None
+
+
+def test_a_file_modified_within_the_racy_window_keeps_nothing(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    (root / "plans/a/plan.md").write_text("# plan, just now\n")  # mtime: now
+    m = memo(root)
+    assert not m.record("a:plan", ["fresh", []], DEPS)
+    assert m.get("a:plan") is None
+    m.save()
+    assert not (root / ".devloop" / FILE).exists()
+
+
+def test_a_rewrite_with_same_size_and_mtime_put_back_is_seen_through_ctime(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    m.save()
+    plan = root / "plans/a/plan.md"
+    st = plan.stat()
+    time.sleep(0.01)  # a later ctime tick
+    plan.write_text("# PLAN\n")  # same size
+    os.utime(plan, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p or rsync -t would
+    assert plan.stat().st_size == st.st_size and plan.stat().st_mtime_ns == st.st_mtime_ns
+    assert memo(root).get("a:plan") is None
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "replace"])
+def test_any_change_of_a_dependency_voids_the_answer(tmp_path: Path, change: str) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    m.save()
+    plan = root / "plans/a/plan.md"
+    if change == "edit":
+        plan.write_text("# plan, edited\n")
+    elif change == "delete":
+        plan.unlink()
+    else:
+        (root / "plans/a/new.md").write_text("# plan\n")
+        (root / "plans/a/new.md").replace(plan)  # same content, another inode
+    assert memo(root).get("a:plan") is None
+
+
+def test_a_missing_file_rests_on_its_folder_so_its_appearance_voids_the_answer(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:review", ["fresh", []], [*DEPS, "plans/a/not-yet.md"])
+    m.save()
+    assert memo(root).get("a:review") == ["fresh", []]
+    (root / "plans/a/not-yet.md").write_text("here now\n")
+    os.utime(root / "plans/a", ns=(1, 1))  # even with its folder back-dated: the file's own key changed
+    assert memo(root).get("a:review") is None
+
+
+def test_a_file_that_changed_while_it_was_read_is_not_kept(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    plan = root / "plans/a/plan.md"
+    hashing.stat_key(str(plan))  # what a reader saw
+    plan.write_text("# plan, rewritten\n")
+    age(plan)
+    assert not memo(root).record("a:plan", ["fresh", []], DEPS)
+
+
+def test_recording_with_a_new_key_voids_every_answer_taken_with_the_old_one(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    assert m.record("a:plan_review", ["fresh", []], ["plans/a/plan.md"])
+    m.save()
+    (root / "plans/a/plan.md").write_text("# plan, edited by hand\n")
+    age(root / "plans/a/plan.md")
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)  # plan.md's key moves on ...
+    assert m.get("a:plan_review") is None  # ... and the answer resting on the old key is gone
+    m.save()
+    assert "a:plan_review" not in json.loads((root / ".devloop" / FILE).read_text())["entries"]
+
+
+def test_another_stamp_forgets_everything_and_an_unsettled_stamp_keeps_nothing(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    m.record("a:plan", ["fresh", []], DEPS)
+    m.save()
+    assert memo(root, "s2").get("a:plan") is None
+    m = memo(root, "s1", keeps=False)
+    assert not m.record("a:plan_review", ["fresh", []], DEPS)
+
+
+@pytest.mark.parametrize("text", ["", "{", "[]", '{"stamp": "s1", "paths": [1], "keys": [], "entries": {}}', "\0"])
+def test_a_damaged_memo_file_is_an_empty_memo(tmp_path: Path, text: str) -> None:
+    root = workspace(tmp_path)
+    (root / ".devloop").mkdir()
+    (root / ".devloop" / FILE).write_text(text)
+    m = memo(root)
+    assert m.get("a:plan") is None
+    assert m.record("a:plan", ["fresh", []], DEPS)
+
+
+def test_a_stale_stat_is_never_taken_from_memory_once_steps_may_write(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    assert m.get("a:plan") == ["fresh", []]
+    m.live = True  # a step ran in between
+    (root / "plans/a/plan.md").write_text("# plan, written by a step\n")
+    assert m.get("a:plan") is None
+
+
+def test_the_stamp_changes_with_devloop_yaml_and_templates_and_says_when_they_are_too_new(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    (root / "devloop.yaml").write_text("agents: {}\n")
+    templates = root / "templates"
+    age(root / "devloop.yaml")
+    first, settled = stamp_of(root, [templates])
+    assert settled
+    templates.mkdir()
+    (templates / "plan.md.j2").write_text("{{ brief }}\n")
+    second, settled = stamp_of(root, [templates])
+    assert second != first and not settled  # an override appeared, just now
+    age(templates / "plan.md.j2")
+    assert stamp_of(root, [templates])[1]
+    (root / "devloop.yaml").write_text("agents: {x: 1}\n")
+    third, settled = stamp_of(root, [templates])
+    assert third != second and not settled
