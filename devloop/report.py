@@ -25,9 +25,8 @@ from devloop.workspace import Workspace
 
 def _ledger_by_step(ws: Workspace, feature: str) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for e in ledger.read(ws.root):
-        if e.get("feature") == feature:
-            out.setdefault(str(e.get("step")), []).append(e)
+    for e in ledger.of_feature(ws.root, feature):
+        out.setdefault(str(e.get("step")), []).append(e)
     return out
 
 

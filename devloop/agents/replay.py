@@ -55,9 +55,6 @@ def _times_answered(request: AgentRequest) -> int:
 
     return sum(
         1
-        for e in ledger.read(request.workspace)
-        if e.get("feature") == request.feature
-        and e.get("step") == request.step
-        and e.get("call") == request.call_id
-        and e.get("status") == "answered"
+        for e in ledger.of_feature(request.workspace, request.feature)
+        if e.get("step") == request.step and e.get("call") == request.call_id and e.get("status") == "answered"
     )

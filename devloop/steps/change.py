@@ -54,7 +54,7 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
     deleted = {p for p in recorded if not is_loop_file(p)}
     feature_cfg = ws.config_view.get("features", {}).get(feature) or {}
     patterns = list(feature_cfg.get("paths") or [])
-    listed = listing(ws)
+    listed = listing(ws, None if patterns else sorted(touched))
     if patterns:
         touched |= set(matching(patterns, listed if listed is not None else walk(ws.root)))
     files = sorted(
@@ -108,17 +108,24 @@ def matching(patterns: list[str], candidates: Any) -> list[str]:
     return [p for p in candidates if spec.match_file(p) and not is_loop_file(p)]
 
 
-def listing(ws: Workspace) -> set[str] | None:
-    """Every file git tracks or would track (not ignored), once per process; None outside a git repository."""
-    key = ("git-listing",)
+def listing(ws: Workspace, paths: list[str] | None = None) -> set[str] | None:
+    """Every file git tracks or would track (not ignored), once per process; None outside a git repository.
+
+    With ``paths``, only those of them: git then looks at no other folder,
+    so the answer costs the same in a repository of ten features or a thousand.
+    """
+    key = ("git-listing", tuple(paths) if paths is not None else None)
     if key in ws.memo:
         return ws.memo[key]
+    if paths is not None and not paths:
+        return set()  # nothing to ask about
     try:
         done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ())],
             cwd=ws.root,
             capture_output=True,
             timeout=60,
+            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1"},  # a path is a path, never a pattern
         )
         out = (
             {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}

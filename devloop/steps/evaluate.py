@@ -117,7 +117,7 @@ def _manual(run: StepRun) -> bool:
 
 def time_efficiency(ws: Workspace, feature: str, lock: FeatureLock) -> dict[str, Any]:
     """Measured, not scored: per step the wall time (lock), agent calls, agent time and cost (ledger)."""
-    entries = [e for e in ledger.read(ws.root) if e.get("feature") == feature]
+    entries = ledger.of_feature(ws.root, feature)
     by_step = totals(entries, "step")
     steps = {}
     for name in UPSTREAM:
