@@ -28,17 +28,18 @@ def watch(
     """Evaluate the triggers every interval; returns what to print and whether one fired."""
     from devloop import wslock
     from devloop.checks.durations import format_duration, parse_duration
-    from devloop.checks.model import parse_check_block
+    from devloop.checks.parse import parse_check_block
     from devloop.checks.runner import evaluate_triggers
     from devloop.prompts import read_text
-    from devloop.steps.smoke import check_context
+    from devloop.steps.smoke import block_cache, check_context
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
     deploy = lock.deploy
     if not deploy or lock.smoke.get("passed_deploy") != deploy.get("id"):
         raise UsageError(f"monitoring starts after a passing smoke run of the current deploy: run doit smoke:{feature}")
-    block = parse_check_block(read_text(ws, f"plans/{feature}/validation.md"), f"plans/{feature}/validation.md")
+    validation = f"plans/{feature}/validation.md"
+    block = parse_check_block(read_text(ws, validation), validation, block_cache(ws, feature))
     if block is None or not block.rollback_triggers:
         raise UsageError(f"plans/{feature}/validation.md declares no rollback_triggers to watch")
     window = parse_duration(duration) if duration else (block.monitoring.duration if block.monitoring else None)

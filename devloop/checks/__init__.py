@@ -20,7 +20,7 @@ _HOMES = {
     "CheckBlock": "model",
     "Monitoring": "model",
     "Trigger": "model",
-    "parse_check_block": "model",
+    "parse_check_block": "parse",
     "CheckResult": "runner",
     "evaluate_triggers": "runner",
     "run_checks": "runner",
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from devloop.checks.base import CheckContext, CheckError
     from devloop.checks.durations import format_duration, parse_duration
     from devloop.checks.expr import compile_expr
-    from devloop.checks.model import Check, CheckBlock, Monitoring, Trigger, parse_check_block
+    from devloop.checks.model import Check, CheckBlock, Monitoring, Trigger
+    from devloop.checks.parse import parse_check_block
     from devloop.checks.runner import CheckResult, evaluate_triggers, run_checks
 
 

@@ -7,11 +7,12 @@ the check's name) because that is the file a person edits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from devloop.answers import split_blocks
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 INFO = "yaml devloop"
 

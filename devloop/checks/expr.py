@@ -332,11 +332,20 @@ def _reap(pid: int) -> int:
 
 # -- compiling and vetting --------------------------------------------------------
 def compile_expr(text: str) -> Expr:
-    """Parse and vet ``text``; ConfigError on syntax, length, nesting, ``_`` names or what it may not call."""
+    """Parse and vet ``text``; ConfigError on syntax, length, nesting, ``_`` names or what it may not call.
+
+    An Expr is immutable and depends on nothing but ``text``, so each text is
+    compiled once per process (a refused one is refused again every time).
+    """
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("the expression is empty")
     if len(text) > MAX_EXPR_CHARS:
         raise ConfigError(f"the expression is longer than {MAX_EXPR_CHARS} characters")
+    return _compile(str(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile(text: str) -> Expr:
     try:
         parser = Parser(_ENV, text, state="variable")
         node = parser.parse_expression()

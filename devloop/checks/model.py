@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from devloop.checks.block import INFO, find_blocks, format_errors, unclosed_line
+from devloop.checks.block import format_errors
 from devloop.checks.expr import WINDOW_NAMES, Expr, check_template, compile_expr
+from devloop.checks.parse import parse_check_block as parse_check_block  # where it lived: plan.py imports it
 from devloop.checks.specs import BigQuerySpec, CommandSpec, Duration, HttpSpec, LoggingSpec, Spec, StrictModel
 from devloop.errors import ConfigError
 
@@ -157,30 +158,8 @@ class CheckBlock(StrictModel):
         return self
 
 
-def parse_check_block(validation_text: str, source: str = "validation.md") -> CheckBlock | None:
-    """The parsed block, None when validation.md has none; ConfigError when it is not valid."""
-    found = find_blocks(validation_text)
-    if (line := unclosed_line(validation_text)) is not None:
-        raise ConfigError(f"{source}: the ```{INFO} block at line {line} is never closed")
-    if not found:
-        return None
-    if len(found) > 1:
-        lines = ", ".join(str(f.line) for f in found)
-        raise ConfigError(f"{source}: found {len(found)} ```{INFO} blocks (lines {lines}); keep exactly one")
-    block = found[0]
-    where = f"{source} (block at line {block.line})"
-    from devloop.safeyaml import YamlLimit
-    from devloop.safeyaml import load as load_yaml
-
-    try:
-        data = load_yaml(block.body, first_line=block.line + 1) if block.body.strip() else {}
-    except YamlLimit as exc:
-        at = f" line {exc.line}" if exc.line else ""
-        raise ConfigError(f"{source}{at} (block at line {block.line}): {exc.message}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: the block must be a mapping (smoke:, rollback_triggers:, ...)")
+def validate_block(data: dict[str, Any], where: str) -> CheckBlock:
+    """The loaded block validated; one ConfigError naming ``where``, the field path and the check otherwise."""
     try:
         return CheckBlock.model_validate(data)
     except ValidationError as exc:

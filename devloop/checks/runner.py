@@ -11,14 +11,18 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from devloop.checks.base import CheckContext, CheckError, kind_module
 from devloop.checks.expr import ExprError
-from devloop.checks.model import Check, Trigger
+
+if TYPE_CHECKING:  # the light (command-only) or the pydantic models; the runner reads only what both have
+    from devloop.checks import light, model
+
+    Check = model.Check | light.Check
+    Trigger = model.Trigger | light.Trigger
 
 Outcome = Literal["PASS", "FAIL", "ERROR"]
 VALUE_CHARS = 60  # per value in a result line
@@ -95,6 +99,8 @@ def run_one(probe: Check | Trigger, ctx: CheckContext, trigger: bool = False) ->
 def _run_all(items: list[tuple[Check | Trigger, CheckContext]], jobs: int, trigger: bool) -> list[CheckResult]:
     if jobs <= 1 or len(items) <= 1:
         return [run_one(p, c, trigger) for p, c in items]
+    from concurrent.futures import ThreadPoolExecutor  # only here: `doit smoke` runs its checks one by one
+
     with ThreadPoolExecutor(max_workers=min(jobs, len(items)), thread_name_prefix="devloop-check") as pool:
         return list(pool.map(lambda item: run_one(item[0], item[1], trigger), items))
 

@@ -131,7 +131,7 @@ def describe_counts(c: dict[str, Any]) -> str:
 
 def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Path) -> dict[str, Any]:
     """Run the smoke script, the checks and the triggers once; write smoke.log and result.json."""
-    from devloop.checks.model import parse_check_block
+    from devloop.checks.parse import parse_check_block
     from devloop.checks.runner import evaluate_triggers, run_checks
 
     lines = [f"# smoke {feature}: deploy #{deploy['id']} version {deploy.get('version')} at {deploy.get('at')}"]
@@ -139,7 +139,9 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
     checks: list[Any] = []
     triggers: list[Any] = []
     try:
-        block = parse_check_block(read_text(ws, f"plans/{feature}/validation.md"), f"plans/{feature}/validation.md")
+        block = parse_check_block(
+            read_text(ws, f"plans/{feature}/validation.md"), f"plans/{feature}/validation.md", block_cache(ws, feature)
+        )
     except DevloopError as exc:
         block = None
         lines.append(f"ERROR check block: {exc}")
@@ -166,6 +168,11 @@ def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Pa
     }
     atomic_write_text(rundir / "result.json", redact(json.dumps(result, indent=2, default=str)))
     return {"passed": passed, "fired": fired, "counts": counts}
+
+
+def block_cache(ws: Workspace, feature: str) -> Path | None:
+    """Where the feature's loaded check block is kept as JSON (None before ``.devloop/`` exists)."""
+    return ws.state / "cache" / "checks" / f"{feature}.json" if ws.state.is_dir() else None
 
 
 def check_context(ws: Workspace, feature: str, deploy: dict[str, Any], now: Any) -> Any:

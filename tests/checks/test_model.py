@@ -64,7 +64,9 @@ def test_no_block_is_none_and_other_yaml_blocks_are_ignored() -> None:
 
 
 def test_an_empty_block_is_an_empty_check_block() -> None:
-    assert parse_check_block("```yaml devloop\n```\n") == CheckBlock()
+    parsed = parse_check_block("```yaml devloop\n```\n")  # command-only, so the light model holds it
+    assert parsed is not None and (parsed.smoke, parsed.rollback_triggers, parsed.monitoring) == ([], [], None)
+    assert (CheckBlock().smoke, CheckBlock().rollback_triggers, CheckBlock().monitoring) == ([], [], None)
 
 
 def test_two_blocks_are_refused_with_both_lines() -> None:
