@@ -167,7 +167,7 @@ def judged(ws: Workspace, feature: str, step_name: str) -> Status:
         return Status(hit[0], list(hit[1]))
     lock = ws.read_lock_shared(feature)
     st = step_status(ws, feature, step_name, lock)
-    if st.fresh:
+    if st.fresh and memo.keeps:
         deps = resting_on(ws, feature, step_name, lock)
         if deps is not None:
             memo.record(key, [st.state, st.reasons], deps)
@@ -189,7 +189,7 @@ def feature_view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     lock = ws.read_lock_shared(feature)
     steps = feature_status(ws, feature, lock)
     nxt = next_action(ws, feature, steps, lock)
-    if all(st.state not in ("running", "interrupted") for st in steps.values()):
+    if memo.keeps and all(st.state not in ("running", "interrupted") for st in steps.values()):
         deps: list[str] | None = [f"plans/{feature}/validation.md", *deploy_tree(ws.root, feature)]
         for name in STEPS:
             more = resting_on(ws, feature, name, lock)

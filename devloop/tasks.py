@@ -176,6 +176,7 @@ def run_step(root: str, feature: str, step: str) -> Any:
     ws = Workspace(Path(root))  # fresh: never reuse a config or lock read before the lock was taken
     try:
         outcome = execute(ws, feature, step)
+        _after_step(Path(root))
     except DevloopError as exc:
         outcome = Outcome("error", feature, step, detail=str(exc), next="doit  (after fixing the cause above)")
     except KeyboardInterrupt:
@@ -193,6 +194,23 @@ def run_step(root: str, feature: str, step: str) -> Any:
         fail.devloop = outcome.as_dict()  # type: ignore[attr-defined]
         return fail
     return {"devloop": outcome.as_dict()}
+
+
+def _after_step(root: Path) -> None:
+    """A step ran in doit's own process and thread (plain ``doit``), and it is over: its files are written.
+
+    The main workspace's memo may take stats from memory again until the
+    next step starts. Not in a forked worker or a thread of ``doit -n``/``-P
+    thread``: there steps run while others are judged, so every stat stays fresh.
+    """
+    import threading
+
+    main = _workspaces.get(root)
+    if main is not None and threading.current_thread() is threading.main_thread() and os.getpid() == _MAIN_PID:
+        main.verdicts.settle()
+
+
+_MAIN_PID = os.getpid()
 
 
 def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
@@ -247,7 +265,8 @@ def artifacts(ws: Workspace, feature: str) -> dict[str, list[str]]:
     if isinstance(hit, dict):
         return hit
     made = _artifacts(ws, feature)
-    ws.verdicts.record(key, made, [f"plans/{feature}/{LOCK_NAME}"])
+    if ws.verdicts.keeps:
+        ws.verdicts.record(key, made, [f"plans/{feature}/{LOCK_NAME}"])
     return made
 
 

@@ -105,7 +105,9 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
     for line in procs.end_leftovers(key):  # before this run starts any agent of its own
         _say(line)
     procs.track_groups(key)
-    sweep_temp_files(key.parent)
+    # the whole workspace only after a run that did not end cleanly: a walk of every folder costs
+    # tens of milliseconds in a large repository; devloop's own caches are written without the lock
+    sweep_temp_files(key.parent if _died.get(key, True) else key)
 
 
 def _busy(key: Path) -> WorkspaceBusy:
@@ -144,6 +146,9 @@ def _join(key: Path, parent: int) -> bool:
     return True
 
 
+_died: dict[Path, bool] = {}  # per lock taken: whether the run that held it before died holding it
+
+
 def _try_lock(key: Path) -> int | None:
     """The locked descriptor, or None while a live run holds the lock.
 
@@ -161,6 +166,7 @@ def _try_lock(key: Path) -> int | None:
             if previous is None or alive(previous):
                 return None
             fd = _replace(key)
+        _died[key] = bool(previous and previous != os.getpid())  # a clean exit clears the PID
         if previous and previous != os.getpid() and not alive(previous):
             _say(f"taking over the workspace lock of pid {previous}, which is no longer running")
         os.ftruncate(fd, 0)

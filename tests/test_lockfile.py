@@ -109,8 +109,9 @@ def test_a_block_yaml_lock_of_an_older_devloop_is_still_read(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ('{"version": 2, "version": 2}', "appears twice"),
         ('{"version": 2, "steps": {"plan": {"duration_s": NaN}}}', "NaN is not a value devloop writes"),
+        ('{"version": 2, "steps": {"plan": {"outputs": [true]}}}', "steps.plan.outputs[0]: expected a string"),
+        ('{"version": 2, "steps": {"plan": {"calls": 1.5}}}', "steps.plan.calls: expected a whole number"),
         ('{"version": 2,\n "steps": }', ":3: not valid JSON"),
         ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
     ],

@@ -108,6 +108,15 @@ def test_a_file_that_changed_while_it_was_read_is_not_kept(tmp_path: Path) -> No
     assert not memo(root).record("a:plan", ["fresh", []], DEPS)
 
 
+def test_a_file_missing_when_read_and_put_in_place_back_dated_is_not_kept(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    late = root / "plans/a/late.md"
+    hashing.stat_key(str(late))  # a reader found it missing
+    late.write_text("# copied in with its old mtime\n")
+    age(late)
+    assert not memo(root).record("a:plan", ["fresh", []], [*DEPS, "plans/a/late.md"])
+
+
 def test_recording_with_a_new_key_voids_every_answer_taken_with_the_old_one(tmp_path: Path) -> None:
     root = workspace(tmp_path)
     m = memo(root)

@@ -132,15 +132,6 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a value devloop writes")
 
 
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ValueError(f"the key {twice!r} appears twice in one mapping")
-    return out
-
-
 def _parse_json(text: str) -> dict[str, Any]:
     """The JSON form; comment lines are blanked (not removed) so that line numbers stay the file's."""
     lines = text.split("\n")
@@ -151,10 +142,10 @@ def _parse_json(text: str) -> dict[str, Any]:
         if stripped.startswith("#"):
             lines[i] = ""
     try:
-        data = json.loads("\n".join(lines), parse_constant=_no_constant, object_pairs_hook=_unique)
+        data = json.loads("\n".join(lines), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise _Bad(f"not valid JSON ({exc.msg})", exc.lineno) from None
-    except ValueError as exc:
+    except ValueError as exc:  # NaN, Infinity
         raise _Bad(f"not a devloop lock ({exc})") from None
     except RecursionError:
         raise _Bad("not a devloop lock (nested too deeply)") from None
@@ -232,8 +223,34 @@ def _kind(value: Any) -> str:
     return "empty" if value is None else _KINDS.get(type(value), type(value).__name__)
 
 
+def _ok(value: Any, spec: Any) -> bool:
+    """``_check`` without the key path, for the usual case of a good lock (JSON and YAML give exact types)."""
+    if value is None:
+        return True
+    kind = type(spec)
+    if kind is list:
+        if type(value) is not list:
+            return False
+        inner = spec[0]
+        if inner is str:
+            return all(v is None or type(v) is str for v in value)
+        return all(_ok(v, inner) for v in value)
+    if kind is dict:
+        if type(value) is not dict:
+            return False
+        star = spec.get("*")
+        if star is str:
+            return all(v is None or type(v) is str for v in value.values())
+        if star is not None:
+            return all(_ok(v, star) for v in value.values())
+        return all(_ok(value.get(k), s) for k, s in spec.items())
+    return type(value) in (spec if kind is tuple else (spec,))
+
+
 def _check(value: Any, spec: Any, where: list[Any]) -> tuple[list[Any], str] | None:
     """The first field (as a key path) whose value is not what devloop writes there, and why."""
+    if not where and _ok(value, spec):
+        return None
     if value is None:
         return None
     if isinstance(spec, list):

@@ -32,7 +32,7 @@ from devloop.provenance.hashing import OBSERVED, RACY_NS
 FILE = "verdicts.json"
 FORMAT = 1
 STARTED_NS = time.time_ns()  # before this process read any file
-StatKey = list[int] | None
+StatKey = str | None  # "size:mtime_ns:ctime_ns:inode" (one string: a thousand features keep ten thousand)
 
 
 def stat_list(path: str) -> StatKey:
@@ -40,7 +40,11 @@ def stat_list(path: str) -> StatKey:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def _mtime(key: str) -> int:
+    return int(key.split(":")[1])
 
 
 def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
@@ -69,10 +73,10 @@ def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
             for name in sorted([*dirs, *files]):
                 key = stat_list(os.path.join(folder, name))
                 parts.append(f"{folder}/{name}:{key}")
-                settled = settled and (key is None or key[1] < limit)
+                settled = settled and (key is None or _mtime(key) < limit)
     config = stat_list(str(root / "devloop.yaml"))
     parts.append(f"devloop.yaml:{config}")
-    settled = settled and (config is None or config[1] < limit)
+    settled = settled and (config is None or _mtime(config) < limit)
     return "|".join(parts), settled
 
 
@@ -107,7 +111,7 @@ class Verdicts:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
         self.paths, self.keys, self.entries = paths, keys, entries
-        self.index = {p: i for i, p in enumerate(paths)}
+        self.index = {}  # built when something is recorded: a no-op never needs it
 
     # -- reading ----------------------------------------------------------
     def _current(self, i: int) -> StatKey:
@@ -157,17 +161,19 @@ class Verdicts:
                 continue
             full = rel if rel.startswith("/") else self.root + rel
             key = stat_list(full)
-            seen = OBSERVED.get(full, key)
-            if seen is not None and (key is None or list(seen) != key):
+            seen = OBSERVED.get(full, False)  # what this process saw when it read it (None: missing; False: not read)
+            if seen is not False and key != (None if seen is None else ":".join(map(str, seen))):
                 return False  # it changed while this process used it
             if key is None:
                 parent = os.path.dirname(rel.rstrip("/"))
                 if rel == "." or (rel.startswith("/") and parent == rel):
                     return False
                 todo.append(parent if parent else ".")  # the folder that would hold it
-            elif key[1] >= limit:
+            elif _mtime(key) >= limit:
                 return False  # too new for its stat to prove its content
             wanted[rel] = key
+        if len(self.index) != len(self.paths):
+            self.index = {p: i for i, p in enumerate(self.paths)}
         indices = []
         for rel, key in wanted.items():
             i = self.index.get(rel)
@@ -188,6 +194,12 @@ class Verdicts:
                 self._users.setdefault(i, set()).add(answer_id)
         self.dirty = True
         return True
+
+    def settle(self) -> None:
+        """Nothing is writing any more (a step ran in this thread and ended): stats may be kept in memory again."""
+        self._now.clear()
+        self._same.clear()
+        self.live = False
 
     def drop(self, answer_id: str) -> None:
         if self.entries.pop(answer_id, None) is not None:

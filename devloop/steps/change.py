@@ -57,10 +57,11 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
     listed = listing(ws, None if patterns else sorted(touched))
     if patterns:
         touched |= set(matching(patterns, listed if listed is not None else walk(ws.root)))
+    root = f"{ws.root}/"
     files = sorted(
         p
         for p in touched
-        if (listed is None or p in listed) and (ws.root / p).is_file() and inside(ws.root, ws.root / p)
+        if (listed is None or p in listed) and os.path.isfile(root + p) and inside(ws.root, Path(root + p))
     )
     gone = sorted(p for p in deleted if not os.path.lexists(ws.root / p))
     ws.memo[key] = change = Change(files, gone)
@@ -119,6 +120,11 @@ def listing(ws: Workspace, paths: list[str] | None = None) -> set[str] | None:
         return ws.memo[key]
     if paths is not None and not paths:
         return set()  # nothing to ask about
+    if paths is not None:
+        asked = ws.memo["git-asks"] = ws.memo.get("git-asks", 0) + 1
+        if ("git-listing", None) in ws.memo or asked > 3:  # judging many features: one listing for all
+            whole = listing(ws)
+            return None if whole is None else whole.intersection(paths)
     try:
         done = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ())],

@@ -162,7 +162,8 @@ def put_back(root: Path, refused: Collection[str], held: dict[str, bytes], histo
 
 def inside(root: Path, path: Path) -> bool:
     """True when ``path``, with every link followed, is still inside ``root``."""
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):
+    try:  # os.path on strings: the same answer as Path.resolve, at a fraction of its cost (judged per file)
+        real, base = os.path.realpath(path), os.path.realpath(root)
+    except (OSError, ValueError):
         return False
+    return real == base or real.startswith(base.rstrip("/") + "/")

@@ -125,10 +125,26 @@ def test_temp_files_of_dead_writers_are_swept_and_nothing_else(lws):
     for p in leftovers + kept:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("half")
+    (lws.root / ".devloop" / "workspace.lock").write_text(f"{dead.pid}\n")  # its run died holding the lock
     r = lws.doit()
     assert r.returncode == 0, r.stdout + r.stderr
     assert [p for p in leftovers if p.exists()] == []
     assert [p for p in kept if not p.exists()] == []
+
+
+def test_after_a_clean_run_only_devloops_state_folder_is_swept(lws):
+    """Writers outside .devloop/ hold the workspace lock, and a clean exit clears its PID: no walk of the tree."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert lws.doit().returncode == 0
+    cache = lws.root / ".devloop" / f".verdicts.json.devloop-{dead.pid}-abcd1234.tmp"
+    elsewhere = lws.root / "plans" / "a" / f".note.md.devloop-{dead.pid}-abcd1234.tmp"
+    for p in (cache, elsewhere):
+        p.write_text("half")
+    lws.write("plans/a/brief.md", lws.read("plans/a/brief.md") + "\nOne more thing.\n")  # something to run
+    r = lws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not cache.exists() and elsewhere.exists()
 
 
 def test_a_run_without_the_lock_sweeps_nothing(lws):

@@ -235,12 +235,18 @@ class LoopMachine(RuleBasedStateMachine):
         target = self.ws.root / path
         if not target.is_file():
             return
+        self.superseded(path)
         if empty and rel in ("plan.md", "evaluation.md"):
             target.write_text("")
             return
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(f"\n# A line added by hand ({len(self.edits)})\n")
         self.edits.append((path, hash_file(target)))
+
+    def superseded(self, path: str) -> None:
+        """A person editing their own edit again, before any run saw it, replaces it: that one needs no keeping."""
+        now = hash_file(self.ws.root / path)
+        self.edits = [(rel, sha) for rel, sha in self.edits if not (rel == path and sha == now)]
 
     @rule()
     def age(self) -> None:
@@ -258,6 +264,7 @@ class LoopMachine(RuleBasedStateMachine):
         target = self.ws.root / path
         if not target.is_file() or target.stat().st_size < 2:
             return
+        self.superseded(path)
         st = target.stat()
         data = target.read_bytes()
         last = b"#" if data[-1:] != b"#" else b"%"
