@@ -77,10 +77,16 @@ class Step:
     """Subclasses declare their roles, templates and files, and write ``run``."""
 
     name = ""
-    summary = ""  # one line for `doit list`
     roles: tuple[str, ...] = ()
     templates: tuple[str, ...] = ()
     policy: str | None = None  # key under ``steps:`` in devloop.yaml
+
+    @property
+    def summary(self) -> str:
+        """One line for `doit list` (kept in :mod:`devloop.steps.order`, which the task graph reads)."""
+        from devloop.steps.order import SUMMARIES
+
+        return SUMMARIES.get(self.name, "")
 
     def inputs(self, ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         raise NotImplementedError

@@ -79,7 +79,6 @@ def shown_change(ws: Workspace, feature: str, lock: FeatureLock, base: str | Non
 
 class CodeReviewStep(Step):
     name = "code_review"
-    summary = "step 5: N reviewers in parallel, claim checks, fix cycles until PRODUCTION GRADE"
     roles = ("reviewers", "adhoc", "verifier", "implementer", "implementer_rotation")
     templates = ("code_review.md.j2", "code_fix.md.j2", "verify.md.j2")
     policy = "code_review"

@@ -34,7 +34,6 @@ def wanted(ws: Workspace, feature: str) -> tuple[bool, str]:
 
 class DeployReviewStep(Step):
     name = "deploy_review"
-    summary = "step 6: review deploy/<feature>/ with the GCP checklists it touches (risky deploys only)"
     roles = ("gcp_reviewer",)
     templates = ("deploy_review.md.j2",)
     policy = "deploy_review"

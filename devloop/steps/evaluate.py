@@ -60,7 +60,6 @@ def validated(ws: Workspace) -> Any:
 
 class EvaluateStep(Step):
     name = "evaluate"
-    summary = "step 8: a fresh evaluator scores the run with the rubric; devloop records time efficiency"
     roles = ("evaluator",)
     templates = ("evaluate.md.j2", "rubric.md")
 

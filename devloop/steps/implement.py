@@ -21,7 +21,6 @@ NO_DEVIATIONS = "No deviations."
 
 class ImplementStep(Step):
     name = "implement"
-    summary = "step 4: the implementer writes code, deviations.md and the smoke script; local gates run"
     roles = ("implementer", "implementer_rotation")
     templates = ("implement.md.j2", "gate_fix.md.j2")
     policy = "implement"

@@ -11,7 +11,6 @@ from devloop.workspace import Workspace
 
 class PlanStep(Step):
     name = "plan"
-    summary = "step 1: the planner writes plan.md and validation.md from the brief"
     roles = ("planner",)
     templates = ("plan.md.j2",)
 

@@ -24,7 +24,6 @@ _ROUND = re.compile(r"^review-.+-round(\d+)\.md$")
 
 class PlanReviewStep(Step):
     name = "plan_review"
-    summary = "steps 2-3: plan review rounds with revisions, then a gate if still divergent"
     roles = ("plan_reviewer", "planner")
     templates = ("plan_review.md.j2", "plan_revise.md.j2")
     policy = "plan_review"

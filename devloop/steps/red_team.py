@@ -72,7 +72,6 @@ def _team_parser(team: str) -> Any:
 
 class RedTeamStep(Step):
     name = "red_team"
-    summary = "step 3.5: red teams attack risky plans in parallel, validation pass 2, then the red-team gate"
     roles = ("red_team", "planner")
     templates = ("red_team.md.j2", "validation_pass2.md.j2")
     policy = "red_team"

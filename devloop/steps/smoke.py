@@ -39,7 +39,6 @@ def has_checks(ws: Workspace, feature: str) -> bool:
 
 class SmokeStep(Step):
     name = "smoke"
-    summary = "step 7: after a deploy, the smoke script and checks; failures go to triage (doit smoke)"
     roles = ("triage", "planner")
     templates = ("triage.md.j2", "validation_fix.md.j2")
     policy = "smoke"
