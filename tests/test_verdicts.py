@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from devloop.provenance import hashing
+from devloop.provenance import hashing, verdicts
 from devloop.provenance.verdicts import FILE, Verdicts, stamp_of
 
 OLD = 10_000_000_000  # ns: older than the racy window, so a stat proves the content
 
 
 def age(path: Path, by_ns: int = OLD) -> None:
-    then = time.time_ns() - by_ns
+    """Last modified well before this process started (the memo trusts no file newer than that)."""
+    then = verdicts.STARTED_NS - by_ns
     os.utime(path, ns=(then, then))
 
 
