@@ -12,12 +12,14 @@ For each size N it lays out, in a temporary folder:
   ``targets`` (the same shape), brought up to date;
 - ``make/``: the same chain as a Makefile, when GNU make is installed.
 
-Then, with interleaved repeats (so drift hits every command alike), it times:
-the no-op ``doit`` in each, the no-op in a fresh ``git clone`` (no
-``.devloop/``, every mtime new), one hand edit of a plan.md followed by
+Then, 2.5 s after the build (devloop's verdict memo trusts no file younger
+than 2 s) and with interleaved repeats (so drift hits every command alike),
+it times the no-op ``doit`` in each, the no-op in a fresh ``git clone`` (no
+``.devloop/``, every mtime new), ``devloop status`` against ``doit list
+--all``; then, interleaved again, one hand edit of a plan.md followed by
 ``doit`` (devloop re-runs that feature's downstream steps with its instant
-agents; bare doit and make re-run the same tasks), ``devloop status`` against
-``doit list --all``; each child's peak RSS is read from ``wait4``. It prints
+agents; bare doit and make re-run the same tasks). Each child's peak RSS is
+read from ``wait4``. It prints
 min/median/max of each figure and of each ratio against its target, the
 ``-X importtime`` report of the no-op (heavy packages it should not load) and
 cProfile's top 10 entries of the largest no-op.
@@ -171,12 +173,15 @@ def measure_size(tmp: Path, n: int, repeat: int, has_make: bool) -> Size:
     }
     if mk is not None:
         cmds["noop make"] = (["make"], mk)
-    for argv, cwd in cmds.values():  # warm-up: page cache, bytecode of dodo.py
+    # A person's next `doit` comes more than two seconds after the build: before that the verdict memo
+    # trusts no file just written (see devloop/provenance/verdicts.py), and the warm-up is what records it.
+    time.sleep(2.5)
+    for argv, cwd in cmds.values():  # warm-up: page cache, bytecode of dodo.py, the memo
         measure(argv, cwd)
     size.times = {k: [] for k in [*cmds, "fresh devloop", "edit devloop", "edit bare", "edit make"]}
     victim = S.feature_names(n)[n // 2]
     before = ledger_lines(dl)
-    for k in range(repeat):
+    for k in range(repeat):  # first the no-ops, the fresh clones and the views, interleaved ...
         for key, (argv, cwd) in cmds.items():
             size.times[key].append(measure(argv, cwd))
         clone = tmp / f"n{n}" / f"clone{k}"
@@ -186,6 +191,7 @@ def measure_size(tmp: Path, n: int, repeat: int, has_make: bool) -> Size:
             raise S.BenchError(f"the fresh clone's doit was not a no-op:\n{S._tail(sample.out)}")
         size.times["fresh devloop"].append(sample)
         shutil.rmtree(clone)
+    for k in range(repeat):  # ... then one edit and the run it causes, interleaved
         for key, root in (("edit devloop", dl), ("edit bare", bare), ("edit make", mk)):
             if root is None:
                 continue
