@@ -184,7 +184,7 @@ def feature_view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     from devloop.advice import next_action
     from devloop.gcpdetect import deploy_tree
 
-    memo = ws.verdicts
+    memo = ws.views
     key = f"{feature}:status"
     lock = ws.read_lock_shared(feature)
     steps = feature_status(ws, feature, lock)

@@ -84,7 +84,8 @@ class LockUpToDate(UptodateCalculator):
             known = get(name, "deps:")
             if known is None or len(known) != len(deps) or not deps.issuperset(known):
                 seed(name, "deps:", tuple(deps))
-            for dep in deps:
+            record = getattr(getattr(self._dep_manager, "backend", None), "_db", {}).get(name)
+            for dep in deps if not isinstance(record, dict) else [d for d in deps if d not in record]:
                 if get(name, dep) is None:
                     seed(name, dep, "lock")
             if get(name, "_values_:"):  # the outcome of the run that made it: the reporter had it then
@@ -213,15 +214,44 @@ def _after_step(root: Path) -> None:
 _MAIN_PID = os.getpid()
 
 
-def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER]
+# doit's commands that see every task; a run (the default command) builds only the tasks it can reach.
+_WHOLE_GRAPH = {"list", "info", "forget", "clean", "ignore", "reset-dep", "strace", "dumpdb", "auto", "help"}
+
+
+def wants_smoke(argv: list[str]) -> bool:
+    """Whether this doit command can reach a smoke task: ``doit smoke[:f]``, or a command that sees them all.
+
+    A plain ``doit`` (or ``doit evaluate:a``) never runs smoke, and a
+    thousand features make a thousand smoke tasks for doit to build and
+    judge for nothing: they are left out of such a run only.
+    """
+    words = [a for a in argv if not a.startswith("-")]
+    return any("smoke" in a for a in argv) or bool(words and words[0] in _WHOLE_GRAPH)
+
+
+ARGS: list[str] | None = None  # doit's arguments, when doit is run in-process (``devloop run``)
+
+
+def command_line() -> list[str] | None:
+    """The arguments of this doit command, or None when they cannot be known (then every task is built)."""
+    if ARGS is not None:
+        return ARGS
+    prog = sys.argv[0] if sys.argv else ""
+    if os.path.basename(prog) == "doit" or prog.endswith(os.path.join("doit", "__main__.py")):
+        return sys.argv[1:]
+    return None
+
+
+def task_dicts(ws: Workspace, with_smoke: bool = True) -> list[dict[str, Any]]:
+    steps = ORDER if with_smoke else [s for s in ORDER if s != "smoke"]
+    tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": SUMMARIES[s]} for s in steps]
     root = str(ws.root)
     chain = {s: doit_dep(s) if s != "smoke" else None for s in ORDER}
     upstream = {s: [u for u in ORDER[: ORDER.index(s)] if u != "smoke"] for s in ORDER}
     for feature in ws.features():
         made = artifacts(ws, feature)
         brief = f"plans/{feature}/brief.md"
-        for step in ORDER:
+        for step in steps:
             task: dict[str, Any] = {
                 "basename": step,
                 "name": feature,
@@ -234,12 +264,27 @@ def task_dicts(ws: Workspace) -> list[dict[str, Any]]:
             dep = chain[step]
             if dep:
                 task["task_dep"] = [f"{dep}:{feature}"]
+            reads = READS.get(step)
+            if reads is not None:
+                task["file_dep"] = [f"plans/{feature}/{name}" for name in reads]
+                if step == "code_review":
+                    task["file_dep"].append(f"scripts/smoke/{feature}.sh")
+            elif step == "evaluate":
                 task["file_dep"] = [brief, *(p for s in upstream[step] for p in made[s])]
-            elif step == "plan":
-                task["file_dep"] = [brief]
             tasks.append(task)
     return tasks
 
+
+# The upstream artifacts each step reads, as its doit file_dep (the evaluation reads them all). Ordering
+# comes from task_dep; this is what `doit info` shows and what a `doit <artifact>` follows.
+READS = {
+    "plan": ("brief.md",),
+    "plan_review": ("brief.md", "plan.md", "validation.md"),
+    "red_team": ("brief.md", "plan.md", "validation.md"),
+    "implement": ("plan.md", "validation.md"),
+    "code_review": ("plan.md", "validation.md", "deviations.md"),
+    "deploy_review": ("plan.md",),
+}
 
 # What each step always writes, besides what its lock record lists.
 ALWAYS = {
@@ -366,6 +411,7 @@ def setup(namespace: dict[str, Any]) -> None:
 
     def task_devloop() -> Any:
         """The development loop, one sub-task per feature and step."""
-        yield from task_dicts(ws)
+        argv = command_line()
+        yield from task_dicts(ws, argv is None or wants_smoke(argv))
 
     namespace["task_devloop"] = task_devloop

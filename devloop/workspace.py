@@ -126,9 +126,22 @@ class Workspace:
     @cached_property
     def verdicts(self) -> Verdicts:
         """The per-machine memo of settled statuses (see :mod:`devloop.provenance.verdicts`)."""
-        from devloop.provenance.verdicts import Verdicts, stamp_of
+        from devloop.provenance.verdicts import Verdicts
 
-        return Verdicts(self.root, self.state, stamp_of(self.root, [packaged_templates_dir(), self.root / "templates"]))
+        return Verdicts(self.root, self.state, self._stamp)
+
+    @cached_property
+    def views(self) -> Verdicts:
+        """The same memo for whole status rows (``devloop status``), in a file of its own."""
+        from devloop.provenance.verdicts import VIEWS, Verdicts
+
+        return Verdicts(self.root, self.state, self._stamp, VIEWS)
+
+    @cached_property
+    def _stamp(self) -> tuple[str, bool]:
+        from devloop.provenance.verdicts import stamp_of
+
+        return stamp_of(self.root, [packaged_templates_dir(), self.root / "templates"])
 
     def history_dir(self, feature: str) -> Path:
         return self.plans / feature / ".history"

@@ -23,6 +23,7 @@ def status(as_json: bool, root: Path | None) -> None:
     """A table of features x steps: up to date, stale, waiting, gate, failed."""
     ws = open_workspace(root)
     views = {f: _view(ws, f) for f in ws.features()}
+    ws.views.save()
     ws.verdicts.save()
     rows = {f: steps for f, (steps, _) in views.items()}
     nexts = {f: nxt for f, (_, nxt) in views.items()}
@@ -65,7 +66,7 @@ def status(as_json: bool, root: Path | None) -> None:
 
 def _view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     """A feature's row and next command: from the verdict memo when nothing changed, else judged anew."""
-    hit = ws.verdicts.get(f"{feature}:status")
+    hit = ws.views.get(f"{feature}:status")
     if hit is not None:
         return {s: Status(v[0], list(v[1])) for s, v in hit[0].items()}, hit[1]
     from devloop.engine import feature_view

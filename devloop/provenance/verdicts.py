@@ -29,7 +29,8 @@ from typing import Any
 
 from devloop.provenance.hashing import OBSERVED, RACY_NS
 
-FILE = "verdicts.json"
+FILE = "verdicts.json"  # the steps' answers and doit targets: what an up-to-date doit reads
+VIEWS = "views.json"  # whole status rows: what devloop status reads (kept apart: doit never loads them)
 FORMAT = 1
 STARTED_NS = time.time_ns()  # before this process read any file
 StatKey = str | None  # "size:mtime_ns:ctime_ns:inode" (one string: a thousand features keep ten thousand)
@@ -83,9 +84,9 @@ def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
 class Verdicts:
     """The memo of one workspace, loaded once per process and written back only when it changed."""
 
-    def __init__(self, root: Path, state_dir: Path, stamp: tuple[str, bool]) -> None:
+    def __init__(self, root: Path, state_dir: Path, stamp: tuple[str, bool], name: str = FILE) -> None:
         self.root = f"{root}/"
-        self.path = state_dir / FILE
+        self.path = state_dir / name
         self.stamp, self.keeps = stamp  # nothing is kept while a file of the stamp is too new
         self.paths: list[str] = []  # dependency index -> path (relative to the root, or absolute)
         self.index: dict[str, int] = {}
