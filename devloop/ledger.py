@@ -30,22 +30,49 @@ def append(root: Path, entry: dict[str, Any]) -> None:
 
 def read(root: Path) -> list[dict[str, Any]]:
     """Every entry, in order (a line that is not JSON, such as one cut short by a kill, is skipped)."""
-    return list(_index(root).entries)
+    index = _index(root)
+    return [e for line in index.lines if (e := _parse(line)) is not None]
 
 
 def of_feature(root: Path, feature: str) -> list[dict[str, Any]]:
-    """The feature's entries, in order: without reading the whole ledger again for each question."""
-    return list(_index(root).by_feature.get(feature, ()))
+    """The feature's entries, in order: only its own lines are parsed, and only once per process."""
+    index = _index(root)
+    raw = index.by_feature.get(feature, [])
+    parsed = index.parsed.setdefault(feature, [])
+    for line in raw[len(index.seen.get(feature, ())) :]:
+        entry = _parse(line)
+        if entry is not None and str(entry.get("feature")) == feature:
+            parsed.append(entry)
+    index.seen[feature] = list(raw)
+    return list(parsed)
+
+
+_KEY = b'"feature": "'  # how append() writes it (sorted keys, default separators)
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 class _Index:
-    """What this process has read of one ledger, by feature; a later read parses only the lines appended since."""
+    """What this process has read of one ledger, by feature; a later read looks only at lines appended since.
+
+    Lines are sorted by the feature named in their text and parsed when that
+    feature is asked about: a thousand features' ledger is not decoded to
+    answer for one. A line written otherwise is parsed to find its feature.
+    """
 
     def __init__(self) -> None:
         self.inode: int | None = None
         self.offset = 0
-        self.entries: list[dict[str, Any]] = []
-        self.by_feature: dict[str, list[dict[str, Any]]] = {}
+        self.lines: list[bytes] = []
+        self.by_feature: dict[str, list[bytes]] = {}
+        self.parsed: dict[str, list[dict[str, Any]]] = {}
+        self.seen: dict[str, list[bytes]] = {}
 
     def refresh(self, path: Path) -> None:
         try:
@@ -64,13 +91,17 @@ class _Index:
         end = data.rfind(b"\n") + 1  # a line still being appended waits for the next read
         self.offset += end
         for line in data[:end].splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
+            if not line.strip():
                 continue
-            if isinstance(entry, dict):
-                self.entries.append(entry)
-                self.by_feature.setdefault(str(entry.get("feature")), []).append(entry)
+            self.lines.append(line)
+            at = line.find(_KEY)  # inside a JSON string its quotes would be escaped: only a key matches
+            close = line.find(b'"', at + len(_KEY)) if at >= 0 else -1
+            if close > 0 and b"\\" not in line[at:close] and line.count(_KEY) == 1:
+                feature = line[at + len(_KEY) : close].decode("utf-8", "replace")
+            else:
+                entry = _parse(line)
+                feature = str(entry.get("feature")) if entry is not None else ""
+            self.by_feature.setdefault(feature, []).append(line)
 
 
 _indexes: dict[Path, _Index] = {}

@@ -177,7 +177,7 @@ def run_step(root: str, feature: str, step: str) -> Any:
     ws = Workspace(Path(root))  # fresh: never reuse a config or lock read before the lock was taken
     try:
         outcome = execute(ws, feature, step)
-        _after_step(Path(root))
+        _after_step(Path(root), feature)
     except DevloopError as exc:
         outcome = Outcome("error", feature, step, detail=str(exc), next="doit  (after fixing the cause above)")
     except KeyboardInterrupt:
@@ -197,7 +197,7 @@ def run_step(root: str, feature: str, step: str) -> Any:
     return {"devloop": outcome.as_dict()}
 
 
-def _after_step(root: Path) -> None:
+def _after_step(root: Path, feature: str) -> None:
     """A step ran in doit's own process and thread (plain ``doit``), and it is over: its files are written.
 
     The main workspace's memo may take stats from memory again until the
@@ -208,7 +208,7 @@ def _after_step(root: Path) -> None:
 
     main = _workspaces.get(root)
     if main is not None and threading.current_thread() is threading.main_thread() and os.getpid() == _MAIN_PID:
-        main.verdicts.settle()
+        main.verdicts.settle(feature)
 
 
 _MAIN_PID = os.getpid()

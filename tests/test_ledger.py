@@ -40,3 +40,10 @@ def test_a_replaced_or_shortened_ledger_is_read_again_from_the_start(tmp_path: P
     assert [e["call"] for e in ledger.of_feature(tmp_path, "a")] == ["c9"]
     path.unlink()
     assert ledger.read(tmp_path) == []
+
+
+def test_a_feature_named_inside_another_field_does_not_misfile_the_line(tmp_path: Path) -> None:
+    ledger.append(tmp_path, {"feature": "b", "step": "plan", "detail": {"feature": "a"}, "call": "c1"})
+    ledger.append(tmp_path, {"feature": "b", "step": "plan", "detail": 'said "feature": "a"', "call": "c2"})
+    assert [e["call"] for e in ledger.of_feature(tmp_path, "b")] == ["c1", "c2"]
+    assert ledger.of_feature(tmp_path, "a") == []

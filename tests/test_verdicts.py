@@ -158,9 +158,29 @@ def test_a_stale_stat_is_never_taken_from_memory_once_steps_may_write(tmp_path: 
     m = memo(root)
     assert m.record("a:plan", ["fresh", []], DEPS)
     assert m.get("a:plan") == ["fresh", []]
-    m.live = True  # a step ran in between
+    m.live = True  # a step runs
     (root / "plans/a/plan.md").write_text("# plan, written by a step\n")
     assert m.get("a:plan") is None
+
+
+def test_after_a_step_only_other_features_plans_are_taken_from_memory(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    (root / "plans/b").mkdir()
+    (root / "plans/b/plan.md").write_text("# b\n")
+    (root / "src").mkdir()
+    (root / "src/x.py").write_text("x = 1\n")
+    for p in (root / "plans/b/plan.md", root / "src/x.py", root / "plans/b", root / "src"):
+        age(p)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    assert m.record("b:plan", ["fresh", []], ["plans/b/plan.md"])
+    assert m.record("b:code", ["fresh", []], ["src/x.py"])
+    m.live = True
+    (root / "plans/a/plan.md").write_text("# plan, rewritten by a's step\n")
+    (root / "src/x.py").write_text("x = 2  # a's implementer changed shared code\n")
+    m.settle("a")
+    assert m.get("a:plan") is None and m.get("b:code") is None
+    assert m.get("b:plan") == ["fresh", []]
 
 
 def test_the_stamp_changes_with_devloop_yaml_and_templates_and_says_when_they_are_too_new(tmp_path: Path) -> None:

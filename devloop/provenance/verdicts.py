@@ -196,10 +196,19 @@ class Verdicts:
         self.dirty = True
         return True
 
-    def settle(self) -> None:
-        """Nothing is writing any more (a step ran in this thread and ended): stats may be kept in memory again."""
-        self._now.clear()
-        self._same.clear()
+    def settle(self, feature: str) -> None:
+        """A step of ``feature`` ran in this thread and ended: stats may be kept in memory again.
+
+        Those it may have changed are forgotten: everything but other
+        features' plan folders, which no author may write (a write there is
+        refused and put back, so what was read of them still holds).
+        """
+        own = f"plans/{feature}/"
+        for i in [i for i in self._now if not self.paths[i].startswith("plans/") or self.paths[i].startswith(own)]:
+            del self._now[i]
+            self._same.pop(i, None)
+        for i in [i for i in self._same if i not in self._now]:
+            del self._same[i]
         self.live = False
 
     def drop(self, answer_id: str) -> None:
