@@ -331,6 +331,7 @@ def import_report(root: Path) -> tuple[dict[str, bool], list[tuple[float, str]]]
 PROFILE_RUNNER = """\
 import cProfile, io, pstats, sys
 from doit.doit_cmd import DoitMain
+sys.argv = ["doit"]  # as the command line of a plain doit (devloop builds what it can reach)
 prof = cProfile.Profile()
 out = sys.stdout
 sys.stdout = io.StringIO()
