@@ -215,7 +215,19 @@ _MAIN_PID = os.getpid()
 
 
 # doit's commands that see every task; a run (the default command) builds only the tasks it can reach.
-_WHOLE_GRAPH = {"list", "info", "forget", "clean", "ignore", "reset-dep", "strace", "dumpdb", "auto", "help"}
+_WHOLE_GRAPH = {
+    "list",
+    "info",
+    "forget",
+    "clean",
+    "ignore",
+    "reset-dep",
+    "strace",
+    "dumpdb",
+    "auto",
+    "help",
+    "tabcompletion",
+}
 
 
 def wants_smoke(argv: list[str]) -> bool:

@@ -22,6 +22,9 @@ from devloop.tasks import wants_smoke
         (["forget"], True),
         (["clean", "--clean-all"], True),
         (["ignore", "smoke:a"], True),
+        (["tabcompletion"], True),
+        (["run", "plan:a"], False),
+        (["run", "smoke"], True),
     ],
 )
 def test_a_run_builds_smoke_tasks_only_when_it_can_reach_one(argv: list[str], expected: bool) -> None:
