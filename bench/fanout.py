@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -51,7 +50,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from status import DEVLOOP, DOIT, BenchError  # bench/status.py: the shared command helpers
+from status import DEVLOOP, DOIT, BenchError, leave  # bench/status.py: the shared command helpers
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE_AGENT = REPO / "tests" / "fakes" / "fake_agent.py"
@@ -436,10 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nbench/fanout.py: {exc}", file=sys.stderr)
         return 1
     finally:
-        if args.keep:
-            print(f"kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        leave(tmp, args.keep)
 
 
 if __name__ == "__main__":

@@ -324,10 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nbench/scale.py: {exc}", file=sys.stderr)
         return 1
     finally:
-        if args.keep:
-            print(f"kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        S.leave(tmp, args.keep)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,14 @@ def run(argv: list[str], cwd: Path, check: bool = True, timeout: float = 900) ->
     return done
 
 
+def leave(tmp: Path, keep: bool) -> None:
+    """At a bench's end: its temp folder is removed, or kept (``--keep``) and named."""
+    if keep:
+        print(f"kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _tail(text: str, n: int = 40) -> str:
     lines = text.rstrip().splitlines()
     return "\n".join(lines[-n:]) if lines else "(empty)"
@@ -435,10 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nbench/status.py: {exc}", file=sys.stderr)
         return 1
     finally:
-        if args.keep:
-            print(f"kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        leave(tmp, args.keep)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -116,10 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/views.py: {exc}", file=sys.stderr)
         return 1
     finally:
-        if args.keep:
-            print(f"kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        gen.leave(tmp, args.keep)
 
 
 if __name__ == "__main__":

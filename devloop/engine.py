@@ -190,15 +190,14 @@ def feature_view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     steps = feature_status(ws, feature, lock)
     nxt = next_action(ws, feature, steps, lock)
     if memo.keeps and all(st.state not in ("running", "interrupted") for st in steps.values()):
-        deps: list[str] | None = [f"plans/{feature}/validation.md", *deploy_tree(ws.root, feature)]
+        deps = [f"plans/{feature}/validation.md", *deploy_tree(ws.root, feature)]
+        deps += [p for stamp in lock.gates.values() for p in stamp.subject]
         for name in STEPS:
             more = resting_on(ws, feature, name, lock)
-            if more is None or deps is None:
-                deps = None
+            if more is None:
                 break
             deps += more
-        if deps is not None:
-            deps += [p for stamp in lock.gates.values() for p in stamp.subject]
+        else:
             memo.record(key, [{s: [st.state, st.reasons] for s, st in steps.items()}, nxt], deps)
     return steps, nxt
 

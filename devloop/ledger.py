@@ -39,11 +39,11 @@ def of_feature(root: Path, feature: str) -> list[dict[str, Any]]:
     index = _index(root)
     raw = index.by_feature.get(feature, [])
     parsed = index.parsed.setdefault(feature, [])
-    for line in raw[len(index.seen.get(feature, ())) :]:
+    for line in raw[index.done.get(feature, 0) :]:
         entry = _parse(line)
         if entry is not None and str(entry.get("feature")) == feature:
             parsed.append(entry)
-    index.seen[feature] = list(raw)
+    index.done[feature] = len(raw)
     return list(parsed)
 
 
@@ -72,7 +72,7 @@ class _Index:
         self.lines: list[bytes] = []
         self.by_feature: dict[str, list[bytes]] = {}
         self.parsed: dict[str, list[dict[str, Any]]] = {}
-        self.seen: dict[str, list[bytes]] = {}
+        self.done: dict[str, int] = {}  # per feature: how many of its lines are in ``parsed``
 
     def refresh(self, path: Path) -> None:
         try:

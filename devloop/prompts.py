@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from devloop.provenance.hashing import hash_bytes, stat_key
+from devloop.provenance.hashing import hash_bytes
 from devloop.workspace import Workspace, packaged_templates_dir
 
 
@@ -23,10 +23,8 @@ def template_hash(ws: Workspace, names: tuple[str, ...]) -> str:
         return cached
     parts = []
     for name in names:
-        stat_key(str(ws.root / "templates" / name))  # noted before reading, for the verdict memo
         path = ws.template_path(name)
-        found = stat_key(str(path)) is not None
-        parts.append(name.encode() + b"\0" + (path.read_bytes() if found else b"<missing>"))
+        parts.append(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"<missing>"))
     ws.memo[("template", names)] = sha = hash_bytes(b"\0\0".join(parts))
     return sha
 

@@ -1,7 +1,7 @@
 """Turn features x steps into doit tasks whose staleness is judged by the lock.
 
-Every task names its artifacts as doit ``targets`` and its upstream
-artifacts as ``file_dep``, so ``doit plans/<f>/reviews.md`` brings exactly
+Every task names its artifacts as doit ``targets`` and the upstream
+artifacts it reads as ``file_dep``, so ``doit plans/<f>/reviews.md`` brings exactly
 that artifact (and its upstream) up to date and ``doit info`` shows the
 graph. Staleness stays the lock's: an ``uptodate`` callable asks
 ``devloop.engine`` (content hashes against ``devloop.lock``), file_dep
@@ -84,8 +84,8 @@ class LockUpToDate(UptodateCalculator):
             known = get(name, "deps:")
             if known is None or len(known) != len(deps) or not deps.issuperset(known):
                 seed(name, "deps:", tuple(deps))
-            record = getattr(getattr(self._dep_manager, "backend", None), "_db", {}).get(name)
-            for dep in deps if not isinstance(record, dict) else [d for d in deps if d not in record]:
+            record = _db_record(self._dep_manager, name)
+            for dep in deps if record is None else [d for d in deps if d not in record]:
                 if get(name, dep) is None:
                     seed(name, dep, "lock")
             if get(name, "_values_:"):  # the outcome of the run that made it: the reporter had it then
@@ -129,11 +129,17 @@ class LockUpToDate(UptodateCalculator):
         return fresh
 
 
+def _db_record(dep_manager: Any, name: str) -> dict[str, Any] | None:
+    """The task's entry in doit's json database itself (None with another backend): read without a call per key."""
+    record = getattr(getattr(dep_manager, "backend", None), "_db", {}).get(name)
+    return record if isinstance(record, dict) else None
+
+
 def _forget_outcome(dep_manager: Any, name: str) -> None:
     """Drop a finished run's outcome from doit's database: rewritten on every run, it would double its size."""
     dep_manager._set(name, "_values_:", {})
-    record = getattr(getattr(dep_manager, "backend", None), "_db", {}).get(name)
-    if isinstance(record, dict):
+    record = _db_record(dep_manager, name)
+    if record is not None:
         record.pop("result:", None)
 
 
@@ -259,7 +265,7 @@ def task_dicts(ws: Workspace, with_smoke: bool = True) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": SUMMARIES[s]} for s in steps]
     root = str(ws.root)
     chain = {s: doit_dep(s) if s != "smoke" else None for s in ORDER}
-    upstream = {s: [u for u in ORDER[: ORDER.index(s)] if u != "smoke"] for s in ORDER}
+    before_evaluation = [u for u in ORDER[: ORDER.index("evaluate")] if u != "smoke"]
     for feature in ws.features():
         made = artifacts(ws, feature)
         brief = f"plans/{feature}/brief.md"
@@ -282,7 +288,7 @@ def task_dicts(ws: Workspace, with_smoke: bool = True) -> list[dict[str, Any]]:
                 if step == "code_review":
                     task["file_dep"].append(f"scripts/smoke/{feature}.sh")
             elif step == "evaluate":
-                task["file_dep"] = [brief, *(p for s in upstream[step] for p in made[s])]
+                task["file_dep"] = [brief, *(p for s in before_evaluation for p in made[s])]
             tasks.append(task)
     return tasks
 
@@ -417,9 +423,8 @@ def setup(namespace: dict[str, Any]) -> None:
         "verbosity": 1,
     }
     namespace["DOIT_CONFIG"] = merged_config(dict(namespace.get("DOIT_CONFIG") or {}), ours)
-    pid = os.getpid()
     # the memo is written once, by the process that judged (never by a forked doit worker)
-    atexit.register(lambda: os.getpid() == pid and ws.verdicts.save())
+    atexit.register(lambda: os.getpid() == _MAIN_PID and ws.verdicts.save())
 
     def task_devloop() -> Any:
         """The development loop, one sub-task per feature and step."""

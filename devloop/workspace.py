@@ -169,7 +169,6 @@ class Workspace:
     def config_view(self) -> dict[str, Any]:
         """The validated config as plain JSON data, from the cache when devloop.yaml is unchanged."""
         path = self.root / CONFIG_FILE
-        stat_key(str(path))  # noted before the read, for the verdict memo
         try:
             sha = hash_bytes(path.read_bytes())
         except FileNotFoundError:

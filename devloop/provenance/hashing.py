@@ -43,6 +43,11 @@ def stat_key(path: str) -> Key | None:
     return key
 
 
+def key_text(key: Key | None) -> str | None:
+    """A stat key as one string, ``size:mtime_ns:ctime_ns:inode``: how the verdict memo keeps it."""
+    return None if key is None else ":".join(map(str, key))
+
+
 def settled(key: Key, read_ns: int) -> bool:
     """True when the file was last modified long enough before ``read_ns`` for its stat to prove its content."""
     return key[1] < read_ns - RACY_NS

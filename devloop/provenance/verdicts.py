@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devloop.provenance.hashing import OBSERVED, RACY_NS
+from devloop.provenance.hashing import OBSERVED, RACY_NS, key_of, key_text
 
 FILE = "verdicts.json"  # the steps' answers and doit targets: what an up-to-date doit reads
 VIEWS = "views.json"  # whole status rows: what devloop status reads (kept apart: doit never loads them)
@@ -36,12 +36,12 @@ STARTED_NS = time.time_ns()  # before this process read any file
 StatKey = str | None  # "size:mtime_ns:ctime_ns:inode" (one string: a thousand features keep ten thousand)
 
 
-def stat_list(path: str) -> StatKey:
+def stat_text(path: str) -> StatKey:
+    """The file's stat key now, as text (None when missing); unlike ``hashing.stat_key`` it notes nothing."""
     try:
-        st = os.stat(path)
+        return key_text(key_of(os.stat(path)))
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def _mtime(key: str) -> int:
@@ -68,14 +68,14 @@ def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
                 st = entry.stat()
                 parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
     for top in templates:
-        parts.append(f"{top}:{stat_list(str(top))}")
+        parts.append(f"{top}:{stat_text(str(top))}")
         for folder, dirs, files in os.walk(top):
             dirs.sort()
             for name in sorted([*dirs, *files]):
-                key = stat_list(os.path.join(folder, name))
+                key = stat_text(os.path.join(folder, name))
                 parts.append(f"{folder}/{name}:{key}")
                 settled = settled and (key is None or _mtime(key) < limit)
-    config = stat_list(str(root / "devloop.yaml"))
+    config = stat_text(str(root / "devloop.yaml"))
     parts.append(f"devloop.yaml:{config}")
     settled = settled and (config is None or _mtime(config) < limit)
     return "|".join(parts), settled
@@ -119,7 +119,7 @@ class Verdicts:
         key = self._now.get(i, False)
         if key is False or self.live:
             path = self.paths[i]
-            key = stat_list(path if path.startswith("/") else self.root + path)
+            key = stat_text(path if path.startswith("/") else self.root + path)
             if not self.live:
                 self._now[i] = key
         return key  # type: ignore[return-value]
@@ -161,9 +161,9 @@ class Verdicts:
             if rel in wanted:
                 continue
             full = rel if rel.startswith("/") else self.root + rel
-            key = stat_list(full)
+            key = stat_text(full)
             seen = OBSERVED.get(full, False)  # what this process saw when it read it (None: missing; False: not read)
-            if seen is not False and key != (None if seen is None else ":".join(map(str, seen))):
+            if seen is not False and key != key_text(seen):
                 return False  # it changed while this process used it
             if key is None:
                 parent = os.path.dirname(rel.rstrip("/"))
@@ -210,10 +210,6 @@ class Verdicts:
         for i in [i for i in self._same if i not in self._now]:
             del self._same[i]
         self.live = False
-
-    def drop(self, answer_id: str) -> None:
-        if self.entries.pop(answer_id, None) is not None:
-            self.dirty = True
 
     def _forget_users(self, i: int) -> None:
         """A file changed: every answer taken with its old key goes."""

@@ -50,10 +50,8 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
     hit = ws.memo.get(key)
     if hit is not None:
         return hit
-    touched = {p for p in lock.outputs("implement") if not is_loop_file(p)}
-    deleted = {p for p in recorded if not is_loop_file(p)}
-    feature_cfg = ws.config_view.get("features", {}).get(feature) or {}
-    patterns = list(feature_cfg.get("paths") or [])
+    touched, deleted = _recorded(lock)
+    patterns = _patterns(ws, feature)
     listed = listing(ws, None if patterns else sorted(touched))
     if patterns:
         touched |= set(matching(patterns, listed if listed is not None else walk(ws.root)))
@@ -77,7 +75,7 @@ def resting_on(ws: Workspace, feature: str, lock: FeatureLock) -> list[str] | No
     and a ``.git`` file (a worktree) keeps git's state elsewhere. Ignore rules
     outside the repository (``core.excludesFile``) are not watched.
     """
-    if (ws.config_view.get("features", {}).get(feature) or {}).get("paths"):
+    if _patterns(ws, feature):
         return None
     git = ws.root / ".git"
     if git.is_dir():
@@ -86,13 +84,27 @@ def resting_on(ws: Workspace, feature: str, lock: FeatureLock) -> list[str] | No
         return None
     else:
         deps = [".git"]  # missing: it rests on the folder that would hold it
-    recorded = lock.data("implement").get("deleted") or []
-    files = [p for p in (*lock.outputs("implement"), *recorded) if not is_loop_file(p)]
+    touched, deleted = _recorded(lock)
+    files = sorted(touched | deleted)
     deps += files
     for p in files:
         parts = p.split("/")[:-1]
         deps += ["/".join(parts[: i + 1]) + "/.gitignore" for i in range(len(parts))]
     return deps
+
+
+def _recorded(lock: FeatureLock) -> tuple[set[str], set[str]]:
+    """The files the implementer wrote and deleted, as its lock record says, the loop's own left out."""
+    deleted = lock.data("implement").get("deleted") or []
+    return (
+        {p for p in lock.outputs("implement") if not is_loop_file(p)},
+        {p for p in deleted if not is_loop_file(p)},
+    )
+
+
+def _patterns(ws: Workspace, feature: str) -> list[str]:
+    """The feature's ``paths:`` patterns in devloop.yaml."""
+    return list((ws.config_view.get("features", {}).get(feature) or {}).get("paths") or [])
 
 
 def forget(ws: Workspace) -> None:
