@@ -9,6 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from devloop.confine import journal
+
 # ``.<name>.devloop-<writer pid>-<random>.tmp``: a killed writer's leftover is recognisable as devloop's
 # and as dead, so the next run that takes the workspace lock can remove it (see sweep_temp_files).
 _TEMP = re.compile(r"\..+\.devloop-(\d+)-[a-z0-9_]{8}\.tmp")
@@ -40,6 +42,24 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    journal.wrote(path, data)
+
+
+def append_bytes(path: Path, data: bytes) -> None:
+    """Append whole lines with O_APPEND, so that concurrent writers never interleave inside a line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    journal.appended(path, data)
+
+
+def remove(path: Path) -> None:
+    """Remove one of devloop's own files (no error when it is already gone)."""
+    path.unlink(missing_ok=True)
+    journal.wrote(path, None)
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None, fsync: bool = True) -> None:
@@ -94,7 +114,10 @@ def archive(root: Path, path: Path, history: Path, reason: str = "") -> Path | N
         dest = history / f"{stamp}{suffix}-{n}" / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink():  # a link is archived as the link: its target may lie outside the workspace
-        os.symlink(os.readlink(path), dest)
+        target = os.readlink(path)
+        os.symlink(target, dest)
+        journal.wrote(dest, os.fsencode(target))
     else:
         shutil.copy2(path, dest)
+        journal.wrote(dest, dest.read_bytes())
     return dest

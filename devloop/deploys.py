@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devloop.atomic import append_bytes
 from devloop.errors import DevloopError, UsageError
 from devloop.procs import last_line, run_in_group
 from devloop.provenance.hashing import hash_json
@@ -65,13 +66,14 @@ def run_configured(ws: Any, feature: str, argv: list[str] | None, what: str, log
         done = run_in_group(list(argv), ws.root, env, timeout)
     except OSError as exc:
         raise DevloopError(f"{what} command {argv[0]!r} cannot start: {exc}") from None
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as fh:
-        fh.write(f"# {now_iso()} {what}: {' '.join(argv)}\n")
-        fh.write(redact(done.stdout.decode("utf-8", errors="replace")))
-        fh.write(redact(done.stderr.decode("utf-8", errors="replace")))
-        result = "timed out" if done.timed_out else f"exit {done.returncode}"
-        fh.write(f"# {what} finished: {result} after {time.monotonic() - started:.1f}s\n")
+    result = "timed out" if done.timed_out else f"exit {done.returncode}"
+    text = (
+        f"# {now_iso()} {what}: {' '.join(argv)}\n"
+        + redact(done.stdout.decode("utf-8", errors="replace"))
+        + redact(done.stderr.decode("utf-8", errors="replace"))
+        + f"# {what} finished: {result} after {time.monotonic() - started:.1f}s\n"
+    )
+    append_bytes(log, text.encode("utf-8"))
     if done.timed_out or done.returncode != 0:
         tail = last_line(done.stderr) or last_line(done.stdout)
         raise DevloopError(f"{what} command failed ({'timed out' if done.timed_out else done.returncode}): {tail}")

@@ -11,7 +11,7 @@ from typing import Any
 
 from devloop.agents.base import AgentRequest, RoleKind
 from devloop.config.models import LIST_ROLES, SINGLE_ROLES
-from devloop.procs import last_line, run_in_group
+from devloop.procs import last_line
 
 OPTIONAL_ROLES = ("implementer_rotation", "adhoc")
 PROBE_PROMPT = "This is a connectivity check from devloop doctor. Reply with the single word OK."
@@ -46,21 +46,50 @@ def check_agent(ws: Any, name: str, cfg: Any, probe: bool) -> AgentCheck:
         check = AgentCheck(name, kind, True, f"{cfg.base_url} model {cfg.model} (not probed)")
     else:
         from devloop.agents.command import CommandAgent
+        from devloop.confine.watch import SandboxUnavailable
 
         argv = CommandAgent(name, cfg).argv_for(RoleKind.JUDGE)
         path = _resolve(argv[0])
         if path is None:
             return AgentCheck(name, kind, False, f"{argv[0]} not found on PATH")
-        check = AgentCheck(name, kind, True, f"{path} (not probed)", _version(path, ws.root))
+        try:
+            box = _box(ws, cfg)
+        except SandboxUnavailable as exc:
+            return AgentCheck(name, kind, False, str(exc))
+        where = "confined by bubblewrap" if box.mode == "bubblewrap" else f"unconfined ({box.why})"
+        check = AgentCheck(name, kind, True, f"{path}, {where} (not probed)", _version(path, ws.root, box))
     if probe:
         check.ok, check.detail = _probe(ws, name, cfg)
     return check
 
 
-def _version(path: str, cwd: Path) -> str:
+def _box(ws: Any, cfg: Any) -> Any:
+    """The box an agent's program runs in, as a judge (a read-only workspace)."""
+    from devloop.confine.reach import for_judge
+    from devloop.confine.watch import Box
+
+    return Box(ws, for_judge(ws.root), cfg.sandbox or ws.config.sandbox, cfg.writable, say=False)
+
+
+def sandbox_line(ws: Any) -> str:
+    """One line on how agents' programs are confined here (the workspace's own ``sandbox`` setting)."""
+    from devloop.confine.watch import SandboxUnavailable, choose
+
+    try:
+        mode, program, why = choose(ws.config.sandbox)
+    except SandboxUnavailable as exc:
+        return f"FAIL {exc}"
+    if mode == "bubblewrap":
+        return f"ok   bubblewrap ({program}): agents, gates and checks write only within their reach"
+    return f"off  {why}: programs run unconfined; writes out of reach are found afterwards and put back"
+
+
+def _version(path: str, cwd: Path, box: Any = None) -> str:
+    from devloop.confine import watch
+
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     try:
-        done = run_in_group([path, "--version"], cwd, env, timeout=15)
+        done, _ = watch.run(box, [path, "--version"], cwd, env, 15)
     except OSError:
         return ""
     if done.timed_out:

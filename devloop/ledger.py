@@ -13,19 +13,14 @@ LEDGER = "runs/ledger.jsonl"
 
 def append(root: Path, entry: dict[str, Any]) -> None:
     """Append one JSON line with O_APPEND so concurrent writers never interleave a line."""
+    from devloop.atomic import append_bytes
     from devloop.provenance.lockfile import now_iso
     from devloop.redact import redact, secret_values
 
     secrets = secret_values()
     clean = {k: redact(v, secrets) if isinstance(v, str) else v for k, v in entry.items()}
-    path = root / LEDGER
-    path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"time": now_iso(), **clean}, sort_keys=True) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, line.encode("utf-8"))
-    finally:
-        os.close(fd)
+    append_bytes(root / LEDGER, line.encode("utf-8"))
 
 
 def read(root: Path) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devloop.atomic import append_bytes
 from devloop.errors import UsageError
 from devloop.provenance.lockfile import now_iso
 from devloop.workspace import Workspace
@@ -62,10 +63,9 @@ def watch(
         ctx = check_context(ws, feature, deploy, now)
         results = evaluate_triggers(block.rollback_triggers, ctx, now)
         stamp = f"[{i + 1}/{rounds} {format_duration(i * every)}]"
-        with log.open("a", encoding="utf-8") as fh:
-            for r in results:
-                fh.write(f"{now_iso()} {stamp} {r.line()}\n")
-                echo(f"{stamp} {r.line()}")
+        append_bytes(log, "".join(f"{now_iso()} {stamp} {r.line()}\n" for r in results).encode("utf-8"))
+        for r in results:
+            echo(f"{stamp} {r.line()}")
         errors += sum(r.outcome == "ERROR" for r in results)
         fired = [r.name for r in results if r.outcome == "FAIL"]
         if fired:

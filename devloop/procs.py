@@ -386,8 +386,10 @@ def _record(pgid: int, argv: list[str]) -> None:
 
 def _unrecord(pgid: int) -> None:
     if _groups_dir is not None:
+        from devloop.atomic import remove
+
         with contextlib.suppress(OSError):
-            (_groups_dir / f"{pgid}.json").unlink()
+            remove(_groups_dir / f"{pgid}.json")
 
 
 def end_leftovers(state_dir: Path) -> list[str]:

@@ -48,6 +48,16 @@ def find_root(start: Path) -> Path:
     raise UsageError(f"{start} is not inside a devloop workspace (no {CONFIG_FILE} here or above); run devloop init")
 
 
+def ensure_state_dir(root: Path) -> Path:
+    """Create ``root/.devloop/`` with a .gitignore so its contents never reach git."""
+    state = root / STATE_DIR
+    state.mkdir(exist_ok=True)
+    ignore = state / ".gitignore"
+    if not ignore.exists():
+        atomic_write_text(ignore, "# devloop's per-machine state; never commit it\n*\n")
+    return state
+
+
 class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
@@ -58,11 +68,7 @@ class Workspace:
     # -- layout ---------------------------------------------------------
     def ensure_state_dir(self) -> Path:
         """Create ``.devloop/`` with a .gitignore so its contents never reach git."""
-        self.state.mkdir(exist_ok=True)
-        ignore = self.state / ".gitignore"
-        if not ignore.exists():
-            atomic_write_text(ignore, "# devloop's per-machine state; never commit it\n*\n")
-        return self.state
+        return ensure_state_dir(self.root)
 
     def features(self) -> list[str]:
         """Features are the folders under plans/ that hold a brief.md."""

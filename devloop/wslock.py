@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from devloop.confine import journal
 from devloop.errors import WorkspaceBusy
 
 LOCK_NAME = "workspace.lock"
@@ -87,6 +88,7 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
         from devloop import procs
 
         procs.track_groups(key)
+        journal.start(key.parent, key, fresh=False)
         return
     started = time.monotonic()
     while (fd := _try_lock(key)) is None:
@@ -105,6 +107,7 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
     for line in procs.end_leftovers(key):  # before this run starts any agent of its own
         _say(line)
     procs.track_groups(key)
+    journal.start(key.parent, key, fresh=True)
     # the whole workspace only after a run that did not end cleanly: a walk of every folder costs
     # tens of milliseconds in a large repository; devloop's own caches are written without the lock
     sweep_temp_files(key.parent if _died.get(key, True) else key)
@@ -279,16 +282,67 @@ def _forked() -> None:
 
 
 @contextlib.contextmanager
-def serial(state_dir: Path, name: str) -> Iterator[None]:
-    """Run the body alone among this workspace's runs and workers (blocking wait).
+def serial(state_dir: Path, name: str, shared: bool = False) -> Iterator[None]:
+    """Run the body alone among this workspace's runs and workers (blocking wait), or ``shared`` with its kind.
 
-    Used around author calls whose changed files are found by comparing
-    snapshots: two of them at once could not tell whose file is whose.
+    Used around programs whose changes are found by comparing snapshots:
+    two authors at once could not tell whose file is whose, and an
+    unconfined judge's snapshot must not see an author's writes.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _lock_file(state_dir / f"{name}.lock")
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+WRITERS, WATCHERS, ALONE = "write", "watch", "alone"
+
+
+def _lock_file(path: Path) -> int:
+    """An empty file only locked, never written; made when first needed (noted: see devloop.confine.journal)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    journal.wrote(path, b"")
+    return fd
+
+
+@contextlib.contextmanager
+def group(state_dir: Path, kind: str) -> Iterator[None]:
+    """Run the body beside others of its ``kind`` only: writers together, watchers together, or alone.
+
+    Programs confined by the operating system that write in their reach
+    are ``write``; unconfined programs that may not write at all (judges
+    watched by snapshots) are ``watch``: a watcher's snapshot must never see a
+    writer's work, and watchers do not disturb each other. An unconfined
+    author is ``alone``. Built from three flocks, entered under a gate so
+    that a waiting kind is never starved and two kinds never deadlock.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+
+    def lock(name: str, how: int) -> int:
+        fd = _lock_file(state_dir / f"agents-{name}.lock")
+        fcntl.flock(fd, how)
+        return fd
+
+    held: list[int] = []
+    try:
+        gate = lock("gate", fcntl.LOCK_EX)
+        try:
+            if kind == WRITERS:
+                drained = lock("watch", fcntl.LOCK_EX)
+                held.append(lock("write", fcntl.LOCK_SH))
+                os.close(drained)
+            elif kind == WATCHERS:
+                drained = lock("write", fcntl.LOCK_EX)
+                held.append(lock("watch", fcntl.LOCK_SH))
+                os.close(drained)
+            else:
+                held += [lock("watch", fcntl.LOCK_EX), lock("write", fcntl.LOCK_EX)]
+        finally:
+            os.close(gate)
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)

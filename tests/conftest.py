@@ -102,8 +102,9 @@ class WS:
             self.set_script({**self.script, **happy_script(feature)})
 
     # -- running ----------------------------------------------------------
-    def run(self, argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(argv, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=120, **kw)
+    def run(self, argv: list[str], cwd: Path | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
+        where = cwd or self.root
+        return subprocess.run(argv, cwd=where, env=self.env, capture_output=True, text=True, timeout=120, **kw)
 
     def doit(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run([sys.executable, "-m", "doit", *args])

@@ -131,18 +131,28 @@ class LoopWS:
         return proc.communicate(timeout=60)
 
     def live_agents(self) -> list[int]:
-        """Agent processes still running (their pid files, checked against the process table)."""
+        """Agent processes still running: every process of a call whose environment names this workspace's LOOP_PIDS.
+
+        Read from the host's process table, not from the agents' pid files: an
+        agent confined by bubblewrap has a pid namespace of its own, and the pid
+        it sees is not the host's.
+        """
+        mark = f"LOOP_PIDS={self.pids}".encode() + b"\0"
         out = []
-        for f in self.pids.glob("*") if self.pids.is_dir() else []:
-            pid = int(f.name)
-            try:
-                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                state = "gone"
-            if state in ("gone", "Z", "X"):  # exited, or killed before it could clean up (a zombie is dead)
-                f.unlink(missing_ok=True)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
-            out.append(pid)
+            try:
+                environ = (entry / "environ").read_bytes()
+                if mark not in environ or b"\0DEVLOOP_CALL_ID=" not in b"\0" + environ:  # doit has LOOP_PIDS too
+                    continue
+                if os.path.basename((entry / "cmdline").read_bytes().split(b"\0")[0]) == b"bwrap":
+                    continue  # the sandbox around the agent, not the agent
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in ("Z", "X"):  # a zombie is dead
+                out.append(int(entry.name))
         return out
 
     # -- inspecting -----------------------------------------------------------

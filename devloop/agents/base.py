@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class CallStatus(enum.StrEnum):
@@ -49,6 +49,9 @@ class AgentRequest:
     # Author roles revising existing files: their hashes before the call. A
     # human (manual agent) has answered once one of them has changed.
     before: tuple[tuple[str, str], ...] = ()
+    # The confinement of the program that answers (a devloop.confine.watch.Box): a command agent
+    # runs its command line through it. None: run as configured (unit tests, kinds without a process).
+    box: Any = None
 
 
 @dataclass

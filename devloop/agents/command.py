@@ -52,7 +52,7 @@ class CommandAgent:
     def run(self, request: AgentRequest) -> AgentResult:
         """Make one call; every failure becomes a result, never an exception."""
         start = time.monotonic()
-        tmp = Path(tempfile.mkdtemp(prefix="devloop-agent-"))
+        tmp = _call_dir(request)
         try:
             result = self._run_in(request, tmp)
         finally:
@@ -73,11 +73,14 @@ class CommandAgent:
             return AgentResult(CallStatus.ERROR, detail=f"workspace is not a directory: {request.workspace}")
         prompt_mode = self.preset.prompt if self.preset else cfg.prompt
         output_mode = self.preset.output if self.preset else cfg.output
+        env = self._environment(request, prompt_file, output_file)
         try:
+            if request.box is not None:
+                argv = request.box.wrap(argv, request.workspace, env, tmp)
             done = run_in_group(
                 argv,
                 request.workspace,
-                self._environment(request, prompt_file, output_file),
+                env,
                 cfg.timeout,
                 request.prompt.encode("utf-8") if prompt_mode == "stdin" else None,
                 limit=MAX_ANSWER_BYTES if output_mode == "stdout" else OUTPUT_LIMIT,
@@ -146,6 +149,22 @@ class CommandAgent:
             DEVLOOP_CALL_ID=request.call_id,
         )
         return env
+
+
+def _call_dir(request: AgentRequest) -> Path:
+    """The call's own folder for the prompt and answer files.
+
+    A confined call's lies under ``.devloop/calls/``, which every other
+    confined program sees read-only: no agent can write another call's
+    answer.
+    """
+    if request.box is None:
+        return Path(tempfile.mkdtemp(prefix="devloop-agent-"))
+    from devloop.workspace import ensure_state_dir
+
+    calls = ensure_state_dir(request.workspace) / "calls"
+    calls.mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{request.step}-", dir=calls))
 
 
 def _substitute(arg: str, values: dict[str, str]) -> str:

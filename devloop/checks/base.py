@@ -39,6 +39,7 @@ class CheckContext:
     window: float | None = None  # seconds before ``now`` the observed period starts, when a check has one
     env_allow: tuple[str, ...] = ()  # variables command checks receive (devloop.yaml steps.smoke.env_allow)
     http_methods: tuple[str, ...] = ()  # methods beyond GET/HEAD http checks may use (devloop.yaml checks)
+    confine: Any = None  # makes the devloop.confine.watch.Box a command check runs in (None: unconfined)
 
     def window_bounds(self) -> tuple[datetime, datetime] | None:
         """[start, end) of the check's window; a smoke check without one looks back to deploy_time."""

@@ -1,6 +1,7 @@
 """Command checks: run a program in the workspace, in its own process group, under a timeout.
 
-The process runs with the user's rights, but sees only an allow-listed
+The process runs confined to a read-only workspace (see :mod:`devloop.confine`)
+with the user's rights, and sees only an allow-listed
 environment (PATH, HOME, the locale, and the names in devloop.yaml's
 ``steps.smoke.env_allow``, e.g. cloud credentials) plus which feature and
 deploy it is checking. On timeout the whole group is killed and the check is an ERROR,
@@ -13,7 +14,7 @@ from typing import Any
 
 from devloop.checks.base import CheckContext, CheckError, capped_text
 from devloop.checks.durations import format_duration
-from devloop.procs import last_line, run_in_group
+from devloop.procs import last_line
 
 
 def environment(ctx: CheckContext) -> dict[str, str]:
@@ -31,10 +32,17 @@ def environment(ctx: CheckContext) -> dict[str, str]:
 
 def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
     """``exit_code``, ``stdout`` and ``stderr`` (each capped at 1 MB)."""
+    from devloop.confine import watch
+
     try:
-        done = run_in_group(list(spec.argv), ctx.workspace, environment(ctx), spec.timeout)
+        box = ctx.confine() if ctx.confine is not None else None
+        done, seen = watch.run(box, list(spec.argv), ctx.workspace, environment(ctx), spec.timeout)
+    except watch.SandboxUnavailable as exc:
+        raise CheckError(f"command: {exc}") from None
     except OSError as exc:
         raise CheckError(f"command: cannot start {spec.argv[0]!r}: {exc.strerror or exc}") from None
+    if seen.refused:
+        raise CheckError(f"command: {seen.why('the check')}")
     if done.timed_out:
         tail = last_line(done.stderr) or last_line(done.stdout)
         extra = f"; last output: {tail}" if tail else ""

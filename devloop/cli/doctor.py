@@ -15,12 +15,12 @@ from devloop.cli.common import open_workspace, workspace_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @workspace_option
 def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
-    """Check every configured agent (binary, version, API key) and say which roles can run.
+    """Check the sandbox and every configured agent (binary, version, API key); say which roles can run.
 
     Exits 1 when a role has no working agent.
     """
     from devloop.config.load import load_config
-    from devloop.doctor import check_agent, role_report
+    from devloop.doctor import check_agent, role_report, sandbox_line
 
     ws = open_workspace(root)
     checks = {name: check_agent(ws, name, cfg, probe) for name, cfg in ws.config.agents.items()}
@@ -29,6 +29,7 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
     shared = [c.text() for c in load_config(ws.root).seat_conflicts()]  # left only when same_seat is warn
     if as_json:
         data = {
+            "sandbox": sandbox_line(ws),
             "agents": {n: c.__dict__ for n, c in checks.items()},
             "roles": {r: {"agents": a, "verdict": v} for r, a, v in roles},
             "warnings": shared,
@@ -36,6 +37,8 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         width = max(len(n) for n in checks)
+        click.echo("sandbox:")
+        click.echo(f"  {sandbox_line(ws)}")
         click.echo("agents:")
         for n, c in checks.items():
             mark = "ok  " if c.ok else "FAIL"

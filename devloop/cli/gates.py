@@ -1,8 +1,9 @@
-"""``devloop approve`` and ``devloop redo``: the human decisions the loop waits for."""
+"""``devloop approve``, ``redo`` and ``claim``: the human decisions the loop waits for."""
 
 from __future__ import annotations
 
 import getpass
+import os
 from pathlib import Path
 
 import click
@@ -69,4 +70,37 @@ def redo(feature: str, step: str | None, drifted: bool, root: Path | None) -> No
     click.echo(f"{', '.join(f'{s}:{feature}' for s in steps)} will be regenerated. Next: doit")
 
 
-COMMANDS = [approve, redo]
+@click.command()
+@click.argument("feature")
+@click.argument("paths", nargs=-1, required=True)
+@workspace_option
+def claim(feature: str, paths: tuple[str, ...], root: Path | None) -> None:
+    """Say that PATHS are FEATURE's work, when you implement several features at once.
+
+    A file you change while two features wait for your implementation
+    counts for one of them only: the one that claims it, else the one whose
+    `paths:` select it; when neither tells, `doit` stops and asks for this.
+    PATHS are relative to the current folder. The claims last until the
+    feature's implementation is taken.
+    """
+    from devloop.steps.person import claim as record
+
+    check_feature_name(feature)
+    ws = open_workspace(root)
+    if feature not in ws.features():
+        raise UsageError(f"no feature {feature!r} in {ws.root}")
+    rels = []
+    for p in paths:
+        full = Path(os.path.normpath(os.path.join(os.path.realpath(os.getcwd()), p)))
+        try:
+            rel = full.relative_to(ws.root).as_posix()
+        except ValueError:
+            raise UsageError(f"{p} is outside the workspace {ws.root}") from None
+        if rel.startswith(("plans/", ".git/", ".devloop/", "runs/")) or rel in (".", ""):
+            raise UsageError(f"{p} is not code a feature can claim")
+        rels.append(rel)
+    record(ws, feature, rels)
+    click.echo(f"{', '.join(rels)} counted as {feature}'s work. Next: doit")
+
+
+COMMANDS = [approve, redo, claim]

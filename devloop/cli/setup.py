@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import click
@@ -48,12 +47,10 @@ def init(print_only: bool, root: Path | None) -> None:
     if targets[0].exists():
         _adopt(folder, targets[0], targets[1], print_only)
         return
-    inside_git = (
-        subprocess.run(
-            ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, text=True
-        ).returncode
-        == 0
-    )
+    from devloop import gitsafe
+
+    probe = gitsafe.run(folder, ["rev-parse", "--is-inside-work-tree"], timeout=30)
+    inside_git = probe is not None and probe.returncode == 0
     if print_only:
         raise UsageError("--print is for a repository that already has a dodo.py; here init writes one")
     atomic_write_text(targets[1], (packaged_templates_dir() / "devloop.yaml").read_text(encoding="utf-8"))

@@ -6,11 +6,19 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from devloop.agents.presets import PRESETS
 from devloop.config.independence import Conflict, conflicts
 from devloop.names import is_agent_name, is_feature_name
+
+
+def _off_is_a_word(value: object) -> object:
+    """``sandbox: off`` reads as the boolean false in YAML 1.1: it means the word."""
+    return "off" if value is False else value
+
+
+SandboxMode = Annotated[Literal["auto", "bubblewrap", "off"], BeforeValidator(_off_is_a_word)]
 
 
 class _Strict(BaseModel):
@@ -43,6 +51,13 @@ class CommandAgentConfig(_Strict):
     env: dict[str, str] = Field(default_factory=dict, description="Extra variables set for the agent.")
     env_allow: list[str] = Field(
         default_factory=list, description="Names passed through from devloop's own environment."
+    )
+    sandbox: SandboxMode | None = Field(
+        None, description="auto, bubblewrap or off for this agent; unset: the workspace's `sandbox`."
+    )
+    writable: list[str] = Field(
+        default_factory=list,
+        description="Folders outside the workspace this agent may write besides `sandbox_writable` (e.g. ~/.mytool).",
     )
 
     @model_validator(mode="after")
@@ -332,6 +347,17 @@ class Config(_Strict):
     features: dict[str, FeatureConfig] = Field(default_factory=dict)
     env_allow: list[str] = Field(
         default_factory=list, description="Extra environment variable names every command agent receives."
+    )
+    sandbox: SandboxMode = Field(
+        "auto",
+        description="How programs that run agents' code are confined: bubblewrap (the operating system refuses "
+        "writes outside their reach), off (a snapshot of the workspace is compared after each and what is out of "
+        "reach is put back), auto (bubblewrap when it can start here, else off, said once per run).",
+    )
+    sandbox_writable: list[str] = Field(
+        default_factory=lambda: ["~", "/tmp", "/var/tmp"],
+        description="Folders outside the workspace confined programs may write (agents' CLIs keep state in ~); "
+        "the rest of the file system is read-only to them.",
     )
     gcp: GcpConfig = GcpConfig()
     deploy: DeployConfig = DeployConfig()

@@ -4,9 +4,15 @@ The change is what the implementer (an agent or a person) and each fix round
 added, changed or deleted, as found by comparing the workspace before and
 after each call (recorded in the lock), plus the files the feature's
 ``paths:`` select. ``paths:`` only ever adds: a file the implementer touched
-is part of the change whatever the patterns say. Never part of it: the
-loop's own folders (``plans/``, ``.devloop/``, ``runs/``), ``.git/``, files
-git ignores, and anything reached through a link that leaves the workspace.
+is part of the change whatever the patterns, ``.gitignore`` or a nested
+repository say (an agent could hide a file from git, never from its
+judges). Never part of it: the loop's own folders (``plans/``,
+``.devloop/``, ``runs/``), ``.git/``, and anything reached through a link
+that leaves the workspace.
+
+The diff is computed here, from the base commit's blobs (read raw by
+``git cat-file``) and the files on disk: git's diff machinery would run the
+repository's textconv, filter and external-diff programs.
 
 ``paths:`` are gitignore-style patterns matched by pathspec: ``src/**`` is
 every file below ``src/``, ``*.sql`` every SQL file at any depth.
@@ -14,21 +20,29 @@ every file below ``src/``, ``*.sql`` every SQL file at any depth.
 
 from __future__ import annotations
 
+import difflib
 import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devloop import gitsafe
+from devloop.confine.reach import inside
 from devloop.provenance.state import FeatureLock
-from devloop.steps.reach import inside
 from devloop.workspace import Workspace
 
 LOOP_DIRS = ("plans/", ".devloop/", "runs/", ".git/")
 _WALK_SKIP = {".git", ".devloop", "runs", "plans", ".venv", "venv", "node_modules", "__pycache__", ".history"}
-MAX_DIFF_CHARS = 2_000_000  # read no more of git's output than any budget could show
+MAX_DIFF_CHARS = 2_000_000  # make no more diff than any budget could show
+MAX_DIFF_FILE = 1_000_000  # a file larger than this is named in the diff, not compared line by line
+# Files that change what git or a shell does in this repository: shown to judges as items of their own.
+STEERING = {
+    ".gitignore": "what git ignores",
+    ".gitattributes": "how git reads files (filters, diff drivers)",
+    ".gitmodules": "which repositories git fetches",
+    ".envrc": "what direnv runs when a shell enters the folder",
+}
+HOOK_FOLDERS = (".githooks", ".husky", ".git-hooks")
 
 
 def is_loop_file(rel: str) -> bool:
@@ -52,15 +66,11 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
         return hit
     touched, deleted = _recorded(lock)
     patterns = _patterns(ws, feature)
-    listed = listing(ws, None if patterns else sorted(touched))
     if patterns:
+        listed = listing(ws)
         touched |= set(matching(patterns, listed if listed is not None else walk(ws.root)))
     root = f"{ws.root}/"
-    files = sorted(
-        p
-        for p in touched
-        if (listed is None or p in listed) and os.path.isfile(root + p) and inside(ws.root, Path(root + p))
-    )
+    files = sorted(p for p in touched if os.path.isfile(root + p) and inside(ws.root, Path(root + p)))
     gone = sorted(p for p in deleted if not os.path.lexists(ws.root / p))
     ws.memo[key] = change = Change(files, gone)
     return change
@@ -69,28 +79,14 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
 def resting_on(ws: Workspace, feature: str, lock: FeatureLock) -> list[str] | None:
     """Besides file contents, what ``change_of`` depends on, as paths whose stat changes with it.
 
-    The files the implementer touched or deleted (present or not), git's
-    index, its exclude file and every ``.gitignore`` from the root down to
-    them. None when stats cannot tell: ``paths:`` patterns match files anywhere,
-    and a ``.git`` file (a worktree) keeps git's state elsewhere. Ignore rules
-    outside the repository (``core.excludesFile``) are not watched.
+    The files the implementer touched or deleted (present or not): what git
+    ignores no longer matters. None when stats cannot tell: ``paths:``
+    patterns match files anywhere.
     """
     if _patterns(ws, feature):
         return None
-    git = ws.root / ".git"
-    if git.is_dir():
-        deps = [".git/index", ".git/info/exclude", ".git/config", ".gitignore"]
-    elif git.exists():
-        return None
-    else:
-        deps = [".git"]  # missing: it rests on the folder that would hold it
     touched, deleted = _recorded(lock)
-    files = sorted(touched | deleted)
-    deps += files
-    for p in files:
-        parts = p.split("/")[:-1]
-        deps += ["/".join(parts[: i + 1]) + "/.gitignore" for i in range(len(parts))]
-    return deps
+    return sorted(touched | deleted)
 
 
 def _recorded(lock: FeatureLock) -> tuple[set[str], set[str]]:
@@ -137,21 +133,10 @@ def listing(ws: Workspace, paths: list[str] | None = None) -> set[str] | None:
         if ("git-listing", None) in ws.memo or asked > 3:  # judging many features: one listing for all
             whole = listing(ws)
             return None if whole is None else whole.intersection(paths)
-    try:
-        done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ())],
-            cwd=ws.root,
-            capture_output=True,
-            timeout=60,
-            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1"},  # a path is a path, never a pattern
-        )
-        out = (
-            {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
-            if done.returncode == 0
-            else None
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        out = None
+    done = gitsafe.run(ws.root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ())])
+    out = None
+    if done is not None and done.returncode == 0:
+        out = {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
     ws.memo[key] = out
     return out
 
@@ -166,46 +151,93 @@ def walk(root: Path) -> list[str]:
     return out
 
 
-def diff(ws: Workspace, base: str | None, change: Change) -> str:
-    """The change against ``base``: new (untracked too), changed and deleted files; binaries named only.
+def nested_repository(rel: str) -> str | None:
+    """The folder of the nested repository whose ``.git/`` holds ``rel``, or None."""
+    parts = rel.split("/")
+    if ".git" in parts[1:-1]:
+        return "/".join(parts[: parts.index(".git", 1)])
+    return None
 
-    New files are shown by marking them intent-to-add in a copy of git's
-    index, so the user's own index is never touched.
-    """
-    paths = [*change.files, *change.deleted]
-    if not base or not paths:
+
+def shown(change: Change) -> list[str]:
+    """The change's files whose content judges are shown: a nested repository's records are named in a note."""
+    return [p for p in [*change.files, *change.deleted] if nested_repository(p) is None]
+
+
+def diff(ws: Workspace, base: str | None, change: Change) -> str:
+    """The change against ``base``: new (untracked and ignored too), changed and deleted files; binaries named only."""
+    paths = shown(change)
+    if not base or not paths or not gitsafe.is_commit(ws.root, base):
         return ""
+    old = gitsafe.blobs(ws.root, base, paths)
+    parts, size = [], 0
+    for p in paths:
+        part = unified(p, old.get(p), _current(ws.root / p))
+        parts.append(part)
+        size += len(part)
+        if size > MAX_DIFF_CHARS:
+            break
+    return "".join(parts)
+
+
+def _current(path: Path) -> bytes | None:
+    """A file's bytes as they are now (None when it is gone, or is not a regular file)."""
     try:
-        index = subprocess.run(
-            ["git", "rev-parse", "--git-path", "index"], cwd=ws.root, capture_output=True, text=True, timeout=30
+        if path.is_symlink() or not path.is_file():
+            return None
+        with path.open("rb") as fh:
+            return fh.read(MAX_DIFF_FILE + 1)
+    except OSError:
+        return None
+
+
+def unified(rel: str, old: bytes | None, new: bytes | None) -> str:
+    """One file's part of the diff, in git's format (``diff --git``, ``---``/``+++``, hunks); "" when equal."""
+    if old == new:
+        return ""
+    head = f"diff --git a/{rel} b/{rel}\n"
+    if old is None:
+        head += "new file mode 100644\n"
+    elif new is None:
+        head += "deleted file mode 100644\n"
+    a, b = ("/dev/null" if old is None else f"a/{rel}"), ("/dev/null" if new is None else f"b/{rel}")
+    if any(x is not None and (len(x) > MAX_DIFF_FILE or b"\0" in x[:8000]) for x in (old, new)):
+        return head + f"Binary files {a} and {b} differ\n"
+    lines = difflib.unified_diff(_lines(old), _lines(new), a, b, n=3)
+    body = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return head + body
+
+
+def _lines(data: bytes | None) -> list[str]:
+    return [] if data is None else data.decode("utf-8", "replace").splitlines(keepends=True)
+
+
+def notes(ws: Workspace, change: Change) -> list[str]:
+    """What judges must be told besides the code: files that steer git or a shell, files git does not see."""
+    out = []
+    nested: dict[str, int] = {}
+    for p in [*change.files, *change.deleted]:
+        name, parts = p.rsplit("/", 1)[-1], p.split("/")
+        if (repo := nested_repository(p)) is not None:
+            nested[repo] = nested.get(repo, 0) + 1
+            continue
+        what = STEERING.get(name) or ("which hooks git runs" if any(h in parts for h in HOOK_FOLDERS) else None)
+        if what:
+            verb = "deleted" if p in change.deleted else "changed"
+            out.append(f"The implementer {verb} {p}: it sets {what} in this repository.")
+    for repo, n in sorted(nested.items()):
+        out.append(
+            f"The implementer made or changed a nested git repository at {repo}/: {n} file(s) of {repo}/.git/ "
+            "(its configuration and hooks, which git runs inside it) are part of this change but not shown."
         )
-        if index.returncode != 0:
-            return ""
-        real = ws.root / index.stdout.strip()
-        with tempfile.TemporaryDirectory(prefix="devloop-index-") as tmp:
-            copy = Path(tmp) / "index"
-            if real.is_file():
-                shutil.copyfile(real, copy)
-            env = {**os.environ, "GIT_INDEX_FILE": str(copy)}
-            subprocess.run(
-                ["git", "add", "--intent-to-add", "--", *change.files],
-                cwd=ws.root,
-                env=env,
-                capture_output=True,
-                timeout=60,
-            )
-            done = subprocess.run(
-                ["git", "diff", "--no-color", "--no-ext-diff", "--no-textconv", base, "--", *paths],
-                cwd=ws.root,
-                env=env,
-                capture_output=True,
-                timeout=60,
-            )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    if done.returncode != 0:
-        return ""
-    return done.stdout[:MAX_DIFF_CHARS].decode("utf-8", "replace")
+    listed = listing(ws, change.files)
+    unseen = [p for p in change.files if listed is not None and p not in listed and nested_repository(p) is None]
+    if unseen:
+        out.append(
+            "git does not see these files (it ignores them, or they lie in a nested repository), so a commit "
+            f"would leave them out; they are part of this change all the same: {', '.join(unseen)}."
+        )
+    return out
 
 
 def per_file(diff_text: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from devloop.answers import parse_code_review, parse_verifier
+from devloop.confine.reach import inside
 from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
@@ -23,9 +24,10 @@ from devloop.review.record import render as render_record
 from devloop.steps.base import Ask, AskResult, Done, Step, waiting_on
 from devloop.steps.change import Shown, change_of, fit
 from devloop.steps.change import diff as change_diff
+from devloop.steps.change import notes as change_notes
+from devloop.steps.change import shown as change_shown
 from devloop.steps.files import next_round
 from devloop.steps.implement import run_gates
-from devloop.steps.reach import inside
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
@@ -71,7 +73,7 @@ def git_diff(ws: Workspace, base: str | None, feature: str, lock: FeatureLock) -
 def shown_change(ws: Workspace, feature: str, lock: FeatureLock, base: str | None) -> Shown:
     """The change as a code reviewer sees it: diff and whole files (numbered), the smoke script once, in budget."""
     change = change_of(ws, feature, lock)
-    paths = list(dict.fromkeys([*change.files, f"scripts/smoke/{feature}.sh"]))
+    paths = list(dict.fromkeys([*change_shown(change), f"scripts/smoke/{feature}.sh"]))
     paths = [p for p in paths if (ws.root / p).is_file()]
     texts = {p: numbered(ws, p) for p in paths}
     return fit(paths, texts, change_diff(ws, base, change), ws.config.max_code_chars)
@@ -268,6 +270,7 @@ class CodeReviewStep(Step):
             diff=shown.diff,
             files=shown.files,
             shown_note=shown.summary(),
+            notes=change_notes(ws, change_of(ws, f, run.lock)),
             gates=gates,
             previous=cycles,
         )

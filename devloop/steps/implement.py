@@ -138,13 +138,9 @@ def _red(gates: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def git_head(root: Path) -> str | None:
     """The commit the implementation starts from, so reviewers can see the whole diff."""
-    import subprocess
+    from devloop import gitsafe
 
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return gitsafe.head(root)
 
 
 def _make_executable(ws: Workspace, rel: str) -> str:
@@ -191,20 +187,28 @@ def run_gates(run: StepRun, label: str = "implement") -> list[dict[str, Any]]:
     """
     import datetime as dt
 
+    from devloop.confine import watch
+    from devloop.confine.reach import for_author
     from devloop.envs import allow_listed
-    from devloop.procs import last_line, run_in_group
+    from devloop.procs import last_line
 
     policy = run.ws.config.steps.implement
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     results = []
+    reach = for_author(run.ws, run.feature, "implementer", [], owner="the gate")  # it runs the implementer's code
     for gate, argv, names in gate_commands(policy):
         env = allow_listed(names)  # the implementer's code never sees devloop's secrets unless allowed
         command = " ".join(argv)
         entry: dict[str, Any] = {"gate": gate, "command": command}
         try:
-            done = run_in_group(list(argv), run.ws.root, env, policy.gate_timeout)
-        except OSError as exc:
+            box = watch.for_workspace(run.ws, reach, run.ws.history_dir(run.feature))
+            done, seen = watch.run(box, list(argv), run.ws.root, env, policy.gate_timeout)
+        except (OSError, watch.SandboxUnavailable) as exc:
             results.append({**entry, "passed": False, "result": f"cannot start: {exc}", "tail": ""})
+            continue
+        if seen.refused:
+            why = redact(seen.why(f"the gate `{command}`"))
+            results.append({**entry, "passed": False, "result": why, "tail": ""})
             continue
         output = (done.stdout + (b"\n" if done.stdout and done.stderr else b"") + done.stderr).decode(
             "utf-8", "replace"

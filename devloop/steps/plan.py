@@ -32,8 +32,7 @@ class PlanStep(Step):
             validation_path=validation,
             triage=run.triage_note(),
         )
-        scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
-        run.author("plan", "planner", prompt, [plan, validation], revise=bool(run.triage_note()), scope=scope)
+        run.author("plan", "planner", prompt, [plan, validation], revise=bool(run.triage_note()))
         problem = block_problem(run.ws, validation)
         if problem:
             raise run.rejected("plan", problem, [plan, validation])

@@ -84,7 +84,6 @@ class PlanReviewStep(Step):
                 expected=[plan, validation],
                 rnd=n,
                 revise=True,
-                scope=lambda p: p.startswith(f"plans/{f}/"),
             )
         escalation = f"plans/{f}/escalation-plan.md"
         run.write(escalation, _escalation_note(f, reviews, verdict, max_rounds))

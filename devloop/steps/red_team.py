@@ -145,8 +145,7 @@ class RedTeamStep(Step):
                 missing=missing if attempt else [],
             )
             call = "validation-pass2" if attempt == 0 else "validation-pass2-again"
-            scope = lambda p: p.startswith(f"plans/{f}/")  # noqa: E731
-            run.author(call, "planner", prompt, [validation], revise=True, scope=scope)
+            run.author(call, "planner", prompt, [validation], revise=True)
             run.accept_upstream("plan_review", [validation])  # part of this loop, not a new plan to review
             problem = block_problem(run.ws, validation)
             if problem:

@@ -23,7 +23,7 @@ from devloop.provenance.hashing import MISSING, hash_bytes, hash_file
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.state import Attempt, FeatureLock, StepRecord, Wait
 from devloop.redact import redact
-from devloop.steps import authoring
+from devloop.steps import author_call
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
 from devloop.steps.change import forget as forget_change
 from devloop.steps.files import has_text
@@ -298,7 +298,18 @@ class StepRun:
         req = self._request(
             a.role, RoleKind.JUDGE, a.call_id, a.prompt, a.rnd, answer_path=a.answer_path, before=tuple(before.items())
         )
-        result = self.invoke(agent, req, show=show)
+        if not hasattr(agent, "config") or getattr(agent.config, "kind", "") != "command":
+            result = self.invoke(agent, req, show=show)
+        else:  # a program: confined to a read-only workspace
+            from devloop.confine.reach import for_judge
+
+            box = author_call.box_for(self, agent, for_judge(self.ws.root))
+            with box.watching() as seen:
+                result = self.invoke(agent, dataclasses.replace(req, box=box), show=show)
+            if seen.refused:
+                why = seen.why(f"{a.role} ({box.layer})")
+                self.rejected(a.call_id, why)
+                return AskResult("unparseable", a, None, why, result.model or agent.model)
         model = result.model or agent.model
         if result.status is CallStatus.WAITING:
             self._waiting(a.call_id, [a.answer_path], before, result.prompt_path)
@@ -340,7 +351,6 @@ class StepRun:
         rnd: int = 1,
         agent_name: str | None = None,
         revise: bool = False,
-        scope: Callable[[str], bool] | None = None,
         fallbacks: tuple[str, ...] = (),
         watch: Iterable[str] = (),
     ) -> list[str]:
@@ -349,9 +359,9 @@ class StepRun:
         ``revise`` marks a call that must change existing files (files a person
         wrote before the loop are not adopted in its place). A person playing
         the role (manual agent) has answered once an ``expected`` or ``watch``
-        file differs from when the prompt was written. ``scope`` limits which
-        changed files count as this call's work; by default the files of other
-        features (their plans and smoke scripts) never do. ``fallbacks`` are
+        file differs from when the prompt was written. What the agent may
+        write is the role's reach (:mod:`devloop.confine.reach`); a write out
+        of it refuses the answer. ``fallbacks`` are
         agents tried in order when the agent is unavailable (backup implementer
         rotation); the journal records who did the work.
         """
@@ -366,7 +376,7 @@ class StepRun:
         before = self._before(call_id, [*expected, *watch])
         fresh = call_id not in self.attempt.waits and call_id not in self.attempt.rejected
         fresh = fresh and self.attempt.inflight != call_id  # files a killed agent left are not a person's
-        if fresh and not revise and authoring.hand_written(self, expected):
+        if fresh and not revise and author_call.hand_written(self, expected):
             outputs = {p: self.register(p) for p in expected}
             self._remember(call_id, outputs, {"changed": sorted(outputs), "agent": "hand", "model": None})
             return sorted(outputs)
@@ -382,7 +392,7 @@ class StepRun:
             agent = self._agent(role, name)
             blocks = getattr(agent, "returns_file_blocks", False)
             ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
-            result, changed = authoring.call(self, agent, ask, expected, scope, list(watch))
+            result, changed = author_call.call(self, agent, ask, expected, list(watch))
             forget_change(self.ws)
             if result.status is CallStatus.WAITING:
                 self._waiting(call_id, list(expected), before, result.prompt_path)

@@ -13,12 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from devloop.atomic import atomic_write_text
+from devloop.atomic import append_bytes, atomic_write_text
+from devloop.confine import watch
+from devloop.confine.reach import for_judge
 from devloop.deploys import commands, run_configured, stamp_hash
 from devloop.envs import allow_listed
 from devloop.errors import DevloopError, StepFailed
 from devloop.gcpdetect import deploy_files
-from devloop.procs import run_in_group
 from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
@@ -187,6 +188,7 @@ def check_context(ws: Workspace, feature: str, deploy: dict[str, Any], now: Any)
         now,
         env_allow=tuple(ws.config.steps.smoke.env_allow),
         http_methods=tuple(ws.config.checks.http_methods),
+        confine=lambda: watch.for_workspace(ws, for_judge(ws.root), ws.history_dir(feature)),
     )
 
 
@@ -198,9 +200,13 @@ def _script(ws: Workspace, feature: str, rundir: Path, lines: list[str]) -> dict
     env = allow_listed(ws.config.steps.smoke.env_allow, {"DEVLOOP_FEATURE": feature})
     timeout = ws.config.steps.smoke.script_timeout
     try:
-        done = run_in_group([str(path)], ws.root, env, timeout)
-    except OSError as exc:
+        box = watch.for_workspace(ws, for_judge(ws.root), ws.history_dir(feature))
+        done, seen = watch.run(box, [str(path)], ws.root, env, timeout)
+    except (OSError, watch.SandboxUnavailable) as exc:
         lines.append(f"ERROR smoke script cannot start: {exc}")
+        return {"passed": False, "exit_code": None}
+    if seen.refused:
+        lines.append(f"FAIL {seen.why(f'smoke script scripts/smoke/{feature}.sh')}")
         return {"passed": False, "exit_code": None}
     rundir.mkdir(parents=True, exist_ok=True)
     code = None if done.timed_out else done.returncode
@@ -221,12 +227,9 @@ def rollback(ws: Workspace, feature: str, rundir: Path, fired: list[str]) -> dic
     """
     cfg = commands(ws, feature)
     log = rundir / "rollback.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as fh:
-        fh.write(f"# triggers fired: {', '.join(fired)}\n")
+    append_bytes(log, f"# triggers fired: {', '.join(fired)}\n".encode())
     if not cfg.rollback:
-        with log.open("a", encoding="utf-8") as fh:
-            fh.write("# no rollback command configured (deploy.rollback): nothing was rolled back\n")
+        append_bytes(log, b"# no rollback command configured (deploy.rollback): nothing was rolled back\n")
         out = {"configured": False, "ran": False, "ok": False, "summary": "no rollback configured, nothing rolled back"}
     else:
         try:

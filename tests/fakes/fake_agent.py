@@ -7,7 +7,9 @@ key found wins, in this order: "<feature>/<step>/<call_id>", "<step>/<call_id>",
   "answer": text for stdout (or for the output file, see below)
   "answer_file": a file whose bytes are the answer on stdout, as they are (binary, huge, not UTF-8)
   "write":  {relative path: content} written into the cwd (*.sh made executable)
+  "append": {relative path: content} appended to a file of the cwd
   "delete": [relative path] removed from the cwd
+            (a write or delete the system refuses is reported on stderr, and the agent goes on)
   "stderr": text for stderr
   "sleep":  seconds to wait first
   "sleep_after_write": seconds to wait after writing files (to be killed mid-call)
@@ -79,6 +81,23 @@ def log_call(env: dict[str, str], prompt: str) -> None:
     Path(log).parent.joinpath(f"prompt-{call}.txt").write_text(prompt, encoding="utf-8")
 
 
+def write(rel: str, content: str, mode: str) -> None:
+    path = Path(rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open(mode, encoding="utf-8") as fh:
+        fh.write(content)
+    if rel.endswith(".sh"):
+        path.chmod(0o755)
+
+
+def tolerant(fn: object, *args: object, **kw: object) -> None:
+    """Like a real agent's tool: a refused write is reported (stderr) and the agent goes on."""
+    try:
+        fn(*args, **kw)  # type: ignore[operator]
+    except OSError as exc:
+        print(f"fake_agent: {exc}", file=sys.stderr)
+
+
 def main() -> int:
     env = dict(os.environ)
     prompt_file, output_file = parse_args(sys.argv[1:])
@@ -97,13 +116,11 @@ def main() -> int:
         with ran.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps({"argv": action["run"], "rc": done.returncode, "stderr": done.stderr}) + "\n")
     for rel, content in action.get("write", {}).items():
-        path = Path(rel)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-        if rel.endswith(".sh"):
-            path.chmod(0o755)
+        tolerant(write, rel, content, "w")
+    for rel, content in action.get("append", {}).items():
+        tolerant(write, rel, content, "a")
     for rel in action.get("delete", []):
-        Path(rel).unlink(missing_ok=True)
+        tolerant(Path(rel).unlink, missing_ok=True)
     time.sleep(float(action.get("sleep_after_write", 0)))
     if "answer_file" in action:
         with open(action["answer_file"], "rb") as fh:

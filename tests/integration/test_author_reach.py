@@ -48,8 +48,8 @@ def _outside(ws: WS) -> Path:
 
 HOSTILE = {
     "plans/a/devloop.lock": "lock files are written by devloop only",
-    "runs/ledger.jsonl": "runs/ holds devloop's and git's own records",
-    ".devloop/cache.json": ".devloop/ holds devloop's and git's own records",
+    "runs/ledger.jsonl": "runs/ holds devloop's records",
+    ".devloop/cache.json": ".devloop/ holds devloop's own state",
     "plans/b/plan.md": "it belongs to the feature 'b'",
     "scripts/smoke/b.sh": "another feature's smoke script",
     "plans/a/reviews.md": "this step writes only its own outputs",
@@ -93,7 +93,8 @@ def test_a_file_block_where_no_author_belongs_refuses_the_whole_answer(
 
 
 def test_a_command_implementer_that_rewrites_control_files_is_refused_and_undone(ws: WS) -> None:
-    ws.config()
+    """The snapshot layer alone (no bubblewrap): the writes happen, are found, put back and archived."""
+    ws.config(extra="sandbox: off\n")
     ws.add_feature("a")
     script = dict(ws.script)
     hostile = {
@@ -108,7 +109,7 @@ def test_a_command_implementer_that_rewrites_control_files_is_refused_and_undone
     config = ws.read("devloop.yaml")
     r = ws.doit()
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "implementer changed files an author may not" in r.stdout
+    assert "implementer (snapshots) changed files out of its reach" in r.stdout
     assert "devloop.yaml (it is one of the loop's control files" in r.stdout
     assert "plans/a/reviews.md (under plans/a/ this step writes only its own outputs" in r.stdout
     assert ws.read("devloop.yaml") == config, "the control file is put back"

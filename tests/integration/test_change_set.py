@@ -1,4 +1,4 @@
-"""Reviewers see the whole change (issue 14): new, changed and deleted files, tracked or not, each once.
+"""Reviewers see the whole change (issues 14, 24): new, changed and deleted files, tracked, ignored or not, each once.
 
 The change is computed by comparing the workspace before and after the
 implementer (a command agent or a person), plus the feature's ``paths:``
@@ -85,7 +85,10 @@ def test_reviewers_see_every_file_the_implementer_added_changed_or_deleted(
     diff = prompt.split("## The diff since implementation started", 1)[1].split("## The code", 1)[0]
     assert "+++ b/src/calc.py" in diff and "+++ b/tests/test_calc.py" in diff and "+++ b/src/old.py" in diff
     assert "--- a/src/gone.py" in diff and "GONE-MARK" in diff  # a deletion is part of the change
-    assert "IGNORED-MARK" not in prompt and "src/debug.log" not in prompt  # git-ignored: never shown
+    if implementer == "me":  # a person's ignored files (their .env, their logs) are never sent to a model
+        assert "IGNORED-MARK" not in prompt and "src/debug.log" not in prompt
+    else:  # an agent's are: it could hide a module from git, never from its judges
+        assert prompt.count("IGNORED-MARK") == 2 and "git does not see these files" in prompt
     assert ("UNTOUCHED-MARK" in prompt) == (paths is not None)  # paths: adds files the implementer left alone
     assert ".git/" not in "".join(headings)
 

@@ -158,9 +158,27 @@ def test_a_run_without_the_lock_sweeps_nothing(lws):
     assert leftover.exists()  # sweeping is the lock holder's job; reading commands hold none
 
 
-def test_an_agent_left_by_kill_9_of_a_plain_doit_is_ended_before_the_next_run_starts_one(tmp_path):
-    """kill -9 runs no handler: the agent (in its own process group) survives; the next run ends it first."""
+def test_under_bubblewrap_an_agent_dies_with_doit_even_after_kill_9(tmp_path):
+    """bwrap --die-with-parent: the kernel ends the sandbox when doit dies, handler or not."""
     lws = LoopWS.create(tmp_path, features=("a",))
+    lws.config(extra="sandbox: bubblewrap\n")
+    lws.control(modes={"plan": "slow"}, sleep=120)
+    proc = lws.start_doit()
+    try:
+        assert wait_for(lambda: len(lws.live_agents()) == 1), "the planner never ran"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        assert wait_for(lambda: lws.live_agents() == []), "the agent outlived doit"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+
+
+def test_an_agent_left_by_kill_9_of_a_plain_doit_is_ended_before_the_next_run_starts_one(tmp_path):
+    """kill -9 runs no handler: an unconfined agent (its own process group) survives; the next run ends it first."""
+    lws = LoopWS.create(tmp_path, features=("a",))
+    lws.config(extra="sandbox: off\n")
     lws.control(modes={"plan": "slow"}, sleep=120)
     proc = lws.start_doit()
     try:

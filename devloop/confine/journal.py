@@ -1,0 +1,168 @@
+"""What devloop itself wrote in the workspace during a run, so that its writes are never taken for an agent's.
+
+Where no operating-system sandbox runs, an agent's writes outside its reach
+are found by comparing the workspace before and after its call (see
+:mod:`devloop.confine.snapshot`). Other steps of the same run (``doit -n``
+forks workers) write answers, locks, the ledger and caches meanwhile; each
+such write is noted here, and a change that matches a note is devloop's.
+
+The notes live in one append-only file under ``.devloop/``, which an
+unconfined agent could write too: every line carries an HMAC under a key
+that exists only in the memory of this run's processes (made when the
+module is first imported, in the main process, before doit forks its
+workers), so a line an agent adds never verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_KEY = os.urandom(32)
+_file: str | None = None  # the journal of the workspace whose lock this run holds
+_root: str | None = None
+NAME = "journal.log"
+GONE = "-"
+APPEND_KEPT = 64 * 1024
+
+
+def start(root: Path, state_dir: Path, fresh: bool) -> None:
+    """Write this run's notes (the lock holder starts them ``fresh``: earlier runs' notes go; workers join)."""
+    global _file, _root
+    path = state_dir / NAME
+    with contextlib.suppress(OSError):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else 0), 0o600)
+        os.close(fd)
+        _file, _root = str(path), os.path.realpath(root)
+
+
+def stop() -> None:
+    global _file, _root
+    _file = _root = None
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _rel(path: Path | str) -> str | None:
+    if _file is None or _root is None:
+        return None
+    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    if not real.startswith(_root + "/"):
+        return None
+    return real[len(_root) + 1 :]
+
+
+def _line(kind: str, rel: str, sha: str) -> bytes:
+    body = f"{kind}\t{rel}\t{sha}"
+    mac = hmac.new(_KEY, body.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+    return f"{mac}\t{body}\n".encode("utf-8", "surrogateescape")
+
+
+def _append(data: bytes) -> None:
+    if _file is None:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(_file, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+def wrote(path: Path | str, data: bytes | None) -> None:
+    """devloop gave ``path`` the content ``data`` (None: it removed it)."""
+    rel = _rel(path)
+    if rel is not None and not rel.startswith(_own_prefix()):
+        _append(_line("w", rel, GONE if data is None else digest(data)))
+
+
+def appended(path: Path | str, data: bytes) -> None:
+    """devloop appended ``data`` to ``path`` (one write: see :func:`devloop.atomic.append_bytes`)."""
+    rel = _rel(path)
+    if rel is not None and data:  # small appends (ledger lines) carry their bytes: a put-back keeps them
+        kept = base64.b64encode(data).decode("ascii") if len(data) <= APPEND_KEPT else ""
+        _append(_line("a", rel, f"{digest(data)}:{len(data)}:{kept}"))
+
+
+def _own_prefix() -> str:
+    return ".devloop/" + NAME
+
+
+def mark() -> int:
+    """Where the journal ends now: notes after this mark are the writes made since."""
+    if _file is None:
+        return 0
+    try:
+        return os.stat(_file).st_size
+    except OSError:
+        return 0
+
+
+@dataclass
+class Notes:
+    """devloop's verified writes since a mark: whole contents and appended lines, by path."""
+
+    contents: dict[str, set[str]] = field(default_factory=dict)
+    appends: dict[str, list[tuple[str, int, bytes | None]]] = field(default_factory=dict)
+
+    def below(self, folder: str) -> bool:
+        prefix = folder.rstrip("/") + "/"
+        return any(p.startswith(prefix) for p in (*self.contents, *self.appends))
+
+    def appended_only(self, rel: str, tail: bytes) -> bool:
+        """Whether ``tail`` is made of devloop's appends to ``rel`` alone, in any order."""
+        chunks = self.appends.get(rel, [])
+        pos = 0
+        while pos < len(tail):
+            for sha, n, _ in chunks:
+                if digest(tail[pos : pos + n]) == sha:
+                    pos += n
+                    break
+            else:
+                return False
+        return True
+
+    def appended(self, rel: str) -> bytes | None:
+        """Everything devloop appended to ``rel`` in the window, in order (None when a part was not kept)."""
+        parts = [data for _, _, data in self.appends.get(rel, [])]
+        return None if any(p is None for p in parts) else b"".join(p for p in parts if p is not None)
+
+
+def since(offset: int) -> Notes:
+    notes = Notes()
+    for kind, rel, sha in _entries(offset):
+        if kind == "w":
+            notes.contents.setdefault(rel, set()).add(sha)
+        else:
+            sha, n, kept = [*sha.split(":", 2), "", ""][:3]
+            data = base64.b64decode(kept) if kept else None
+            notes.appends.setdefault(rel, []).append((sha, int(n or 0), data))
+    return notes
+
+
+def _entries(offset: int) -> Iterator[tuple[str, str, str]]:
+    if _file is None:
+        return
+    try:
+        with open(_file, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except OSError:
+        return
+    for raw in data.splitlines():
+        parts = raw.decode("utf-8", "surrogateescape").split("\t")
+        if len(parts) != 4:
+            continue
+        mac, kind, rel, sha = parts
+        want = hmac.new(_KEY, f"{kind}\t{rel}\t{sha}".encode("utf-8", "surrogateescape"), hashlib.sha256)
+        if hmac.compare_digest(mac, want.hexdigest()):
+            yield kind, rel, sha

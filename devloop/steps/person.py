@@ -1,0 +1,197 @@
+"""A person plays an author role: what they changed between two runs is their answer.
+
+The workspace is walked when the prompt is written (the walk is saved under
+``.devloop/waits/``) and again on the next run; the files that differ, in
+the role's reach, are the answer. A person may edit anything (devloop.yaml,
+another feature's plan); only what lies in the reach counts as this call's
+work.
+
+Two features can wait on a person's implementation at once. A file changed
+since both prompts belongs to one of them only: the one that claimed it
+(``devloop claim <feature> <path>``), else the one whose ``paths:`` select
+it; when neither tells, the run stops and asks, and no feature takes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devloop.agents.base import AgentRequest, CallStatus
+from devloop.atomic import atomic_write_text, remove
+from devloop.confine import reach as R
+from devloop.confine.snapshot import walk
+from devloop.provenance.hashing import hash_file
+from devloop.steps.base import Waiting
+
+if TYPE_CHECKING:
+    from devloop.steps.run import StepRun
+    from devloop.workspace import Workspace
+
+CLAIMS = "claims.json"
+NOT_WALKED = frozenset({*R.RECORDS})  # a person's commits, devloop's state: never an answer
+TOOL_FOLDERS = frozenset({".venv", "venv", "node_modules", "__pycache__", ".history", ".tox", ".mypy_cache"})
+
+
+def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str]) -> tuple[Any, list[str]]:
+    """Ask the person (writes the prompt, or finds their answer); returns the result and the files they changed."""
+    reach = R.for_author(run.ws, run.feature, req.role, expected, owner="you")
+    saved = _saved(run.ws, run.feature, run.step.name, req.call_id)
+    then = _load(saved)
+    moved: set[str] = set()
+    if then is not None:
+        now = _walk(run.ws.root)
+        moved = {p for p in set(then) | set(now) if then.get(p) != now.get(p) and reach.why_not(p) is None}
+        moved = {p for p in moved if now.get(p, ("f",))[0] != "d" and then.get(p, ("f",))[0] != "d"}
+        moved = _seen_by_git(run.ws, moved)
+        if reach.kind == R.IMPLEMENTER:
+            moved = _mine(run, moved, now)
+    if moved:  # a hash no file has: the person changed something since the prompt
+        req = dataclasses.replace(req, before=(*req.before, *((p, "changed-since-the-prompt") for p in moved)))
+    result = run.invoke(agent, req)
+    if result.status is CallStatus.WAITING:
+        if then is None:
+            record = {"role": req.role, "walk": _walk(run.ws.root)}
+            atomic_write_text(saved, json.dumps(record), fsync=False)
+        return result, []
+    changed = set(expected) | moved | {p for p, h in req.before if hash_file(run.ws.root / p) != h}
+    remove(saved)
+    if reach.kind == R.IMPLEMENTER:
+        _taken(run.ws, run.feature, moved)
+    _forget_claims(run.ws, run.feature)
+    root = run.ws.root
+    return result, sorted(p for p in changed if (root / p).is_file() or (p in moved and not os.path.lexists(root / p)))
+
+
+def _saved(ws: Workspace, feature: str, step: str, call_id: str) -> Path:
+    return ws.state / "waits" / feature / f"{step}-{call_id}.json"
+
+
+def _walk(root: Path) -> dict[str, Any]:
+    return {p: list(k) for p, k in walk(root, NOT_WALKED).items() if not _tools(p)}
+
+
+def _tools(rel: str) -> bool:
+    """Folders tools fill (environments, packages, caches): never a person's answer, and too large to save."""
+    return bool(TOOL_FOLDERS.intersection(rel.split("/")))
+
+
+def _seen_by_git(ws: Workspace, paths: set[str]) -> set[str]:
+    """The paths git does not ignore: a person's ignored files (a .env with their keys) are never shown to models."""
+    from devloop.steps.change import listing
+
+    listed = listing(ws, sorted(p for p in paths if os.path.lexists(ws.root / p)))
+    if listed is None:
+        return paths
+    return {p for p in paths if p in listed or not os.path.lexists(ws.root / p)}
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    """The walk saved with the prompt (paths -> keys), or None; an earlier format counts as none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("walk"), dict):
+        return None
+    return {p: list(k) for p, k in data["walk"].items()}
+
+
+def _mine(run: StepRun, moved: set[str], now: dict[str, Any]) -> set[str]:
+    """The changed files that are this feature's, when other features wait on a person's implementation too."""
+    others = _waiting_implementers(run.ws, run.feature)
+    if not others:
+        return moved
+    claims = _claims(run.ws)
+    reach = {g: R.for_author(run.ws, g, "implementer", []) for g in others}
+    mine, unsure = set(), {}
+    for p in sorted(moved):
+        rivals = [g for g, then in others.items() if then.get(p) != now.get(p) and reach[g].why_not(p) is None]
+        if not rivals:
+            mine.add(p)
+            continue
+        owner = claims.get(p) or _by_paths(run.ws, p, [run.feature, *rivals])
+        if owner == run.feature:
+            mine.add(p)
+        elif owner is None:
+            unsure[p] = rivals
+    if unsure:
+        paths = " ".join(sorted(unsure))
+        rivals = sorted({g for gs in unsure.values() for g in gs})
+        who = sorted({*rivals, run.feature})
+        raise Waiting(
+            f"devloop claim {run.feature} {paths}  (or claim any of them for {', '.join(rivals)}: they changed while "
+            f"{' and '.join(who)} wait for your implementation, no feature's paths: select them, and each file "
+            "counts for one feature only), then doit"
+        )
+    return mine
+
+
+def _waiting_implementers(ws: Workspace, feature: str) -> dict[str, dict[str, Any]]:
+    """Other features' saved walks of calls that wait on a person playing the implementer."""
+    return {path.parent.name: {p: list(k) for p, k in data["walk"].items()} for path, data in _waits(ws, feature)}
+
+
+def _waits(ws: Workspace, but: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Each saved wait of a person implementing a feature other than ``but``: its file and its record."""
+    folder = ws.state / "waits"
+    for path in sorted(folder.glob("*/*.json")) if folder.is_dir() else []:
+        if path.parent.name == but:
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("role") == "implementer" and isinstance(data.get("walk"), dict):
+            yield path, data
+
+
+def _taken(ws: Workspace, feature: str, paths: set[str]) -> None:
+    """``feature`` took ``paths``: for every other feature waiting on a person, they are as at its prompt now."""
+    if not paths:
+        return
+    now = walk(ws.root, NOT_WALKED)
+    for path, data in _waits(ws, feature):
+        for p in paths:
+            if p in now:
+                data["walk"][p] = list(now[p])
+            else:
+                data["walk"].pop(p, None)
+        atomic_write_text(path, json.dumps(data), fsync=False)
+
+
+def _by_paths(ws: Workspace, rel: str, features: list[str]) -> str | None:
+    """The one feature among ``features`` whose ``paths:`` select ``rel``, or None."""
+    from devloop.steps.change import matching
+
+    view = ws.config_view.get("features", {})
+    hits = [f for f in features if matching(list((view.get(f) or {}).get("paths") or []), [rel])]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _claims(ws: Workspace) -> dict[str, str]:
+    try:
+        data = json.loads((ws.state / CLAIMS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def claim(ws: Workspace, feature: str, paths: list[str]) -> list[str]:
+    """Record that ``paths`` (relative to the workspace) are ``feature``'s work, for a person implementing several."""
+    claims = _claims(ws)
+    claims.update(dict.fromkeys(paths, feature))
+    ws.ensure_state_dir()
+    atomic_write_text(ws.state / CLAIMS, json.dumps(claims, indent=1, sort_keys=True), fsync=False)
+    return list(paths)
+
+
+def _forget_claims(ws: Workspace, feature: str) -> None:
+    claims = _claims(ws)
+    left = {p: f for p, f in claims.items() if f != feature}
+    if left != claims:
+        atomic_write_text(ws.state / CLAIMS, json.dumps(left, indent=1, sort_keys=True), fsync=False)

@@ -1,0 +1,63 @@
+"""A person implementing two features at once (issue 24, item 5): each file counts for one feature only."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.conftest import BIN, WS
+
+
+def _both_waiting(ws: WS, extra: str = "") -> None:
+    ws.config(extra=extra, implementer="me")
+    ws.add_feature("a")
+    ws.add_feature("b")
+    r = ws.doit()
+    for f in ("a", "b"):
+        assert f"Next: write plans/{f}/deviations.md, scripts/smoke/{f}.sh" in r.stdout, r.stdout + r.stderr
+
+
+def _answer(ws: WS, f: str) -> None:
+    (ws.root / f"plans/{f}/deviations.md").write_text("No deviations.\n")
+    (ws.root / "scripts/smoke").mkdir(parents=True, exist_ok=True)
+    (ws.root / f"scripts/smoke/{f}.sh").write_text("#!/bin/sh\nexit 0\n")
+
+
+def _code(ws: WS, f: str) -> list[str]:
+    return yaml.safe_load(ws.read(f"plans/{f}/devloop.lock"))["steps"]["implement"]["outputs"]
+
+
+def test_a_file_changed_while_both_wait_is_asked_about_then_counted_once(ws: WS) -> None:
+    _both_waiting(ws)
+    (ws.root / "src").mkdir()
+    (ws.root / "src/shared.py").write_text("SHARED = 1\n")
+    (ws.root / "src/only_a.py").write_text("A = 1\n")
+    _answer(ws, "a")
+    _answer(ws, "b")
+    r = ws.doit("implement:a", "implement:b")
+    assert "Next: devloop claim a src/only_a.py src/shared.py  (or claim any of them for b" in r.stdout, r.stdout
+    assert "Next: devloop claim b src/only_a.py src/shared.py  (or claim any of them for a" in r.stdout
+    status = json.loads(ws.devloop("status", "--json").stdout)
+    assert status["a"]["implement"]["state"] == "waiting"
+    assert "devloop claim a" in ws.devloop("why", "a").stdout
+    assert ws.devloop("claim", "a", "src/only_a.py").returncode == 0
+    r = ws.run([str(BIN / "devloop"), "claim", "b", "shared.py"], cwd=ws.root / "src")  # from a subfolder
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "src/shared.py counted as b's work" in r.stdout
+    r = ws.doit("implement:a", "implement:b")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "src/shared.py" in _code(ws, "b") and "src/shared.py" not in _code(ws, "a")
+    assert "src/only_a.py" in _code(ws, "a") and "src/only_a.py" not in _code(ws, "b")
+
+
+def test_paths_decide_without_asking(ws: WS) -> None:
+    _both_waiting(ws, extra="features:\n  b: {paths: ['lib/**']}\n")
+    (ws.root / "lib").mkdir()
+    (ws.root / "lib/b_code.py").write_text("B = 1\n")
+    _answer(ws, "a")
+    _answer(ws, "b")
+    r = ws.doit("implement:a", "implement:b")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "claim" not in r.stdout
+    assert "lib/b_code.py" in _code(ws, "b") and "lib/b_code.py" not in _code(ws, "a")
