@@ -38,28 +38,28 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: 
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         else:
             os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with journal.writing(path, data):
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    journal.wrote(path, data)
 
 
 def append_bytes(path: Path, data: bytes) -> None:
     """Append whole lines with O_APPEND, so that concurrent writers never interleave inside a line."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    journal.appended(path, data)
+    with journal.writing(path, data, append=True):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
 
 def remove(path: Path) -> None:
     """Remove one of devloop's own files (no error when it is already gone)."""
-    path.unlink(missing_ok=True)
-    journal.wrote(path, None)
+    with journal.writing(path, None):
+        path.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None, fsync: bool = True) -> None:
@@ -115,9 +115,9 @@ def archive(root: Path, path: Path, history: Path, reason: str = "") -> Path | N
     dest.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink():  # a link is archived as the link: its target may lie outside the workspace
         target = os.readlink(path)
-        os.symlink(target, dest)
-        journal.wrote(dest, os.fsencode(target))
+        with journal.writing(dest, os.fsencode(target)):
+            os.symlink(target, dest)
     else:
-        shutil.copy2(path, dest)
-        journal.wrote(dest, dest.read_bytes())
+        with journal.writing(dest, path.read_bytes()):
+            shutil.copy2(path, dest)
     return dest

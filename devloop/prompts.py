@@ -43,7 +43,7 @@ def _environment(ws: Workspace) -> Any:
         try:  # compiled templates kept across runs (keyed by each template's source): compiling costs ~25 ms each
             folder = ws.state / "cache" / "templates"
             folder.mkdir(parents=True, exist_ok=True)
-            cache = jinja2.FileSystemBytecodeCache(str(folder))
+            cache = _bytecode_cache(str(folder))
         except OSError:
             pass
         env = jinja2.Environment(
@@ -52,6 +52,23 @@ def _environment(ws: Workspace) -> Any:
         env.filters["data"] = fenced
         _environments[ws.root] = env
     return env
+
+
+def _bytecode_cache(folder: str) -> Any:
+    """jinja2's file cache of compiled templates, written like every file devloop writes (atomic, journaled)."""
+    import io
+
+    import jinja2
+
+    from devloop.atomic import atomic_write_bytes
+
+    class Cache(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: Any) -> None:
+            data = io.BytesIO()
+            bucket.write_bytecode(data)
+            atomic_write_bytes(Path(self._get_cache_filename(bucket)), data.getvalue(), fsync=False)
+
+    return Cache(folder)
 
 
 _BACKTICKS = re.compile(r"`{3,}")

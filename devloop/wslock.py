@@ -303,9 +303,8 @@ WRITERS, WATCHERS, ALONE = "write", "watch", "alone"
 
 def _lock_file(path: Path) -> int:
     """An empty file only locked, never written; made when first needed (noted: see devloop.confine.journal)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    journal.wrote(path, b"")
-    return fd
+    with journal.writing(path, b""):
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ _root: str | None = None
 NAME = "journal.log"
 GONE = "-"
 APPEND_KEPT = 64 * 1024
+_ids = itertools.count()
 
 
 def start(root: Path, state_dir: Path, fresh: bool) -> None:
@@ -61,8 +63,8 @@ def _rel(path: Path | str) -> str | None:
     return real[len(_root) + 1 :]
 
 
-def _line(kind: str, rel: str, sha: str) -> bytes:
-    body = f"{kind}\t{rel}\t{sha}"
+def _line(kind: str, rel: str, payload: str, wid: str) -> bytes:
+    body = f"{kind}\t{rel}\t{payload}\t{wid}"
     mac = hmac.new(_KEY, body.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
     return f"{mac}\t{body}\n".encode("utf-8", "surrogateescape")
 
@@ -78,27 +80,35 @@ def _append(data: bytes) -> None:
             os.close(fd)
 
 
-def wrote(path: Path | str, data: bytes | None) -> None:
-    """devloop gave ``path`` the content ``data`` (None: it removed it)."""
-    rel = _rel(path)
-    if rel is not None and not rel.startswith(_own_prefix()):
-        _append(_line("w", rel, GONE if data is None else digest(data)))
+@contextlib.contextmanager
+def writing(path: Path | str, data: bytes | None, append: bool = False) -> Iterator[None]:
+    """Around one write of devloop's: ``path`` gets ``data`` (appended, or None: removed).
 
-
-def appended(path: Path | str, data: bytes) -> None:
-    """devloop appended ``data`` to ``path`` (one write: see :func:`devloop.atomic.append_bytes`)."""
+    Noted before the body runs (whoever sees the change can already tell it
+    is devloop's) and again once it is done (a watcher whose window began
+    while the write was under way still counts it).
+    """
     rel = _rel(path)
-    if rel is not None and data:  # small appends (ledger lines) carry their bytes: a put-back keeps them
+    if rel is None or rel == ".devloop/" + NAME:
+        yield
+        return
+    wid = f"{os.getpid()}-{next(_ids)}"
+    if data is None:
+        payload, kind = GONE, "w"
+    elif append:  # small appends (ledger lines) carry their bytes: a put-back keeps them
         kept = base64.b64encode(data).decode("ascii") if len(data) <= APPEND_KEPT else ""
-        _append(_line("a", rel, f"{digest(data)}:{len(data)}:{kept}"))
-
-
-def _own_prefix() -> str:
-    return ".devloop/" + NAME
+        payload, kind = f"{digest(data)}:{len(data)}:{kept}", "a"
+    else:
+        payload, kind = digest(data), "w"
+    _append(_line(kind, rel, payload, wid))
+    try:
+        yield
+    finally:
+        _append(_line("d", "", "", wid))
 
 
 def mark() -> int:
-    """Where the journal ends now: notes after this mark are the writes made since."""
+    """Where the journal ends now: the writes under way or begun after this mark are a window's."""
     if _file is None:
         return 0
     try:
@@ -138,31 +148,41 @@ class Notes:
 
 
 def since(offset: int) -> Notes:
+    """devloop's writes begun after ``offset``, or begun before it and not done by then."""
     notes = Notes()
-    for kind, rel, sha in _entries(offset):
-        if kind == "w":
-            notes.contents.setdefault(rel, set()).add(sha)
+    begun: dict[str, tuple[int, str, str, str]] = {}
+    done: dict[str, int] = {}
+    for pos, (kind, rel, payload, wid) in _entries():
+        if kind == "d":
+            done[wid] = pos
         else:
-            sha, n, kept = [*sha.split(":", 2), "", ""][:3]
-            data = base64.b64decode(kept) if kept else None
-            notes.appends.setdefault(rel, []).append((sha, int(n or 0), data))
+            begun[wid] = (pos, kind, rel, payload)
+    for wid, (pos, kind, rel, payload) in begun.items():
+        if pos < offset and done.get(wid, offset) < offset:
+            continue
+        if kind == "w":
+            notes.contents.setdefault(rel, set()).add(payload)
+        else:
+            sha, n, kept = [*payload.split(":", 2), "", ""][:3]
+            notes.appends.setdefault(rel, []).append((sha, int(n or 0), base64.b64decode(kept) if kept else None))
     return notes
 
 
-def _entries(offset: int) -> Iterator[tuple[str, str, str]]:
+def _entries() -> Iterator[tuple[int, tuple[str, str, str, str]]]:
+    """Every verified line of this run's journal, with the offset where it starts."""
     if _file is None:
         return
     try:
         with open(_file, "rb") as fh:
-            fh.seek(offset)
             data = fh.read()
     except OSError:
         return
-    for raw in data.splitlines():
-        parts = raw.decode("utf-8", "surrogateescape").split("\t")
-        if len(parts) != 4:
-            continue
-        mac, kind, rel, sha = parts
-        want = hmac.new(_KEY, f"{kind}\t{rel}\t{sha}".encode("utf-8", "surrogateescape"), hashlib.sha256)
-        if hmac.compare_digest(mac, want.hexdigest()):
-            yield kind, rel, sha
+    pos = 0
+    for raw in data.splitlines(keepends=True):
+        parts = raw.rstrip(b"\n").decode("utf-8", "surrogateescape").split("\t")
+        if len(parts) == 5:
+            mac, *fields = parts
+            body = "\t".join(fields).encode("utf-8", "surrogateescape")
+            if hmac.compare_digest(mac, hmac.new(_KEY, body, hashlib.sha256).hexdigest()):
+                yield pos, (fields[0], fields[1], fields[2], fields[3])
+        pos += len(raw)

@@ -28,7 +28,20 @@ COPY_BUDGET = 128 * 1024 * 1024  # bytes of content copied per snapshot
 COPY_MAX_FILE = 16 * 1024 * 1024  # a file larger than this is watched, not copied
 # Never compared: devloop's and doit's runtime files, rewritten by every run and trusted by none.
 RUNTIME = (".devloop/journal.log", ".devloop/calls")
-_RUNTIME_NAME = re.compile(r"^(\.doit\.db.*|\..+\.devloop-\d+-[a-z0-9_]{8}\.tmp)$")
+_TEMP = re.compile(r"^\..+\.devloop-(\d+)-[a-z0-9_]{8}\.tmp$")  # a devloop writer's file before its rename
+
+
+def _runtime(rel: str, name: str) -> bool:
+    """doit's database (devloop never trusts it), and the temp file of a devloop writer still at work."""
+    if rel in RUNTIME or rel.startswith(".devloop/doit.db") or ("/" not in rel and name.startswith(".doit.db")):
+        return True
+    temp = _TEMP.match(name)
+    if temp is None:
+        return False
+    from devloop.wslock import alive
+
+    return alive(int(temp.group(1)))
+
 
 Key = tuple[object, ...]
 
@@ -54,7 +67,7 @@ def walk(root: Path, skip: frozenset[str] = frozenset(), under: tuple[str, ...] 
             continue
         for entry in entries:
             rel = f"{rel_dir}{entry.name}"
-            if rel in skip or rel in RUNTIME or _RUNTIME_NAME.match(entry.name):
+            if rel in skip or _runtime(rel, entry.name):
                 continue
             key = _key(entry.path)
             if key is None:
@@ -203,8 +216,8 @@ def put_back(
             out.undone.append(rel)
         elif old[0] == "l":
             path.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(str(old[1]), path)
-            journal.wrote(path, os.fsencode(str(old[1])))
+            with journal.writing(path, os.fsencode(str(old[1]))):
+                os.symlink(str(old[1]), path)
             out.undone.append(rel)
         else:
             appended = notes.appended(rel) if notes is not None else b""

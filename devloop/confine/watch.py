@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,23 +201,33 @@ class Box:
         from devloop.atomic import remove
 
         after = before.walk_again()
-        notes = journal.since(mark)
         root = self.reach.root
+        notes = journal.since(mark)
         moved = [p for p in snapshot.changes(before, after) if not snapshot.devloops(p, root, before, notes)]
+        for pause in (0.02, 0.1):  # devloop wrote a path again while it was checked: a later look tells
+            suspect = [p for p in moved if self.reach.why_not(p) is not None]
+            if not suspect:
+                break
+            time.sleep(pause)
+            notes = journal.since(mark)
+            cleared = {p for p in suspect if snapshot.devloops(p, root, before, notes)}
+            moved = [p for p in moved if p not in cleared]
         folder = {p for p in moved if (after.get(p) or before.keys.get(p) or ("f",))[0] == "d"}
         out = {p: why for p in moved if (why := self.reach.why_not(p)) is not None}
+        # bytecode is nobody's work: put back out of reach, removed in it, never a refusal
+        bytecode = [p for p in moved if p not in folder and _bytecode(p)]
         # a folder counts only when it went (it is made again); one that appeared goes if it is left empty
-        refused = {p: why for p, why in out.items() if p not in folder or p in before.keys}
+        refused = {p: why for p, why in out.items() if (p not in folder or p in before.keys) and p not in bytecode}
         if out:
             undo = snapshot.put_back(before, sorted(out), self.history, notes)
             outcome.undone = [p for p in undo.undone if p in refused]
-            outcome.kept = undo.kept
+            outcome.kept = [p for p in undo.kept if p in refused]
         outcome.refused = refused
-        outcome.bytecode = [p for p in moved if p not in out and p not in folder and _bytecode(p)]
+        outcome.bytecode = [p for p in bytecode if p not in out]
         for p in outcome.bytecode:
             with contextlib.suppress(OSError):
                 remove(root / p)
-        outcome.changed = [p for p in moved if p not in out and p not in folder and p not in outcome.bytecode]
+        outcome.changed = [p for p in moved if p not in out and p not in folder and p not in bytecode]
 
 
 def _bytecode(rel: str) -> bool:
@@ -251,10 +262,8 @@ def find(program: str, env: dict[str, str], cwd: Path) -> str:
 
     if "/" in program:
         path = os.path.join(cwd, program)
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):  # what exec makes of a link or a permission is exec's to say
             raise FileNotFoundError(2, "No such file or directory", program)
-        if not os.access(path, os.X_OK):
-            raise PermissionError(13, "Permission denied", program)
         return path
     found = shutil.which(program, path=env.get("PATH", os.defpath))
     if found is None:

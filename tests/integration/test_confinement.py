@@ -13,8 +13,11 @@ with the reason.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +251,50 @@ def test_files_hidden_from_git_are_shown_to_the_reviewers(base: Path, tmp_path: 
         assert f"changed {name}: it sets {what}" in prompt or (name in prompt and what in prompt), name
     assert ".githooks/pre-commit: it sets which hooks git runs" in prompt
     assert "vendor/.git" in prompt, "a nested repository is named"
+
+
+# -- as an unprivileged user ------------------------------------------------------------------------
+
+
+class NobodyWS(WS):
+    """A workspace whose every command runs as the unprivileged user nobody."""
+
+    def run(self, argv: list[str], cwd: Path | None = None, **kw: Any) -> Any:
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        return super().run([*drop, *argv], cwd, **kw)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="becoming another user needs root")
+def test_an_unprivileged_user_gets_the_same_confinement(tmp_path: Path) -> None:
+    """The suite runs as root here; this runs devloop as nobody, where bubblewrap drops every capability itself."""
+    top = Path(tempfile.mkdtemp(prefix="devloop-nobody-", dir="/tmp"))
+    try:
+        root = top / "ws"
+        root.mkdir()
+        (top / "home").mkdir()
+        w = NobodyWS(root, top)
+        w.env["HOME"] = str(top / "home")
+        subprocess.run(["chown", "-R", "65534:65534", str(top)], check=True)
+        os.chmod(top, 0o755)
+        assert w.git("init", "-q").returncode == 0
+        assert w.devloop("init").returncode == 0
+        w.config(extra="sandbox: bubblewrap\n")
+        # the agents run on the system's Python: the test's own may lie in a folder only root may enter
+        system_python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+        (root / "devloop.yaml").write_text(w.read("devloop.yaml").replace(sys.executable, system_python))
+        w.set_script(happy_script("a"))
+        subprocess.run(["chown", "-R", "65534:65534", str(top)], check=True)
+        assert w.devloop("new", "a", "Build a").returncode == 0
+        r = w.doit("plan_review:a")
+        assert r.returncode == 0, r.stdout + r.stderr
+        prog, marker = planted(top)
+        subprocess.run(["chown", "65534:65534", str(prog)], check=True)
+        config = w.read(".git/config")
+        r = implement_with(w, {"write": GOOD, "append": {".git/config": f"[core]\n\tfsmonitor = {prog}\n"}})
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert w.read(".git/config") == config
+        assert w.doit().returncode == 0
+        assert not marker.exists()
+        assert "confined by bubblewrap" in w.devloop("doctor").stdout
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
