@@ -149,4 +149,3 @@ def test_real_codex_keeps_its_work_and_nothing_out_of_its_reach(
     r = run_codex(ws, home, tmp_path, GOOD_SHELL)
     assert r.returncode == 0, r.stdout + r.stderr
     assert ws.read("src/a.py") == "print(1)\n"
-
