@@ -63,12 +63,12 @@ def check_agent(ws: Any, name: str, cfg: Any, probe: bool) -> AgentCheck:
     return check
 
 
-def _box(ws: Any, cfg: Any) -> Any:
-    """The box an agent's program runs in, as a judge (a read-only workspace)."""
+def _box(ws: Any, cfg: Any, where: Path | None = None) -> Any:
+    """The box an agent's program runs in, as a judge (a read-only workspace: ``where``, default the workspace)."""
     from devloop.confine.reach import for_judge
     from devloop.confine.watch import Box
 
-    return Box(ws, for_judge(ws.root), cfg.sandbox or ws.config.sandbox, cfg.writable, say=False)
+    return Box(ws, for_judge(where or ws.root), cfg.sandbox or ws.config.sandbox, cfg.writable, say=False)
 
 
 def sandbox_line(ws: Any) -> str:
@@ -102,6 +102,7 @@ def _probe(ws: Any, name: str, cfg: Any) -> tuple[bool, str]:
 
     agent = build_agent(name, cfg, list(ws.config.env_allow))
     with tempfile.TemporaryDirectory(prefix="devloop-doctor-") as tmp:
+        box = _box(ws, cfg, Path(tmp)) if cfg.kind == "command" else None
         request = AgentRequest(
             prompt=PROBE_PROMPT,
             workspace=Path(tmp),
@@ -110,6 +111,7 @@ def _probe(ws: Any, name: str, cfg: Any) -> tuple[bool, str]:
             role="probe",
             role_kind=RoleKind.JUDGE,
             call_id="probe",
+            box=box,
         )
         result = agent.run(request)
     if not result.ok:

@@ -106,6 +106,9 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
 
     for line in procs.end_leftovers(key):  # before this run starts any agent of its own
         _say(line)
+    import shutil
+
+    shutil.rmtree(key / "calls", ignore_errors=True)  # the prompt and answer folders of calls a killed run made
     procs.track_groups(key)
     journal.start(key.parent, key, fresh=True)
     # the whole workspace only after a run that did not end cleanly: a walk of every folder costs
