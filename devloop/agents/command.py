@@ -30,6 +30,8 @@ MAX_ANSWER_BYTES = 10 * 1024 * 1024
 class CommandAgent:
     """Runs one configured command per call; see :class:`CommandAgentConfig`."""
 
+    runs_a_program = True  # confined by the caller's box (devloop.confine)
+
     def __init__(self, name: str, config: CommandAgentConfig, env_allow: Iterable[str] = ()) -> None:
         self.name = name
         self.config = config

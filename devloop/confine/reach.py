@@ -62,7 +62,7 @@ class Reach:
         parts = rel.split("/")
         name = parts[-1]
         if self.kind == JUDGE:
-            return "a judge writes nothing in the workspace (devloop writes its answer)"
+            return "it answers with text and writes nothing in the workspace (devloop writes what it answers)"
         if rel in self.expected:
             return None
         if parts[0] in RECORDS:

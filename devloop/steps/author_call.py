@@ -40,20 +40,34 @@ def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str], watch
         return person.call(run, agent, req, expected)
     reach = R.for_author(run.ws, run.feature, req.role, expected)
     _prepare(run, req, expected, watch)
-    if getattr(agent, "returns_file_blocks", False):
-        result = run.invoke(agent, req)
-        return result, _write_blocks(run, reach, result.text, req.call_id, req.role) if result.ok else []
-    box = box_for(run, agent, reach)
-    with box.watching() as seen:
-        result = run.invoke(agent, dataclasses.replace(req, box=box))
+    blocks = getattr(agent, "returns_file_blocks", False)  # it answers with text: devloop writes the files
+    result, seen, why = confined(run, agent, req, R.for_judge(run.ws.root) if blocks else reach)
     if seen.refused:
-        why = seen.why(f"{req.role} ({box.layer})")
         if kept := run.keep_answer(req.call_id, result.text):
             why += f"; its answer is kept at {kept}"
         raise run.rejected(req.call_id, why)
+    if blocks:
+        return result, _write_blocks(run, reach, result.text, req.call_id, req.role) if result.ok else []
     if not result.ok:
         return result, []
     return result, sorted(seen.changed)
+
+
+def confined(run: StepRun, agent: Any, req: AgentRequest, reach: R.Reach, show: bool = True) -> tuple[Any, Any, str]:
+    """One call; an agent that runs a program runs it in a box of ``reach``.
+
+    Returns the result, what the program changed (see
+    :class:`devloop.confine.watch.Outcome`) and, when it wrote out of its
+    reach, the reason in one sentence.
+    """
+    from devloop.confine.watch import Outcome
+
+    if not getattr(agent, "runs_a_program", False):  # an HTTP endpoint, a person, recorded answers
+        return run.invoke(agent, req, show=show), Outcome(), ""
+    box = box_for(run, agent, reach)
+    with box.watching() as seen:
+        result = run.invoke(agent, dataclasses.replace(req, box=box), show=show)
+    return result, seen, seen.why(f"{req.role} ({box.layer})") if seen.refused else ""
 
 
 def box_for(run: StepRun, agent: Any, reach: R.Reach) -> Box:

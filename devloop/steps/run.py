@@ -298,18 +298,12 @@ class StepRun:
         req = self._request(
             a.role, RoleKind.JUDGE, a.call_id, a.prompt, a.rnd, answer_path=a.answer_path, before=tuple(before.items())
         )
-        if not hasattr(agent, "config") or getattr(agent.config, "kind", "") != "command":
-            result = self.invoke(agent, req, show=show)
-        else:  # a program: confined to a read-only workspace
-            from devloop.confine.reach import for_judge
+        from devloop.confine.reach import for_judge
 
-            box = author_call.box_for(self, agent, for_judge(self.ws.root))
-            with box.watching() as seen:
-                result = self.invoke(agent, dataclasses.replace(req, box=box), show=show)
-            if seen.refused:
-                why = seen.why(f"{a.role} ({box.layer})")
-                self.rejected(a.call_id, why)
-                return AskResult("unparseable", a, None, why, result.model or agent.model)
+        result, seen, why = author_call.confined(self, agent, req, for_judge(self.ws.root), show)
+        if seen.refused:  # a judge's program wrote in the workspace: its answer does not count
+            self.rejected(a.call_id, why)
+            return AskResult("unparseable", a, None, why, result.model or agent.model)
         model = result.model or agent.model
         if result.status is CallStatus.WAITING:
             self._waiting(a.call_id, [a.answer_path], before, result.prompt_path)

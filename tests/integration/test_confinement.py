@@ -174,6 +174,20 @@ def test_a_text_agent_naming_a_path_out_of_reach_is_refused_before_anything_is_w
 
 
 @pytest.mark.parametrize("layer", LAYERS)
+def test_a_text_agents_program_writes_nothing_itself(base: Path, tmp_path: Path, layer: str) -> None:
+    """answer: text: devloop writes the file blocks; the program runs with a read-only workspace."""
+    w = copy_of(base, tmp_path, layer, text=True)
+    r = implement_with(w, {"answer": blocks(GOOD), "write": {"src/sneaky.py": "SNEAKY = 1\n"}})
+    assert not (w.root / "src/sneaky.py").exists()
+    if layer == "bubblewrap":
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert w.read("src/a.py") == GOOD["src/a.py"]
+    else:
+        assert r.returncode == 1 and "src/sneaky.py (it answers with text and writes nothing" in r.stdout, r.stdout
+        assert not (w.root / "src/a.py").exists(), "nothing of a refused answer is kept"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
 def test_renaming_a_protected_folder_away_never_replaces_it(base: Path, tmp_path: Path, layer: str) -> None:
     """mv plans plans_old, then a new plans/b/plan.md: the real plans/ stays (EBUSY, or put back)."""
     w = copy_of(base, tmp_path, layer)
