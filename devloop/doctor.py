@@ -71,17 +71,23 @@ def _box(ws: Any, cfg: Any, where: Path | None = None) -> Any:
     return Box(ws, for_judge(where or ws.root), cfg.sandbox or ws.config.sandbox, cfg.writable, say=False)
 
 
-def sandbox_line(ws: Any) -> str:
-    """One line on how agents' programs are confined here (the workspace's own ``sandbox`` setting)."""
+def sandbox_status(ws: Any) -> dict[str, Any]:
+    """How agents' programs are confined here (the workspace's ``sandbox`` setting): mode, program, why not."""
     from devloop.confine.watch import SandboxUnavailable, choose
 
     try:
         mode, program, why = choose(ws.config.sandbox)
     except SandboxUnavailable as exc:
-        return f"FAIL {exc}"
-    if mode == "bubblewrap":
-        return f"ok   bubblewrap ({program}): agents, gates and checks write only within their reach"
-    return f"off  {why}: programs run unconfined; writes out of reach are found afterwards and put back"
+        return {"ok": False, "setting": ws.config.sandbox, "mode": None, "program": None, "why": str(exc)}
+    return {"ok": True, "setting": ws.config.sandbox, "mode": mode, "program": program, "why": why or None}
+
+
+def sandbox_line(status: dict[str, Any]) -> str:
+    if not status["ok"]:
+        return f"FAIL {status['why']}"
+    if status["mode"] == "bubblewrap":
+        return f"ok   bubblewrap ({status['program']}): agents, gates and checks write only within their reach"
+    return f"off  {status['why']}: programs run unconfined; writes out of reach are found afterwards and put back"
 
 
 def _version(path: str, cwd: Path, box: Any = None) -> str:

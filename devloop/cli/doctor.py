@@ -20,7 +20,7 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
     Exits 1 when a role has no working agent.
     """
     from devloop.config.load import load_config
-    from devloop.doctor import check_agent, role_report, sandbox_line
+    from devloop.doctor import check_agent, role_report, sandbox_line, sandbox_status
 
     ws = open_workspace(root)
     checks = {name: check_agent(ws, name, cfg, probe) for name, cfg in ws.config.agents.items()}
@@ -29,7 +29,7 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
     shared = [c.text() for c in load_config(ws.root).seat_conflicts()]  # left only when same_seat is warn
     if as_json:
         data = {
-            "sandbox": sandbox_line(ws),
+            "sandbox": sandbox_status(ws),
             "agents": {n: c.__dict__ for n, c in checks.items()},
             "roles": {r: {"agents": a, "verdict": v} for r, a, v in roles},
             "warnings": shared,
@@ -38,7 +38,7 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
     else:
         width = max(len(n) for n in checks)
         click.echo("sandbox:")
-        click.echo(f"  {sandbox_line(ws)}")
+        click.echo(f"  {sandbox_line(sandbox_status(ws))}")
         click.echo("agents:")
         for n, c in checks.items():
             mark = "ok  " if c.ok else "FAIL"

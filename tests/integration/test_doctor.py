@@ -49,3 +49,20 @@ def test_doctor_probe_asks_each_agent_for_ok(ws: WS, chat_server: ChatServer) ->
     assert data["roles"]["reviewers"]["verdict"] == "ok"
     assert len(ws.calls()) == 1 and len(chat_server.requests) == 1
     assert "connectivity check" in chat_server.requests[0].body["messages"][-1]["content"]
+
+
+def test_doctor_says_how_agents_are_confined(ws: WS) -> None:
+    """bubblewrap where it starts; with sandbox: off (or a per-agent off) the snapshot layer, said as such."""
+    agent = f"{{kind: command, argv: [{sys.executable}, {FAKE_AGENT}]"
+    (ws.root / "devloop.yaml").write_text(
+        f"agents:\n  fake: {agent}}}\n  loose: {agent}, sandbox: off}}\nroles: {{planner: fake, reviewers: [loose]}}\n"
+    )
+    r = ws.devloop("doctor")
+    assert "sandbox:\n  ok   bubblewrap (" in r.stdout, r.stdout
+    assert "fake" in r.stdout and "confined by bubblewrap" in r.stdout
+    assert "unconfined (sandbox: off)" in r.stdout  # the agent's own setting wins
+    data = json.loads(ws.devloop("doctor", "--json").stdout)
+    assert data["sandbox"]["mode"] == "bubblewrap" and data["sandbox"]["setting"] == "auto"
+    (ws.root / "devloop.yaml").write_text(ws.read("devloop.yaml") + "sandbox: off\n")
+    data = json.loads(ws.devloop("doctor", "--json").stdout)
+    assert data["sandbox"] == {"ok": True, "setting": "off", "mode": "off", "program": None, "why": "sandbox: off"}
