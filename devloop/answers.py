@@ -3,26 +3,34 @@
 Every keyword line (``VOTE:``, ``VERDICT:``, ``CLAIM <n>:``, ``ROUTE:``,
 ``NO FINDINGS``) follows one grammar, README "How answers are read": the
 verdict is one line on its own, unindented, in prose (outside code blocks,
-``>`` quotes and HTML comments); any other mention of it makes the answer
-ambiguous, hence UNPARSEABLE with the line number of the stray mention.
-A model that echoes the prompt's example, quotes another reviewer or hides
-a second opinion in a code block is asked again instead of being counted.
+``>`` quotes, HTML comments and HTML blocks); any other mention of it makes
+the answer ambiguous, hence UNPARSEABLE with the line number of the stray
+mention. A model that echoes the prompt's example, quotes another reviewer
+or hides a second opinion in a code block is asked again instead of being
+counted.
+
+A pass (``PRODUCTION GRADE``, ``APPROVE``, ``NO FINDINGS``) is held to more:
+no contrary value (``needs work``, ``revise``, ``must fix``) may be read
+anywhere in the answer, as a person reads it (:mod:`devloop.rendered`).
+A blocking verdict beside stray mentions stays what it is: it blocks either
+way. A reasoning model's leading ``<think>`` block is set aside first.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
+
+from devloop import rendered
 
 UNPARSEABLE = "UNPARSEABLE"
 SEVERITIES = ("P0", "P1", "P2", "P3")
 MAX_ANSWER_CHARS = 2_000_000
 
-PROSE, FENCED, QUOTED, COMMENT = "prose", "fenced", "quoted", "comment"
+PROSE, FENCED, QUOTED, COMMENT, HTML = "prose", "fenced", "quoted", "comment", "html"
 
 _FENCE = re.compile(r"^\s*(```+|~~~+)(.*)$")
 _FINDING = re.compile(
@@ -34,10 +42,11 @@ _CHECKBOX = (" ", "x", "X")
 # a line that interrupts a paragraph, so it cannot be a quote's lazy continuation
 _NEW_BLOCK = re.compile(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s|#{1,6}(?:\s|$)|<|(?:[-*_]\s*){3,}$)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_LOOKALIKES = str.maketrans(
-    "АВЕКМНОРСТУХаеорсухіІјѕԁԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧονρ",
-    "ABEKMHOPCTYXaeopcyxiIjsdqwABEZHIKMNOPTYXovp",
-)
+# HTML at the start of a line: an element opened there lasts until its closing tag (a collapsed <details>
+# hides what is in it, blank lines or not); a void or closing tag, or a declaration, until a blank line
+_OPEN_TAG = re.compile(r"^ {0,3}<([A-Za-z][A-Za-z0-9-]*)(?=[\s>/]|$)(?![^>]*/>)", re.IGNORECASE)
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_HTML_START = re.compile(r"^ {0,3}(?:</?[A-Za-z][A-Za-z0-9-]*(?:\s|/?>|$)|<\?|<![A-Za-z]|<!\[CDATA\[)")
 
 
 @dataclass
@@ -80,7 +89,7 @@ class Line(NamedTuple):
 
     number: int
     text: str
-    where: str  # PROSE, FENCED (fence lines included), QUOTED or COMMENT
+    where: str  # PROSE, FENCED (fence lines included), QUOTED, COMMENT or HTML
 
     @property
     def indented(self) -> bool:
@@ -146,9 +155,17 @@ def scan(text: str) -> tuple[list[Line], list[Block], bool]:
     body: list[str] = []
     in_comment = False
     quote_open = False
+    html: re.Pattern[str] | None = None  # what ends the HTML block the line is in
     for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         line = raw.removesuffix("\r")
         m = _FENCE.match(line)
+        if html is not None and fence is None and not in_comment:
+            where = HTML
+            if html.search(line):
+                html = None
+            lines.append(Line(number, line, where))
+            quote_open = False
+            continue
         if fence is not None:
             where = FENCED
             if m and m.group(1).startswith(fence[0]) and len(m.group(1)) >= len(fence) and not m.group(2).strip():
@@ -164,11 +181,19 @@ def scan(text: str) -> tuple[list[Line], list[Block], bool]:
             where = QUOTED
         elif "<!--" in _blank_code_spans(line):
             where, in_comment = COMMENT, _comment_left_open(line, False)
+        elif (tag := _OPEN_TAG.match(line)) and tag.group(1).lower() not in _VOID:
+            end = re.compile(rf"</{re.escape(tag.group(1))}\s*>", re.IGNORECASE)
+            where, html = HTML, (None if end.search(line, tag.end()) else end)
+        elif _HTML_START.match(line):
+            where, html = HTML, _BLANK
         else:
             where = PROSE
         quote_open = where == QUOTED and bool(line.strip().lstrip(">").strip())
         lines.append(Line(number, line, where))
     return lines, blocks, fence is None
+
+
+_BLANK = re.compile(r"^\s*$")
 
 
 def split_blocks(text: str) -> tuple[list[str], list[Block], bool]:
@@ -182,20 +207,27 @@ def _clean(line: str) -> str:
     return re.sub(r"[*`]", "", line).strip(" \t").strip("_").strip(" \t")
 
 
-def _skeleton(text: str) -> str:
-    """``text`` as it reads: compatibility forms folded, invisible characters dropped, look-alikes mapped."""
-    if text.isascii():
-        return text
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").translate(_LOOKALIKES)
+def _rendered(text: str) -> list[str]:
+    """``text`` as a reader may take it: as written, folded (look-alikes, escapes, marks), and its tags as markup."""
+    folded = rendered.fold(text)
+    return [text, folded, re.sub(r"</?[A-Za-z][^<>]*>", "", folded)]
 
 
 def readable(text: str) -> tuple[list[Line], str | None]:
-    """The answer's lines, or why it cannot be read at all (empty, oversized, truncated)."""
+    """The answer's lines, or why it cannot be read at all (empty, oversized, truncated).
+
+    A leading reasoning block (``<think>``) is set aside: its lines are
+    blank here, so line numbers still count from the top of the answer.
+    """
     if not (text or "").strip():
         return [], "the answer is empty"
     if len(text) > MAX_ANSWER_CHARS:
         return [], f"the answer is longer than {MAX_ANSWER_CHARS} characters"
+    text, problem = rendered.set_aside_reasoning(text)
+    if problem:
+        return [], problem
+    if not text.strip():
+        return [], "the answer holds only a reasoning block"
     lines, _, closed = scan(text)
     if not closed:
         return [], "a code block is not closed (truncated answer?)"
@@ -222,6 +254,8 @@ class Keyword:
     form: str
     line: re.Pattern[str]
     mention: tuple[re.Pattern[str], ...]
+    passes: frozenset[str] = frozenset()  # values that count only when nothing in the answer says otherwise
+    against: tuple[str, ...] = ()  # the words that say otherwise (devloop.rendered.said)
 
 
 def mention_pattern(word: str, values: str = "") -> re.Pattern[str]:
@@ -256,6 +290,8 @@ def _where(line: Line) -> str:
         return "in a > quote" if line.text.lstrip().startswith(">") else "continuing the > quote above it"
     if line.where == COMMENT:
         return "inside an HTML comment"
+    if line.where == HTML:
+        return "inside an HTML block"
     return "indented" if line.indented else "in prose"
 
 
@@ -281,10 +317,11 @@ def keyword_lines(lines: list[Line], kw: Keyword) -> tuple[list[Hit], list[Stray
             if (s := _search(kw.mention, _group(m, "rest"))) is not None:
                 strays.append(Stray(line.number, "after the verdict on the same line", _group(s, "n")))
             continue
-        if (s := _search(kw.mention, line.text)) is not None:
-            strays.append(Stray(line.number, _where(line), _group(s, "n")))
-        elif (s := _search(kw.mention, _skeleton(line.text))) is not None:
-            strays.append(Stray(line.number, "with look-alike or invisible characters", _group(s, "n")))
+        for i, view in enumerate(_rendered(line.text) if not line.text.isascii() or "<" in line.text else [line.text]):
+            if (s := _search(kw.mention, view)) is not None:
+                how = _where(line) if i == 0 else f"{_where(line)}, with look-alike or invisible characters or markup"
+                strays.append(Stray(line.number, how, _group(s, "n")))
+                break
     return hits, strays
 
 
@@ -308,6 +345,8 @@ def one_verdict(text: str, kw: Keyword, choices: dict[str, str]) -> tuple[str, H
     if problem:
         return problem, None, lines
     hits, strays = keyword_lines(lines, kw)
+    if kw.passes and len(hits) == 1 and choices.get(_normal(hits[0].value)) not in (None, *kw.passes):
+        return choices[_normal(hits[0].value)], hits[0], lines  # a blocking verdict blocks, strays or not
     if strays:
         return ambiguity(kw, strays, hits), None, lines
     if not hits:
@@ -320,7 +359,26 @@ def one_verdict(text: str, kw: Keyword, choices: dict[str, str]) -> tuple[str, H
     if _normal(hit.value) not in choices:
         why = f"unknown {kw.noun} {hit.value!r} on line {hit.line}; expected one of: {', '.join(choices)}"
         return why, None, lines
+    if contrary := contradiction(lines, kw, [hit.line], hit.rest):
+        return contrary, None, lines
     return choices[_normal(hit.value)], hit, lines
+
+
+def contradiction(lines: list[Line], kw: Keyword, verdict_lines: list[int], rest: str = "") -> str | None:
+    """Why a pass does not count: a word of ``kw.against`` can be read in the rest of the answer, or None.
+
+    Every line is read (code blocks, quotes, comments and HTML too), and the
+    lines together (a soft line break renders as a space).
+    """
+    others = [ln for ln in lines if ln.number not in verdict_lines]
+    whole = "\n".join([*(ln.text for ln in others), rest])
+    for word in kw.against:
+        if not rendered.said(whole, word):
+            continue
+        at = [ln.number for ln in others if rendered.said(ln.text, word)]
+        where = f"line {at[0]}" if at else (f"line {verdict_lines[0]}, after the {kw.noun}" if rest else "across lines")
+        return f"contradicts itself: {word.upper()!r} can be read at {where}, beside the '{kw.form}' line"
+    return None
 
 
 def _normal(value: str) -> str:
@@ -356,12 +414,16 @@ VERDICT = Keyword(
     "VERDICT: ...",
     re.compile(r"^VERDICT\s*:(?P<value>.*)$", re.IGNORECASE | re.ASCII),
     (mention_pattern("verdicts?", r"approve[sd]?|revise[sd]?"),),
+    passes=frozenset({"APPROVE"}),
+    against=("revise",),
 )
 VOTE = Keyword(
     "vote",
     "VOTE: ...",
     re.compile(r"^VOTE\s*:(?P<value>.*)$", re.IGNORECASE | re.ASCII),
     (mention_pattern("vot(?:e|es|ed|ing)", r"production[\s_-]*grade|needs[\s_-]*work"),),
+    passes=frozenset({"PRODUCTION_GRADE"}),
+    against=("needs work",),
 )
 
 

@@ -272,7 +272,14 @@ def next_hint(feature: str, step_name: str) -> str:
 
 
 def _adopt(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Current, st: Status) -> Outcome:
-    """A hand edit wins: record the edited outputs as the step's result, call no agent."""
+    """A hand edit wins: record the edited outputs as the step's result, call no agent.
+
+    Unless the step refuses what it would adopt (validation.md's check block
+    must hold): then nothing is recorded, and the next run looks again.
+    """
+    if problem := STEPS[step_name].vet(ws, feature):
+        nxt = f"fix {', '.join(st.edited)} ({problem}), then doit"
+        return Outcome("failed", feature, step_name, detail=bounded(problem), next=nxt)
     for p in st.edited:
         lock.artifacts[p] = {"sha256": cur.outputs[p], "step": step_name, "edited": True, "at": now_iso()}
     lock.step(step_name).adopt(st.edited, cur)

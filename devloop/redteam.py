@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from devloop.answers import PROSE, Keyword, ambiguity, keyword_lines, readable
+from devloop.answers import PROSE, Keyword, ambiguity, contradiction, keyword_lines, readable
 
 GRADES = ("must-fix", "should-fix", "acceptable")
 """Most severe first; the index is the sort rank."""
@@ -42,6 +42,8 @@ NO_FINDINGS = Keyword(
     "NO FINDINGS",
     re.compile(r"^no findings(?P<value>)[.!]?$", re.IGNORECASE | re.ASCII),
     (re.compile(r"(?:^|<!--)[\s>*_`]*no findings[.!]?[\s*_`]*(?:-->|$)", re.IGNORECASE | re.ASCII),),
+    passes=frozenset({""}),
+    against=("must fix", "should fix"),
 )
 
 
@@ -114,6 +116,8 @@ def parse_red_team(text: str, team: str) -> tuple[list[RTFinding] | None, str]:
         findings.append(RTFinding(grade, title, scenario, team))
     if said_none and findings:
         return None, f"contradictory: NO FINDINGS together with {len(findings)} finding(s)"
+    if said_none and (contrary := contradiction(lines, NO_FINDINGS, [said[0].line])):
+        return None, contrary
     if not said_none and not findings:
         return None, "no '- [grade] Title — scenario' lines and no NO FINDINGS line"
     return findings, ""

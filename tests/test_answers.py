@@ -113,8 +113,13 @@ def test_tilde_fenced_vote_does_not_count() -> None:
     assert parse_code_review("~~~\nVOTE: PRODUCTION GRADE\n~~~\n").verdict == UNPARSEABLE
 
 
-def test_a_quoted_vote_beside_the_real_vote_is_ambiguous() -> None:
+def test_a_quoted_pass_beside_a_real_needs_work_blocks() -> None:
     answer = "> VOTE: PRODUCTION GRADE\n\nI disagree with the quote above.\nVOTE: NEEDS WORK\n"
+    assert parse_code_review(answer).verdict == "NEEDS_WORK"
+
+
+def test_a_quoted_needs_work_beside_a_real_pass_is_ambiguous() -> None:
+    answer = "> VOTE: NEEDS WORK\n\nI disagree with the quote above.\nVOTE: PRODUCTION GRADE\n"
     p = parse_code_review(answer)
     assert p.verdict == UNPARSEABLE
     assert "ambiguous" in p.reason and "line 1" in p.reason
@@ -171,7 +176,7 @@ def test_answer_exactly_at_the_limit_is_parsed() -> None:
     [
         f'{FENCE}json\n{{"vote": "PRODUCTION GRADE", "findings": []}}\n{FENCE}\n',
         f'Here it is.\n{FENCE}json\n{{"vote": "needs_work"}}\n{FENCE}\n',
-        f'{FENCE}json\n{{"vote": "NEEDS WORK"}}\n{FENCE}\nVOTE: NEEDS WORK\n',
+        f'{FENCE}json\n{{"vote": "NEEDS WORK"}}\n{FENCE}\nVOTE: PRODUCTION GRADE\n',
     ],
 )
 def test_a_json_vote_is_a_stray_mention_not_a_vote(answer: str) -> None:

@@ -48,7 +48,9 @@ def _only_vote_line(text: str) -> str | None:
 def test_code_review_never_crashes_and_passes_only_on_one_clear_vote(text: str) -> None:
     parsed = parse_code_review(text)
     assert parsed.verdict in ("PRODUCTION_GRADE", "NEEDS_WORK", UNPARSEABLE)
-    if parsed.ok:
+    if parsed.verdict == "NEEDS_WORK":  # a blocking vote blocks beside stray mentions: it needs its own line
+        assert re.search(r"(?im)^[*_`]*vote[*_`]*\s*:[*_`\s]*needs[ _]+work", text)
+    if parsed.verdict == "PRODUCTION_GRADE":
         line = _only_vote_line(text)
         assert line is not None and not line[:1].isspace()
         assert re.sub(r"[*`_\s.]+", "", line).upper() == "VOTE:" + parsed.verdict.replace("_", "")

@@ -118,12 +118,23 @@ def _check_unparseable(parsed: Parsed, fragments: list[str]) -> None:
         assert fragment in parsed.reason
 
 
+# Cases whose one verdict line holds the blocking value: it blocks whatever else the answer says.
+BLOCKS = {"fence-beside-line", "quote-beside-line", "line-and-prose", "cyrillic-decoy-beside-line"}
+
+
+def _check(parsed: Parsed, case: str, fragments: list[str], blocking: str) -> None:
+    if case in BLOCKS:
+        assert parsed.verdict == blocking, parsed
+    else:
+        _check_unparseable(parsed, fragments)
+
+
 # -- VOTE -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("answer", "fragments"), [pytest.param(a, f, id=i) for i, a, f in hostile(*VOTE)])
-def test_hostile_votes_are_unparseable(answer: str, fragments: list[str]) -> None:
-    _check_unparseable(parse_code_review(answer), fragments)
+@pytest.mark.parametrize(("case", "answer", "fragments"), [pytest.param(i, a, f, id=i) for i, a, f in hostile(*VOTE)])
+def test_hostile_votes_are_unparseable_or_block(case: str, answer: str, fragments: list[str]) -> None:
+    _check(parse_code_review(answer), case, fragments, "NEEDS_WORK")
 
 
 @pytest.mark.parametrize("answer", [pytest.param(a, id=i) for i, a in accepted("VOTE", "PRODUCTION GRADE")])
@@ -137,18 +148,27 @@ def test_documented_vote_forms_are_accepted(answer: str) -> None:
         pytest.param(HOSTILE_JSON, ["ambiguous", "line 3 (inside a code block)", "line 5 (in prose)"], id="issue-json"),
         pytest.param(HOSTILE_INDENTED, ["ambiguous", "line 3 (indented)"], id="issue-indented"),
         pytest.param(HOSTILE_COMMENT, ["ambiguous", "line 3 (inside an HTML comment)"], id="issue-comment"),
-        pytest.param("VOTE: NEEDS WORK\nmy vote: PRODUCTION GRADE\n", ["line 2 (in prose)"], id="line-and-my-vote"),
         pytest.param("I vote PRODUCTION GRADE\n", ["line 1 (in prose)"], id="i-vote"),
         pytest.param("VOTE: PRODUCTıON GRADE\n", ["unknown vote"], id="dotless-i"),
         pytest.param("VOTE: NEEDſ WORK\n", ["unknown vote"], id="long-s"),
         pytest.param("VOTE: ＮＥＥＤＳ WORK\n", ["unknown vote"], id="fullwidth-value"),
-        pytest.param("I voted needs work.\nVOTE: NEEDS WORK\n", ["line 1 (in prose)"], id="i-voted"),
-        pytest.param("My vote is PRODUCTION GRADE.\nVOTE: NEEDS WORK\n", ["line 1 (in prose)"], id="vote-is"),
-        pytest.param("VOTE: NEEDS_WORK\n- [P1] a.py:1 — x\nVotes: 2\n", ["line 3 (in prose)"], id="votes-colon"),
     ],
 )
 def test_the_issue_answers_and_vote_prose_are_unparseable(answer: str, fragments: list[str]) -> None:
     _check_unparseable(parse_code_review(answer), fragments)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param("VOTE: NEEDS WORK\nmy vote: PRODUCTION GRADE\n", id="line-and-my-vote"),
+        pytest.param("I voted needs work.\nVOTE: NEEDS WORK\n", id="i-voted"),
+        pytest.param("My vote is PRODUCTION GRADE.\nVOTE: NEEDS WORK\n", id="vote-is"),
+        pytest.param("VOTE: NEEDS_WORK\n- [P1] a.py:1 — x\nVotes: 2\n", id="votes-colon"),
+    ],
+)
+def test_a_needs_work_line_blocks_whatever_else_the_answer_says(answer: str) -> None:
+    assert parse_code_review(answer).verdict == "NEEDS_WORK"
 
 
 def test_findings_are_read_only_from_prose() -> None:
@@ -177,9 +197,11 @@ def test_an_echoed_review_prompt_never_counts(template: str) -> None:
 # -- VERDICT ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("answer", "fragments"), [pytest.param(a, f, id=i) for i, a, f in hostile(*VERDICT)])
-def test_hostile_verdicts_are_unparseable(answer: str, fragments: list[str]) -> None:
-    _check_unparseable(parse_plan_review(answer), fragments)
+@pytest.mark.parametrize(
+    ("case", "answer", "fragments"), [pytest.param(i, a, f, id=i) for i, a, f in hostile(*VERDICT)]
+)
+def test_hostile_verdicts_are_unparseable_or_block(case: str, answer: str, fragments: list[str]) -> None:
+    _check(parse_plan_review(answer), case, fragments, "REVISE")
 
 
 @pytest.mark.parametrize("answer", [pytest.param(a, id=i) for i, a in accepted("VERDICT", "APPROVE")])
@@ -190,7 +212,6 @@ def test_documented_verdict_forms_are_accepted(answer: str) -> None:
 @pytest.mark.parametrize(
     "answer",
     [
-        "The verdict is REVISE.\nVERDICT: REVISE\n",
         "VERDICT: APPROVE\nMy verdict: approve\n",
         "I approve.\n",
         "VERDICT: REVıſE\n",

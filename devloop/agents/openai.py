@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -254,6 +255,7 @@ class OpenAIAgent:
         reason = choice.get("finish_reason")
         message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
         text = _content(message.get("content"))
+        reasoning = _reasoning(message)
         result = AgentResult(CallStatus.ANSWERED, text=text, model=model, usage=usage)
         if reason == "length":
             result.status, result.malformed = CallStatus.ERROR, True
@@ -267,10 +269,24 @@ class OpenAIAgent:
             result.detail = f"the answer was empty{why}"
         if not result.ok:
             result.text = ""
+        elif reasoning:  # kept in the record, as a leading block the answer grammar sets aside
+            result.text = f"<think>\n{reasoning}\n</think>\n\n{text}"
         return result
 
 
 # -- helpers ----------------------------------------------------------------------
+def _reasoning(message: dict[str, Any]) -> str:
+    """A reasoning model's thoughts, when the server returns them apart (``reasoning_content``, ``reasoning``).
+
+    A closing tag inside them is broken up, so that the block ends where devloop ends it.
+    """
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value.strip():
+            return re.sub(r"(?i)</(think|thinking)", r"</ \1", value.strip())
+    return ""
+
+
 def _should_retry(got: _Attempt) -> bool:
     if got.status is None:
         return got.retryable and not got.unusable

@@ -1,9 +1,10 @@
 """BigQuery checks through the official client, imported only when such a check runs.
 
-Checks read, never write: a query must look like one SELECT before it is
-sent at all (checks.params.not_a_select, at parse time), and it runs only
-when its dry run reports the statement type SELECT; anything else, or a
-server that does not say, is an error before any byte is processed.
+Checks read, never write: a query must be proven one read by a BigQuery
+SQL parser (:mod:`devloop.checks.sql`) when validation.md is read and again
+right before it is sent, and it runs only when its dry run reports the
+statement type SELECT; anything else, or a server that does not say, is an
+error before any byte is processed.
 
 Query, polling and result end together within the check's timeout
 (:mod:`devloop.checks.gcp_http`), whatever the server's pace.
@@ -65,6 +66,10 @@ def _query(spec: Any, ctx: CheckContext, params: list[Any], cap: int, timeout: f
 
 
 def _dry_then_run(client: Any, spec: Any, params: list[Any], cap: int, deadline: float) -> dict[str, Any]:
+    from devloop.checks.sql import not_one_read
+
+    if problem := not_one_read(spec.query):  # the block was checked when read; this is the query sent
+        raise CheckError(f"bigquery: not run: {problem}")
     dry = client.query(spec.query, job_config=_job_config(params, cap, dry_run=True), **_limits(deadline))
     if dry.statement_type != "SELECT":
         said = dry.statement_type or "no statement type"

@@ -59,30 +59,6 @@ def sql_param_names(sql: str) -> set[str]:
     return set(_PARAM.findall(code))
 
 
-_FIRST_WORD = re.compile(r"[\s(]*([A-Za-z_]+)")
-
-
-def not_a_select(sql: str) -> str | None:
-    """Why a check's query is not one read-only statement, or None when it may be sent for a dry run.
-
-    The static half of "checks read, never write": one statement, starting
-    with SELECT or WITH. The dry run's statementType is the other half; this
-    half exists because a dry run of a script is not safe everywhere (the
-    bqemulator executes it).
-    """
-    code = sql_code(sql).strip()
-    while code.endswith(";"):
-        code = code[:-1].rstrip()
-    if ";" in code:
-        return "it holds more than one statement (a script); a check runs one SELECT"
-    first = _FIRST_WORD.match(code)
-    word = first.group(1).upper() if first else ""
-    if word not in ("SELECT", "WITH"):
-        shown = word or "nothing"
-        return f"it starts with {shown}; a check runs one SELECT (or WITH ... SELECT) and never changes data"
-    return None
-
-
 def param_mismatch(sql: str, declared: set[str]) -> str | None:
     """Why the query's ``@names`` and the declared params disagree, or None when they match."""
     used = sql_param_names(sql)

@@ -12,7 +12,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from devloop.checks.durations import parse_duration
 from devloop.checks.expr import check_template
-from devloop.checks.params import infer_array, not_a_select, param_mismatch
+from devloop.checks.params import infer_array, param_mismatch
+from devloop.checks.sql import not_one_read
 from devloop.errors import ConfigError
 
 MAX_FILTER_CHARS = 20_000
@@ -58,7 +59,7 @@ class BigQuerySpec(StrictModel):
     @field_validator("query")
     @classmethod
     def _read_only(cls, query: str) -> str:
-        if problem := not_a_select(query):
+        if problem := not_one_read(query):
             raise ValueError(f"not run: {problem}")
         return query
 

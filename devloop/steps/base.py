@@ -103,5 +103,9 @@ class Step:
         """Outputs known before the step runs (checked for existence)."""
         return []
 
+    def vet(self, ws: Workspace, feature: str) -> str | None:
+        """Why the step's outputs as they stand may not be adopted (a hand edit too), or None."""
+        return None
+
     def run(self, run: StepRun) -> Done:
         raise NotImplementedError

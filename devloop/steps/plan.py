@@ -20,6 +20,10 @@ class PlanStep(Step):
     def declared_outputs(self, ws: Workspace, feature: str) -> list[str]:
         return [f"plans/{feature}/plan.md", f"plans/{feature}/validation.md"]
 
+    def vet(self, ws: Workspace, feature: str) -> str | None:
+        """validation.md's check block must hold, whoever wrote it: its checks run after a deploy."""
+        return block_problem(ws, f"plans/{feature}/validation.md")
+
     def run(self, run: StepRun) -> Done:
         f = run.feature
         plan, validation = self.declared_outputs(run.ws, f)
