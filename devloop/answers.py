@@ -82,6 +82,7 @@ class Parsed:
 class Block:
     info: str
     body: str
+    line: int = 0  # 1-based line of its opening fence
 
 
 class Line(NamedTuple):
@@ -156,6 +157,7 @@ def scan(text: str) -> tuple[list[Line], list[Block], bool]:
     in_comment = False
     quote_open = False
     html: re.Pattern[str] | None = None  # what ends the HTML block the line is in
+    opened = 0
     for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         line = raw.removesuffix("\r")
         m = _FENCE.match(line)
@@ -169,14 +171,14 @@ def scan(text: str) -> tuple[list[Line], list[Block], bool]:
         if fence is not None:
             where = FENCED
             if m and m.group(1).startswith(fence[0]) and len(m.group(1)) >= len(fence) and not m.group(2).strip():
-                blocks.append(Block(info, "\n".join(body) + ("\n" if body else "")))
+                blocks.append(Block(info, "\n".join(body) + ("\n" if body else ""), opened))
                 fence = None
             else:
                 body.append(line)
         elif in_comment:
             where, in_comment = COMMENT, _comment_left_open(line, True)
         elif m:
-            where, fence, info, body = FENCED, m.group(1), m.group(2).strip(" \t"), []
+            where, fence, info, body, opened = FENCED, m.group(1), m.group(2).strip(" \t"), [], number
         elif line.lstrip().startswith(">") or (quote_open and line.strip() and not _NEW_BLOCK.match(line)):
             where = QUOTED
         elif "<!--" in _blank_code_spans(line):

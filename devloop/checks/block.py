@@ -26,12 +26,10 @@ class Found:
 def find_blocks(text: str) -> list[Found]:
     """Every fenced block whose info string is ``yaml devloop``, with its line number.
 
-    ``devloop.answers.split_blocks`` decides what a block is; this only adds
-    where each one opens, by counting the opening fences it would see.
+    ``devloop.answers.split_blocks`` decides what a block is, and where it opens (in one pass).
     """
     _, blocks, _ = split_blocks(text)
-    openings = _opening_lines(text)
-    return [Found(line, b.body) for b, line in zip(blocks, openings, strict=False) if " ".join(b.info.split()) == INFO]
+    return [Found(b.line, b.body) for b in blocks if " ".join(b.info.split()) == INFO]
 
 
 def unclosed_line(text: str) -> int | None:
@@ -46,23 +44,6 @@ def unclosed_line(text: str) -> int | None:
             if i not in opened:
                 return i
     return None
-
-
-def _opening_lines(text: str) -> list[int]:
-    """1-based lines of the fences that open a closed block, in order (split_blocks' rule)."""
-    lines = text.splitlines()
-    out: list[int] = []
-    for i, line in enumerate(lines):
-        if not line.lstrip().startswith(("```", "~~~")):
-            continue  # only a fence line can close a block
-        _, blocks, _ = split_blocks("\n".join(lines[: i + 1]))
-        if len(blocks) > len(out):  # line i closed a block: find where it opened
-            out.append(_opened_at(lines, i, blocks[-1].body))
-    return out
-
-
-def _opened_at(lines: list[str], closing: int, body: str) -> int:
-    return closing - body.count("\n") if body else closing
 
 
 def format_errors(where: str, err: ValidationError, data: dict[str, Any]) -> str:

@@ -34,8 +34,9 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 
 def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
     url = ctx.render(spec.url)
-    _method_allowed(spec.method, url, ctx)
     headers = {"User-Agent": "devloop-check", **{k: ctx.render(v) for k, v in spec.headers.items()}}
+    for method in {spec.method, *overrides(url, headers)}:
+        _method_allowed(method, url, ctx)
     data = spec.body.encode("utf-8") if spec.body is not None else None
     request = urllib.request.Request(url, data=data, headers=headers, method=spec.method)
     where = f"({spec.method} {url})"
@@ -60,6 +61,21 @@ def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
                 "body": capped_text(body),
                 "headers": {k.lower(): v for k, v in response.headers.items()},
             }
+
+
+def overrides(url: str, headers: dict[str, str]) -> list[str]:
+    """The methods a request asks a server to use instead of its own (frameworks honour such tunnels).
+
+    Any header whose name says "method" (X-HTTP-Method-Override, X-HTTP-Method,
+    X-Method-Override, X-Original-Method...) and a ``_method``/``method`` query
+    parameter; each counts as the method it names.
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    out = [v.strip().upper() for k, v in headers.items() if "method" in k.lower()]
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    out += [v.strip().upper() for k, v in query if k.lower() in ("_method", "method", "x-http-method-override")]
+    return out
 
 
 def _method_allowed(method: str, url: str, ctx: CheckContext) -> None:

@@ -193,3 +193,30 @@ def test_get_and_head_need_no_allowance(web: str, make_ctx: Callable[..., CheckC
         item = f"  - name: read\n    http: {{url: '{web}/healthz', method: {method}}}\n    expect: status == 200\n"
         assert one(item, make_ctx()).outcome == "PASS"
     assert [s["method"] for s in Web.seen] == ["GET", "HEAD"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ("{X-HTTP-Method-Override: DELETE}", ""),
+        ("{X-HTTP-Method: PUT}", ""),
+        ("{X-Method-Override: delete}", ""),
+        ("{X-Original-Method: PATCH}", ""),
+        ("{}", "?_method=DELETE"),
+        ("{}", "?x=1&method=put"),
+    ],
+)
+def test_a_get_that_tunnels_a_writing_method_is_refused(
+    web: str, make_ctx: Callable[..., CheckContext], headers: str, query: str
+) -> None:
+    """Frameworks honour method-override headers and parameters: a GET carrying one is the method it names."""
+    http = f"{{url: '{web}/healthz{query}', headers: {headers}}}"
+    item = f"  - name: tunnel\n    http: {http}\n    expect: status > 0\n"
+    r = one(item, make_ctx())
+    assert r.outcome == "ERROR" and "is not allowed" in r.detail and "checks.http_methods" in r.detail, r.line()
+    assert Web.seen == []  # nothing was sent
+    named = (headers.split(": ")[1].rstrip("}") if ": " in headers else query.rsplit("=", 1)[1]).upper()
+    r = one(item, allowing(make_ctx(), named))
+    assert r.outcome == "PASS" and len(Web.seen) == 1, r.line()  # allowed in devloop.yaml: sent
+    assert one("  - name: safe\n    http: {url: '" + web + "/healthz', headers: {X-HTTP-Method-Override: GET}}\n"
+               "    expect: status == 200\n", make_ctx()).outcome == "PASS"  # fmt: skip
