@@ -7,6 +7,11 @@ written into a URL (``scheme://user:password@host``: a ``DATABASE_URL``'s
 password is a secret whatever the variable is called). Every occurrence is
 replaced before anything is written or printed; URL credentials are masked
 in any text, also when no variable holds them.
+
+A secret is also masked in the forms it travels in: base64 (standard and
+URL-safe, at any alignment inside a longer encoded text, as in an
+``Authorization: Basic`` header), URL-encoded, and hex. Not caught: a value
+split apart, reversed, or in another encoding (base32, compressed...).
 """
 
 from __future__ import annotations
@@ -49,9 +54,25 @@ def _secrets_of(items: Iterable[tuple[str, str]], names: frozenset[str] = frozen
 
 
 def secret_values(extra_names: Iterable[str] = ()) -> list[str]:
-    """Every secret value known now, longest first (so a secret containing another is masked whole)."""
+    """Every secret value known now, and its encoded forms, longest first (a secret holding another is masked whole)."""
     values = _secrets_of(os.environ.items(), frozenset(extra_names)) | _registered
-    return sorted(values, key=len, reverse=True)
+    return sorted({form for v in values for form in forms(v)}, key=len, reverse=True)
+
+
+@functools.cache
+def forms(value: str) -> frozenset[str]:
+    """``value`` and the encodings it is found in: base64 at each alignment, URL-encoded, hex."""
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    raw = value.encode("utf-8")
+    out = {value, quote(value, safe=""), quote_plus(value), raw.hex(), raw.hex().upper()}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for k in range(3):  # where the value starts inside a longer encoded text, modulo 3 bytes
+            text = encode(b"\0" * k + raw).decode("ascii")
+            start, end = -(-k * 8 // 6), (k + len(raw)) * 8 // 6  # the characters its bytes alone decide
+            out.add(text[start:end])
+    return frozenset(f for f in out if len(f) >= MIN_LEN)
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:

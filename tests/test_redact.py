@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -61,3 +63,27 @@ def test_a_redacting_stream_masks_what_is_written(monkeypatch):
     stream.write("Next: login with p4ssw0rd-xyz\n")
     stream.flush()
     assert out.getvalue() == "Next: login with [redacted]\n"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda s: base64.b64encode(s).decode(),
+        lambda s: base64.b64encode(b"user:" + s).decode(),  # an Authorization: Basic header
+        lambda s: base64.b64encode(b"ab:" + s + b"xyz").decode(),
+        lambda s: base64.urlsafe_b64encode(b"x" + s).decode(),
+        lambda s: quote(s.decode(), safe=""),
+        lambda s: quote_plus(s.decode()),
+        lambda s: s.hex(),
+        lambda s: s.hex().upper(),
+    ],
+    ids=["base64", "basic-auth", "base64-offset-2", "urlsafe-offset-1", "url-encoded", "url-plus", "hex", "HEX"],
+)
+def test_a_secret_is_masked_in_the_forms_it_travels_in(monkeypatch: pytest.MonkeyPatch, encode: object) -> None:
+    secret = "s3cr3t-Value!/+ =x"
+    monkeypatch.setenv("DERIVED_TEST_TOKEN", secret)
+    encoded = encode(secret.encode())  # type: ignore[operator]
+    out = r.redact(f"header: {encoded} end")
+    assert r.MASK in out and encoded not in out
+    kept = out.replace(r.MASK, "").removeprefix("header: ").removesuffix(" end")
+    assert len(kept) <= len(encoded) - len(secret), f"more than the encoding's edges survived: {kept!r}"
