@@ -198,10 +198,10 @@ def scan(text: str) -> tuple[list[Line], list[Block], bool]:
 _BLANK = re.compile(r"^\s*$")
 
 
-def split_blocks(text: str) -> tuple[list[str], list[Block], bool]:
-    """Prose lines (outside fences, quotes and HTML comments), fenced blocks, and whether every fence closed."""
-    lines, blocks, closed = scan(text)
-    return [ln.text for ln in lines if ln.where == PROSE], blocks, closed
+def fenced_blocks(text: str) -> tuple[list[Block], bool]:
+    """The fenced blocks, and whether every fence closed."""
+    _, blocks, closed = scan(text)
+    return blocks, closed
 
 
 def _clean(line: str) -> str:
@@ -210,9 +210,10 @@ def _clean(line: str) -> str:
 
 
 def _rendered(text: str) -> list[str]:
-    """``text`` as a reader may take it: as written, folded (look-alikes, escapes, marks), and its tags as markup."""
+    """``text`` as a reader may take it: as written, then folded (look-alikes, entities, escapes, marks) and with
+    its tags as markup, where those differ from it."""
     folded = rendered.fold(text)
-    return [text, folded, re.sub(r"</?[A-Za-z][^<>]*>", "", folded)]
+    return list(dict.fromkeys([text, folded, re.sub(r"</?[A-Za-z][^<>]*>", "", folded)]))
 
 
 def readable(text: str) -> tuple[list[Line], str | None]:
@@ -260,7 +261,7 @@ class Keyword:
     against: tuple[str, ...] = ()  # the words that say otherwise (devloop.rendered.said)
 
 
-def mention_pattern(word: str, values: str = "") -> re.Pattern[str]:
+def mention_pattern(word: str, values: str) -> re.Pattern[str]:
     """``word`` followed closely by ``:`` or ``=``, or within three words by one of ``values``."""
     value = rf"|(?:{_Q1}{_WORD}){{0,3}}?{_Q}\b(?:{values})\b" if values else ""
     return re.compile(rf"\b(?:{word})\b(?:{_Q}[:=]{value})", re.IGNORECASE | re.ASCII)
@@ -319,7 +320,7 @@ def keyword_lines(lines: list[Line], kw: Keyword) -> tuple[list[Hit], list[Stray
             if (s := _search(kw.mention, _group(m, "rest"))) is not None:
                 strays.append(Stray(line.number, "after the verdict on the same line", _group(s, "n")))
             continue
-        for i, view in enumerate(_rendered(line.text) if not line.text.isascii() or "<" in line.text else [line.text]):
+        for i, view in enumerate(_rendered(line.text)):
             if (s := _search(kw.mention, view)) is not None:
                 how = _where(line) if i == 0 else f"{_where(line)}, with look-alike or invisible characters or markup"
                 strays.append(Stray(line.number, how, _group(s, "n")))
@@ -328,7 +329,7 @@ def keyword_lines(lines: list[Line], kw: Keyword) -> tuple[list[Hit], list[Stray
 
 
 def _missing(kw: Keyword) -> str:
-    return f"no '{kw.form}' line on its own (unindented, outside code blocks, quotes and HTML comments)"
+    return f"no '{kw.form}' line on its own (unindented, outside code blocks, quotes, HTML comments and HTML blocks)"
 
 
 def ambiguity(kw: Keyword, strays: list[Stray], hits: list[Hit]) -> str:
@@ -361,25 +362,27 @@ def one_verdict(text: str, kw: Keyword, choices: dict[str, str]) -> tuple[str, H
     if _normal(hit.value) not in choices:
         why = f"unknown {kw.noun} {hit.value!r} on line {hit.line}; expected one of: {', '.join(choices)}"
         return why, None, lines
-    if contrary := contradiction(lines, kw, [hit.line], hit.rest):
+    if contrary := contradiction(lines, kw, [hit.line]):
         return contrary, None, lines
     return choices[_normal(hit.value)], hit, lines
 
 
-def contradiction(lines: list[Line], kw: Keyword, verdict_lines: list[int], rest: str = "") -> str | None:
+def contradiction(lines: list[Line], kw: Keyword, verdict_lines: list[int]) -> str | None:
     """Why a pass does not count: a word of ``kw.against`` can be read in the rest of the answer, or None.
 
     Every line is read (code blocks, quotes, comments and HTML too), and the
-    lines together (a soft line break renders as a space).
+    lines together (a soft line break renders as a space). The verdict
+    line's own value is whole: ``VOTE: PRODUCTION GRADE, needs work`` is an
+    unknown value already.
     """
     others = [ln for ln in lines if ln.number not in verdict_lines]
-    whole = "\n".join([*(ln.text for ln in others), rest])
+    whole = "\n".join(ln.text for ln in others)
     for word in kw.against:
         if not rendered.said(whole, word):
             continue
         at = [ln.number for ln in others if rendered.said(ln.text, word)]
-        where = f"line {at[0]}" if at else (f"line {verdict_lines[0]}, after the {kw.noun}" if rest else "across lines")
-        return f"contradicts itself: {word.upper()!r} can be read at {where}, beside the '{kw.form}' line"
+        where = f"at line {at[0]}" if at else "across lines"
+        return f"contradicts itself: {word.upper()!r} can be read {where}, beside the '{kw.form}' line"
     return None
 
 
@@ -446,7 +449,7 @@ def parse_file_blocks(text: str) -> dict[str, str]:
     characters or backslashes) and stay inside the workspace; anything else
     raises ValueError, so nothing of the answer is written.
     """
-    _, blocks, closed = split_blocks(text)
+    blocks, closed = fenced_blocks(text)
     if not closed:
         raise ValueError("a file block is not closed (truncated answer?)")
     files: dict[str, str] = {}
@@ -481,7 +484,7 @@ def parse_evaluation(text: str) -> Parsed:
 
     if not text.strip():
         return Parsed(UNPARSEABLE, "the answer is empty")
-    _, blocks, closed = split_blocks(text)
+    blocks, closed = fenced_blocks(text)
     if not closed:
         return Parsed(UNPARSEABLE, "a code block is not closed (truncated answer?)")
     yaml_blocks = [b for b in blocks if b.info.lower() in ("yaml", "yml")]
@@ -562,9 +565,7 @@ def parse_verifier(text: str, claims: int) -> Parsed:
             unknown.append(
                 f"claim {n}: ambiguous, also mentioned at " + ", ".join(f"line {s.line} ({s.where})" for s in stray)
             )
-        elif not mine:
-            continue
-        elif len(mine) > 1:
+        elif len(mine) > 1:  # a subject is a stray's or a verdict line's: here it has one at least
             unknown.append(f"claim {n}: more than one CLAIM {n} line (lines {', '.join(str(h.line) for h in mine)})")
         else:
             verdicts[str(n)] = {"verdict": mine[0].value.upper(), "reason": mine[0].rest}

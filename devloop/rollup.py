@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devloop.answers import DIMENSIONS, parse_evaluation, split_blocks
+from devloop.answers import DIMENSIONS, fenced_blocks, parse_evaluation
 from devloop.atomic import archive, atomic_write_bytes, atomic_write_text
 from devloop.workspace import Workspace
 
@@ -97,7 +97,7 @@ def _findings(text: str) -> list[dict[str, Any]]:
     """The findings of an answer parse_evaluation accepted (it keeps only the scores)."""
     from devloop.safeyaml import YamlLimit, load
 
-    block = next(b for b in split_blocks(text)[1] if b.info.lower() in ("yaml", "yml"))
+    block = next(b for b in fenced_blocks(text)[0] if b.info.lower() in ("yaml", "yml"))
     try:
         found = (load(block.body) or {}).get("findings") or []
     except YamlLimit:

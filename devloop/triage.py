@@ -17,7 +17,7 @@ ROUTE = Keyword(
     "route",
     "ROUTE: ...",
     re.compile(r"^ROUTE\s*:\s*(?P<value>[a-z]+)\b\s*(?P<rest>.*)$", re.IGNORECASE | re.ASCII),
-    (mention_pattern("routes?"),),
+    (mention_pattern("routes?", ""),),
 )
 
 

@@ -469,3 +469,22 @@ _decoy = st.sampled_from(
 @given(parts=st.lists(st.one_of(_prose_line, _decoy), max_size=12))
 def test_quoted_or_fenced_votes_never_pass(parts: list[str]) -> None:
     assert parse_code_review("\n".join(parts)).verdict != "PRODUCTION_GRADE"
+
+
+def test_a_mention_is_the_keyword_then_a_colon_or_a_value_within_three_words() -> None:
+    from devloop.answers import mention_pattern
+
+    p = mention_pattern("votes?", "yes|no")
+    assert p.search("My VOTE: x") and p.search("votes = 3")
+    assert p.search("vote in the end no") and not p.search("vote in the very end no")  # three words, not four
+    assert not p.search("devote: time") and not p.search("the vote went well")
+    assert not p.search("vote\u017f: x"), "ASCII rules: a long s is not an s, and not part of the word"
+    route = mention_pattern("routes?", "")
+    assert route.search("Route = x") and not route.search("route code")
+
+
+def test_each_fenced_block_knows_its_opening_line_and_info_string() -> None:
+    from devloop.answers import fenced_blocks
+
+    blocks, closed = fenced_blocks("a\n```x\x0c\n1\n```\n~~~\t XyX \t\n~~~\n")
+    assert closed and [(b.info, b.line, b.body) for b in blocks] == [("x\x0c", 2, "1\n"), ("XyX", 5, "")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from devloop.answers import split_blocks
+from devloop.answers import fenced_blocks
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -26,15 +26,15 @@ class Found:
 def find_blocks(text: str) -> list[Found]:
     """Every fenced block whose info string is ``yaml devloop``, with its line number.
 
-    ``devloop.answers.split_blocks`` decides what a block is, and where it opens (in one pass).
+    ``devloop.answers.fenced_blocks`` decides what a block is, and where it opens (in one pass).
     """
-    _, blocks, _ = split_blocks(text)
+    blocks, _ = fenced_blocks(text)
     return [Found(b.line, b.body) for b in blocks if " ".join(b.info.split()) == INFO]
 
 
 def unclosed_line(text: str) -> int | None:
     """The line of a ```yaml devloop fence that never closes (a truncated file), else None."""
-    _, _, closed = split_blocks(text)
+    _, closed = fenced_blocks(text)
     if closed:
         return None
     opened = {f.line for f in find_blocks(text)}
