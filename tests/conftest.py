@@ -136,6 +136,18 @@ class WS:
         return (self.root / rel).read_text()
 
 
+def implemented_workspace(tmp: Path) -> Path:
+    """A workspace (in ``tmp``) whose feature ``a`` is implemented and waits for its code review, one cycle at most."""
+    ws = WS(tmp / "ws", tmp)
+    ws.root.mkdir()
+    assert ws.git("init", "-q").returncode == 0 and ws.devloop("init").returncode == 0
+    ws.config(extra="steps:\n  code_review: {max_cycles: 1}\n")
+    ws.add_feature("a")
+    r = ws.doit("implement:a")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return ws.root
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> WS:
     root = tmp_path / "ws"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from devloop.provenance.lockfile import read_lock
-from tests.conftest import FAKE_AGENT, WS, happy_script
+from tests.conftest import FAKE_AGENT, WS, happy_script, implemented_workspace
 
 CORPUS = Path(__file__).parent.parent / "data" / "answers"
 ANSWERS = sorted(p.name for p in CORPUS.iterdir())
@@ -23,16 +23,8 @@ ANSWERS = sorted(p.name for p in CORPUS.iterdir())
 
 @pytest.fixture(scope="module")
 def implemented(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace whose feature is implemented and waits for its code review: built once, copied per answer."""
-    tmp = tmp_path_factory.mktemp("implemented")
-    ws = WS(tmp / "ws", tmp)
-    ws.root.mkdir()
-    assert ws.git("init", "-q").returncode == 0 and ws.devloop("init").returncode == 0
-    ws.config(extra="steps:\n  code_review: {max_cycles: 1}\n")
-    ws.add_feature("a")
-    r = ws.doit("implement:a")
-    assert r.returncode == 0, r.stdout + r.stderr
-    return ws.root
+    """Built once, copied per answer."""
+    return implemented_workspace(tmp_path_factory.mktemp("implemented"))
 
 
 def _review_with(implemented: Path, tmp: Path, answer: Path) -> tuple[WS, str, str]:

@@ -15,22 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.chat_server import ChatServer, chat_server_fixture  # noqa: F401  (registers `chat_server`)
-from tests.conftest import WS, happy_script
+from tests.conftest import WS, happy_script, implemented_workspace
 
 THOUGHTS = "Line 3 worried me and I almost wrote VOTE: NEEDS WORK, but the test covers it."
 
 
 @pytest.fixture(scope="module")
 def implemented(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("implemented")
-    ws = WS(tmp / "ws", tmp)
-    ws.root.mkdir()
-    assert ws.git("init", "-q").returncode == 0 and ws.devloop("init").returncode == 0
-    ws.config(extra="steps:\n  code_review: {max_cycles: 1}\n")
-    ws.add_feature("a")
-    r = ws.doit("implement:a")
-    assert r.returncode == 0, r.stdout + r.stderr
-    return ws.root
+    return implemented_workspace(tmp_path_factory.mktemp("implemented"))
 
 
 def _copy(implemented: Path, tmp: Path) -> WS:
