@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from devloop.errors import DevloopError, StepFailed, UsageError
@@ -26,7 +26,8 @@ from devloop.workspace import Workspace
 class Outcome:
     """What happened when doit ran one step; the reporter prints it."""
 
-    kind: str  # done, adopted, uptodate, waiting, gate, failed, blocked, refused
+    # done, changed (done, but an input moved while it ran), adopted, uptodate, waiting, gate, failed, blocked, refused
+    kind: str
     feature: str
     step: str
     artifact: str = ""
@@ -101,7 +102,7 @@ def step_status(ws: Workspace, feature: str, step_name: str, lock: FeatureLock |
     """Own status of one step (not looking upstream); reads the lock unless given it."""
     lock = lock if lock is not None else ws.read_lock_shared(feature)
     cur = current(ws, feature, step_name, lock)
-    st = assess(lock.record(step_name), cur, lock.artifacts)
+    st = assess(lock.record(step_name), cur, lock.registry_for(step_name))
     if st.state == "gate":
         view = gate_view(ws, lock, step_name, cur)
         if view is None:
@@ -227,7 +228,7 @@ def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     if blocked is not None:
         return blocked
     cur = current(ws, feature, step_name, lock)
-    st = assess(lock.record(step_name), cur, lock.artifacts)
+    st = assess(lock.record(step_name), cur, lock.registry_for(step_name))
     if st.fresh:
         return Outcome("uptodate", feature, step_name, next=next_hint(feature, step_name))
     if st.state == "edited":
@@ -335,13 +336,29 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
     lock.drop_pending(step_name)
     rec.count_calls(run.calls)
     final = current(ws, feature, step_name, lock, outputs=done.outputs)
+    facts = frozenset(step.facts(ws, feature, lock))
+    given = rec.attempt.ran_with(final.inputs, facts) if rec.attempt else dict(final.inputs)
+    moved = sorted(p for p in set(given) | set(final.inputs) if given.get(p) != final.inputs.get(p))
     timing = {
         "agent_seconds": round(run.agent_seconds, 3),
         "duration_s": round(time.monotonic() - started, 3),
         "finished": now_iso(),
     }
-    rec.finish(outputs=done.outputs, data=done.data, note=done.note, current=final, timing=timing)
+    rec.finish(
+        outputs=done.outputs, data=done.data, note=done.note, current=replace(final, inputs=given), timing=timing
+    )
     ws.write_lock(feature, lock)
+    if moved:
+        what = f"{_names(moved)} changed while {step_name}:{feature} ran"
+        return Outcome(
+            "changed",
+            feature,
+            step_name,
+            artifact=done.artifact,
+            next=f"doit  ({step_name}:{feature} runs again: {what})",
+            detail=f"{what}; its record keeps what it read",
+            calls=run.calls,
+        )
     return Outcome(
         "done",
         feature,
@@ -353,6 +370,11 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
     )
 
 
+def _names(paths: list[str], shown: int = 3) -> str:
+    more = len(paths) - shown
+    return ", ".join(paths[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _stop(ws: Workspace, run: Any, transition: Any, detail: str) -> None:
     from devloop.redact import redact
 
@@ -361,13 +383,18 @@ def _stop(ws: Workspace, run: Any, transition: Any, detail: str) -> None:
     ws.write_lock(run.feature, run.lock)
 
 
-def force(ws: Workspace, feature: str, step_name: str, by: str, reason: str) -> None:
-    """Ask for one new attempt of a step on the next doit (its outputs are archived then)."""
+def force(
+    ws: Workspace, feature: str, step_name: str, by: str, reason: str, seed: dict[str, Any] | None = None
+) -> None:
+    """Ask for one new attempt of a step on the next doit (its outputs are archived then).
+
+    ``seed`` starts the attempt's scratch (``{"fresh": True}``: implement forgets earlier implementations).
+    """
     from devloop import wslock
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
-    lock.step(step_name).request_force(Force(by=by, reason=reason, at=now_iso()))
+    lock.step(step_name).request_force(Force(by=by, reason=reason, at=now_iso(), seed=dict(seed or {})))
     ws.write_lock(feature, lock)
 
 

@@ -43,6 +43,8 @@ class DevloopReporter:
             step += f" (refused: {o.get('detail')})"
         elif kind == "failed" or kind == "error":
             step += f" FAILED: {o.get('detail')}"
+        elif kind == "changed":
+            step += f" (ran, but {o.get('detail')})"
         elif kind == "adopted":
             step += " (hand edit adopted, no agent called)"
         elif o.get("detail"):
@@ -74,6 +76,8 @@ class DevloopReporter:
             return
         if o["kind"] == "blocked" and o["feature"] in self.stopped:
             return
+        if o["kind"] == "changed":
+            self.stopped.add(o["feature"])  # its later steps are blocked behind it: the Next: here says why
         if o["kind"] in ("waiting", "gate", "blocked"):
             self.waiting.append(f"{o['step']}:{o['feature']}")
             self.stopped.add(o["feature"])

@@ -49,6 +49,8 @@ class AgentRequest:
     # Author roles revising existing files: their hashes before the call. A
     # human (manual agent) has answered once one of them has changed.
     before: tuple[tuple[str, str], ...] = ()
+    # Author roles in a fix round: the files the confirmed findings point at (a person is told to edit them).
+    focus: tuple[str, ...] = ()
     # The confinement of the program that answers (a devloop.confine.watch.Box): a command agent
     # runs its command line through it. None: run as configured (unit tests, kinds without a process).
     box: Any = None

@@ -79,7 +79,7 @@ class ManualAgent:
         if not ignore.exists():
             atomic_write_text(ignore, "*\n")
         atomic_write_text(path, request.prompt)
-        verb, files = ("write", missing) if missing else ("revise", wanted)
+        verb, files = ("write", missing) if missing else ("revise", [*request.focus, *wanted])
         return AgentResult(
             CallStatus.WAITING,
             detail=f"{verb} {', '.join(files)} (prompt: {rel})",

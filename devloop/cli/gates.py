@@ -41,8 +41,14 @@ def approve(feature: str, gate: str, root: Path | None) -> None:
 @click.argument("feature")
 @click.argument("step", required=False)
 @click.option("--drifted", is_flag=True, help="Every step of FEATURE that ran with other agents or templates.")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="With implement: start the feature's change over from the commit checked out now "
+    "(forget the files earlier implementations touched).",
+)
 @workspace_option
-def redo(feature: str, step: str | None, drifted: bool, root: Path | None) -> None:
+def redo(feature: str, step: str | None, drifted: bool, fresh: bool, root: Path | None) -> None:
     """Regenerate STEP of FEATURE on the next `doit`, even over a hand edit.
 
     The next run opens one new attempt of the step (its current outputs are
@@ -50,6 +56,11 @@ def redo(feature: str, step: str | None, drifted: bool, root: Path | None) -> No
     that attempt keep its answers. With --drifted, every step whose agents,
     prompt template or policy changed since it ran (`devloop status` shows
     them as drifted; a plain doit leaves them as they are).
+
+    A feature's change is every file any implementation or fix round of it
+    touched, diffed against the commit its first implementation started
+    from. `devloop redo FEATURE implement --fresh` starts it over: the new
+    implementation's files only, against the commit checked out now.
     """
     from devloop.engine import drifted as find_drifted
     from devloop.engine import force
@@ -60,13 +71,15 @@ def redo(feature: str, step: str | None, drifted: bool, root: Path | None) -> No
     ws = open_workspace(root)
     if feature not in ws.features():
         raise UsageError(f"no feature {feature!r} in {ws.root}")
+    if fresh and step != "implement":
+        raise UsageError("--fresh starts a feature's change over: it goes with the implement step only")
     steps = [check_step(step)] if step else find_drifted(ws, feature)
     if not steps:
         click.echo(f"No step of {feature} is drifted; nothing to redo.")
         return
     by, reason = ("redo", "devloop redo") if step else ("drifted", "devloop redo --drifted")
     for name in steps:
-        force(ws, feature, name, by, reason)
+        force(ws, feature, name, by, reason, seed={"fresh": True} if fresh else None)
     click.echo(f"{', '.join(f'{s}:{feature}' for s in steps)} will be regenerated. Next: doit")
 
 

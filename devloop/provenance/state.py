@@ -147,6 +147,39 @@ class Attempt:
                 expected.pop(p, None)
         return all(inputs.get(p) == h for p, h in expected.items())
 
+    def ran_with(self, now: dict[str, str], facts: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+        """The inputs this attempt was given, keyed like ``now`` (the inputs when it ends).
+
+        A file's hash is the one the attempt's own calls left (a fix round
+        rewrites code a judge reads) or else the one it started from: an edit
+        made by anyone else while the step ran is not what it read, so the
+        record differs from the disk and the step is stale at once. A file
+        that became an input during the run and that no call of it wrote is
+        left out (the step never saw it: "new input"); one that stopped being
+        an input is kept unless a call of it deleted it. ``facts`` (the deploy
+        stamp) are not files a person edits: they keep their value at the end.
+        """
+        wrote: dict[str, str] = {}
+        deleted: set[str] = set()
+        for c in self.calls:  # in the order they finished: the last word on a file wins
+            gone = set(c.data.get("deleted") or ()) - set(c.outputs)
+            for p in gone:
+                wrote.pop(p, None)
+            deleted = (deleted - set(c.outputs)) | gone
+            wrote.update(c.outputs)
+        given: dict[str, str] = {}
+        for p in set(now) | set(self.base):
+            if p in facts:
+                if p in now:
+                    given[p] = now[p]
+            elif p in wrote:
+                given[p] = wrote[p]
+            elif p in deleted:
+                continue
+            elif p in self.base:
+                given[p] = self.base[p]
+        return given
+
     # -- calls -------------------------------------------------------------
     def call(self, call_id: str) -> Call | None:
         return next((c for c in self.calls if c.id == call_id), None)
@@ -392,6 +425,18 @@ class FeatureLock:
     def outputs(self, name: str) -> list[str]:
         rec = self.steps.get(name)
         return rec.outputs if rec else []
+
+    def registry_for(self, step: str) -> dict[str, dict[str, Any]]:
+        """The artifact registry as ``step`` is judged against it: files a person is editing as the
+        answer of another step's waiting call (a fix round of the code) are that call's, not hand edits."""
+        held = {
+            p
+            for name, rec in self.steps.items()
+            if name != step and rec.state == WAITING and rec.attempt is not None
+            for w in rec.attempt.waits.values()
+            for p in w.paths
+        }
+        return {p: a for p, a in self.artifacts.items() if p not in held} if held else self.artifacts
 
     # -- gates -----------------------------------------------------------------
     def gate_passes(self, gate: str, subject: dict[str, str]) -> bool:

@@ -248,6 +248,7 @@ class CodeReviewStep(Step):
             k,
             None if implementer == "hand" else implementer,  # code a person wrote is fixed by the role's agent
             watch=code_files(run.ws, f, run.lock),
+            focus=_pointed_at(run.ws, blocking),
         )
         deleted = (run.memo(f"round{k}-fix") or {}).get("data", {}).get("deleted") or []
         run.lock.step("implement").add_outputs(changed, deleted)
@@ -295,6 +296,18 @@ def _excerpt(ws: Workspace, c: P.Claim) -> str | None:
     if c.location == "ok":
         return numbered(ws, c.file, c.line)
     return None if check_location(ws, c.file, 1) else numbered(ws, c.file)
+
+
+def _pointed_at(ws: Workspace, blocking: list[dict[str, Any]]) -> list[str]:
+    """The workspace files the blocking findings name, in their order (a person fixing by hand edits these)."""
+    from devloop.steps.change import is_loop_file
+
+    named = [c.get("file") for c in blocking]
+    return [
+        p
+        for p in dict.fromkeys(n for n in named if isinstance(n, str) and n)
+        if not is_loop_file(p) and check_location(ws, p, 1) is None
+    ]
 
 
 def _manual(run: StepRun, agent: str) -> bool:

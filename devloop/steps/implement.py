@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from devloop import gitsafe
 from devloop.atomic import atomic_write_text
 from devloop.prompts import read_text, render
 from devloop.provenance.state import FeatureLock
@@ -46,8 +47,7 @@ class ImplementStep(Step):
             no_deviations=NO_DEVIATIONS,
             triage=run.triage_note(),
         )
-        if "base_commit" not in run.scratch:
-            run.scratch["base_commit"] = git_head(ws.root)
+        carried, carried_deleted = _carried(run)
         base = run.scratch["base_commit"]
         rotation = tuple(ws.config.roles.implementer_rotation)
         from devloop.steps.code_review import code_files
@@ -66,7 +66,11 @@ class ImplementStep(Step):
             run.register(smoke)
         gates = run_gates(run)
         changed, deleted, gates = self._retry_gates(run, changed, list(who.get("deleted") or []), gates)
-        outputs = sorted(set(changed) | {deviations, smoke})
+        deleted = sorted((set(carried_deleted) | set(deleted)) - set(changed))
+        kept = [p for p in carried if p not in deleted and (ws.root / p).is_file()]
+        for p in kept:
+            run.register(p)
+        outputs = sorted(set(changed) | set(kept) | {deviations, smoke})
         data = {
             "gates": gates,
             "files": len(outputs),
@@ -130,6 +134,31 @@ class ImplementStep(Step):
                 run.attempt.reject(f"gate-fix{i}", why, {})
             raise run.rejected("implement", why, changed)
         return changed, deleted, gates
+
+
+def _carried(run: StepRun) -> tuple[list[str], list[str]]:
+    """The feature's files from its earlier implementations and fix rounds, and the files they deleted.
+
+    A feature's change is everything any implementation of it touched, diffed
+    against the commit its first implementation started from (kept in the
+    attempt as ``base_commit``): a re-implementation that changes nothing
+    still shows the code to its judges. ``devloop redo <f> implement
+    --fresh`` starts over from the commit checked out now.
+    """
+    rec, ws = run.record, run.ws
+    fresh = bool(run.scratch.get("fresh"))
+    before = {} if fresh else rec.data
+    if "base_commit" not in run.scratch:
+        if "base_commit" not in before:  # never implemented, or started over
+            base = git_head(ws.root)
+        else:  # None: there was no commit then, and the whole files are the change
+            base = before["base_commit"]
+            if isinstance(base, str) and not gitsafe.is_commit(ws.root, base):
+                base = None  # that commit is gone (a rebase): judges see whole files, never less
+        run.scratch["base_commit"] = base
+    if fresh:
+        return [], []
+    return list(rec.outputs), list(before.get("deleted") or [])
 
 
 def _red(gates: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -347,6 +347,7 @@ class StepRun:
         revise: bool = False,
         fallbacks: tuple[str, ...] = (),
         watch: Iterable[str] = (),
+        focus: Iterable[str] = (),
     ) -> list[str]:
         """An author call: the agent writes files; returns every file it changed.
 
@@ -357,7 +358,11 @@ class StepRun:
         write is the role's reach (:mod:`devloop.confine.reach`); a write out
         of it refuses the answer. ``fallbacks`` are
         agents tried in order when the agent is unavailable (backup implementer
-        rotation); the journal records who did the work.
+        rotation); the journal records who did the work. ``focus`` are the
+        files a fix round's findings point at: a person is told to edit them.
+        While a person works on the answer, every input of this step they may
+        write is theirs: an edit of it is the answer, not a change under the
+        step (the attempt resumes with it).
         """
         watch = list(watch)
         hit = self.memo(call_id)
@@ -378,7 +383,14 @@ class StepRun:
             for rel in expected:  # a previous attempt died mid-call: keep what it left
                 archive(self.ws.root, self.ws.root / rel, self.ws.history_dir(self.feature), "partial")
         req = self._request(
-            role, RoleKind.AUTHOR, call_id, prompt, rnd, expected_files=tuple(expected), before=tuple(before.items())
+            role,
+            RoleKind.AUTHOR,
+            call_id,
+            prompt,
+            rnd,
+            expected_files=tuple(expected),
+            before=tuple(before.items()),
+            focus=tuple(p for p in dict.fromkeys(focus) if p not in expected),
         )
         names = [agent_name or _role_agent(self.ws, role), *fallbacks]
         rotation: list[dict[str, str]] = []
@@ -389,7 +401,7 @@ class StepRun:
             result, changed = author_call.call(self, agent, ask, expected, list(watch))
             forget_change(self.ws)
             if result.status is CallStatus.WAITING:
-                self._waiting(call_id, list(expected), before, result.prompt_path)
+                self._waiting(call_id, self._theirs(role, expected, watch), before, result.prompt_path)
                 raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)
             if result.ok:
                 break
@@ -419,6 +431,14 @@ class StepRun:
         }
         self._remember(call_id, outputs, data)
         return sorted(outputs)
+
+    def _theirs(self, role: str, expected: list[str], watch: list[str]) -> list[str]:
+        """What a person answering an author call may change: its files, and the step's inputs in the role's reach."""
+        from devloop.confine import reach as R
+
+        reach = R.for_author(self.ws, self.feature, role, expected, owner="you")
+        inputs = [p for p in self.step.inputs(self.ws, self.feature, self.lock) if reach.why_not(p) is None]
+        return list(dict.fromkeys([*expected, *watch, *inputs]))
 
     def triage_note(self) -> str:
         """The triage note that sent the loop back to this step, if any (it lives as long as the attempt)."""

@@ -15,7 +15,11 @@ asking for changes: REVISE, NEEDS WORK with a P1, a must-fix finding),
 check block, missing files), ``trespass`` (an author that passes but also
 writes where no author may: devloop.yaml and the feature's evaluation.md,
 both marked TRESPASS), ``slow`` (sleeps ``sleep`` seconds first, then
-passes: to be interrupted), ``fail`` (exits 1). Every answer carries a
+passes: to be interrupted), ``fail`` (exits 1), ``hold`` (writes
+``<hold>/held-<feature>-<step>`` with ``"hold": <folder>`` of the control
+file, waits until ``<hold>/go`` exists (at most 60 s), then passes: a test
+edits files while the agent works), ``keep_code`` (an implementer that only
+re-saves deviations.md, leaving the code as it is). Every answer carries a
 counter, so no two answers are the same.
 
 Keys of ``modes`` may also name a feature: ``"<feature>/<step>"``.
@@ -98,6 +102,8 @@ def make_answer(
             files[f"{p}/plan.md"] = plan(feature, n, risk)
         return "", files
     if role == "implementer":
+        if mode == "keep_code":
+            return "", {f"{p}/deviations.md": f"No deviations. (answer {n}, the code stays as it is)\n"}
         if bad:
             return "", {f"src/{feature.replace('-', '_')}.py": f"print({n})\n"}
         return "", {
@@ -164,6 +170,12 @@ def main() -> int:
     try:
         if mode == "slow":
             time.sleep(float(ctl.get("sleep", 30)))
+        if mode == "hold":
+            hold = Path(ctl["hold"])
+            (hold / f"held-{feature}-{step}").write_text(f"{call_id}\n")
+            deadline = time.monotonic() + 60
+            while not (hold / "go").exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
         if mode == "fail":
             print(f"loop_agent: failing on purpose (answer {n})", file=sys.stderr)
             return 1
