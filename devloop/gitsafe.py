@@ -41,8 +41,8 @@ OVERRIDES = (
     "protocol.allow=never",
     "uploadpack.packObjectsHook=",
 )
-# Variables git reads besides its own: only what it needs to find a home and speak a language.
-ENV_NAMES = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
+# Variables git reads besides its own: only what it needs to find a home (and its XDG config) and speak a language.
+ENV_NAMES = ("HOME", "XDG_CONFIG_HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 
 
 def git_program(root: Path) -> str | None:

@@ -250,10 +250,7 @@ def confined(root: Path, rel: str) -> Path:
 
 
 def _schema_stamp() -> str:
-    """Size and mtime of the schema's source, without importing it (the cache exists to avoid pydantic)."""
-    models = Path(__file__).parent / "config" / "models.py"
-    try:
-        st = models.stat()
-    except OSError:
-        return ":unknown"
-    return f":{st.st_size}:{st.st_mtime_ns}"
+    """devloop's code as installed, without importing the schema (the cache exists to avoid pydantic)."""
+    from devloop.provenance.hashing import package_stamp
+
+    return f":{package_stamp()[0]}"

@@ -15,10 +15,25 @@ from devloop.provenance.verdicts import FILE, Verdicts, stamp_of
 OLD = 10_000_000_000  # ns: older than the racy window, so a stat proves the content
 
 
+@pytest.fixture(autouse=True)
+def started_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process started 10 s from now: every file written by the test so far, ctime included, is settled.
+
+    (utime can set a file's mtime back, never its ctime.) A test that needs a
+    file changed just before the process started sets its mtime to ``STARTED_NS``.
+    """
+    monkeypatch.setattr(verdicts, "STARTED_NS", time.time_ns() + OLD)
+
+
 def age(path: Path, by_ns: int = OLD) -> None:
     """Last modified well before this process started (the memo trusts no file newer than that)."""
     then = verdicts.STARTED_NS - by_ns
     os.utime(path, ns=(then, then))
+
+
+def just_now(path: Path) -> None:
+    """Modified as this process started: within the racy window."""
+    os.utime(path, ns=(verdicts.STARTED_NS, verdicts.STARTED_NS))
 
 
 def workspace(tmp_path: Path) -> Path:
@@ -50,12 +65,29 @@ def test_an_answer_on_settled_files_is_kept_saved_and_given_back(tmp_path: Path)
 
 def test_a_file_modified_within_the_racy_window_keeps_nothing(tmp_path: Path) -> None:
     root = workspace(tmp_path)
-    (root / "plans/a/plan.md").write_text("# plan, just now\n")  # mtime: now
+    (root / "plans/a/plan.md").write_text("# plan, just now\n")
+    just_now(root / "plans/a/plan.md")
     m = memo(root)
     assert not m.record("a:plan", ["fresh", []], DEPS)
     assert m.get("a:plan") is None
     m.save()
     assert not (root / ".devloop" / FILE).exists()
+
+
+def test_a_put_back_with_an_old_mtime_is_too_new_by_its_ctime_and_keeps_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Condition 3: the newest of mtime and ctime must be settled (cp -p sets an old mtime, the ctime is now)."""
+    root = workspace(tmp_path)
+    plan = root / "plans/a/plan.md"
+    plan.write_text("# PLAN\n")
+    then = time.time_ns() - OLD
+    os.utime(plan, ns=(then, then))  # as cp -p leaves it
+    monkeypatch.setattr(verdicts, "STARTED_NS", time.time_ns())  # a run starts now
+    key = hashing.key_of(plan.stat())
+    assert key[1] < verdicts.STARTED_NS - hashing.RACY_NS <= key[2]
+    assert not hashing.settled(key, verdicts.STARTED_NS)
+    assert not memo(root).record("a:plan", ["fresh", []], DEPS)
 
 
 def test_a_rewrite_with_same_size_and_mtime_put_back_is_seen_through_ctime(tmp_path: Path) -> None:
@@ -192,10 +224,43 @@ def test_the_stamp_changes_with_devloop_yaml_and_templates_and_says_when_they_ar
     assert settled
     templates.mkdir()
     (templates / "plan.md.j2").write_text("{{ brief }}\n")
+    just_now(templates / "plan.md.j2")
     second, settled = stamp_of(root, [templates])
     assert second != first and not settled  # an override appeared, just now
     age(templates / "plan.md.j2")
     assert stamp_of(root, [templates])[1]
     (root / "devloop.yaml").write_text("agents: {x: 1}\n")
+    just_now(root / "devloop.yaml")
     third, settled = stamp_of(root, [templates])
     assert third != second and not settled
+
+
+def test_the_stamp_holds_every_module_of_devloop_by_its_full_key(tmp_path: Path) -> None:
+    """Condition 1: any module of the package, in any folder, by size, mtime, ctime or inode."""
+    import shutil
+
+    pkg = Path(verdicts.__file__).resolve().parent.parent
+    copy = tmp_path / "devloop"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    first, _ = hashing.tree_stamp(copy)
+    for rel in ("review/__init__.py", "agents/__init__.py", "checks/__init__.py", "cli/__init__.py", "answers.py"):
+        module = copy / rel
+        st = module.stat()
+        data = module.read_bytes()
+        module.write_bytes(data[:-1] + (b" " if data[-1:] != b" " else b"\n"))  # same size
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime: only the ctime moved
+        now, latest = hashing.tree_stamp(copy)
+        assert now != first, rel
+        assert latest >= module.stat().st_ctime_ns
+        first = now
+    assert hashing.package_stamp()[0] == hashing.tree_stamp(pkg)[0]
+
+
+def test_an_unsettled_package_keeps_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Condition 2: a module changed within the racy window before the run makes the stamp unsettled."""
+    root = workspace(tmp_path)
+    _, latest = hashing.package_stamp()
+    monkeypatch.setattr(verdicts, "STARTED_NS", latest + hashing.RACY_NS // 2)
+    assert not stamp_of(root, [])[1]
+    monkeypatch.setattr(verdicts, "STARTED_NS", latest + hashing.RACY_NS + 1)
+    assert stamp_of(root, [])[1]

@@ -86,12 +86,10 @@ def _yaml(body: str, source: str, line: int) -> Any:
 
 
 def _loader_stamp() -> str:
-    """Size and mtime of devloop's YAML loader, without importing it: another loader never reads this cache."""
-    try:
-        st = (Path(__file__).resolve().parent.parent / "safeyaml.py").stat()
-    except OSError:
-        return "unknown"
-    return f"{st.st_size}-{st.st_mtime_ns}"
+    """devloop's code as installed (its YAML loader and check model among it): another loader never reads this cache."""
+    from devloop.provenance.hashing import package_stamp
+
+    return package_stamp()[0]
 
 
 def _plain(value: Any, depth: int = 0) -> bool:

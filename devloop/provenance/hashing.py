@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -48,9 +49,41 @@ def key_text(key: Key | None) -> str | None:
     return None if key is None else ":".join(map(str, key))
 
 
+def newest(key: Key) -> int:
+    """The later of the file's mtime and ctime: ``cp -p``, ``touch -r``, ``tar x`` and ``rsync -t`` set an old
+    mtime, but the kernel sets the ctime of every change to now."""
+    return max(key[1], key[2])
+
+
 def settled(key: Key, read_ns: int) -> bool:
-    """True when the file was last modified long enough before ``read_ns`` for its stat to prove its content."""
-    return key[1] < read_ns - RACY_NS
+    """True when the file was last changed (by either clock) long enough before ``read_ns`` for its stat to
+    prove its content."""
+    return newest(key) < read_ns - RACY_NS
+
+
+@functools.cache
+def package_stamp() -> tuple[str, int]:
+    """devloop's own code as installed (:func:`tree_stamp` of the package), taken once per process.
+
+    Every cache that holds what devloop's code computed (the verdict memo,
+    the parsed config and check blocks) rests on it, so any edit or upgrade
+    of any module forgets them.
+    """
+    return tree_stamp(Path(__file__).resolve().parent.parent)
+
+
+def tree_stamp(top: Path) -> tuple[str, int]:
+    """A hash of the path and full stat key of every module and template below ``top``, and their newest change."""
+    parts, latest = [], 0
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".j2")):
+                path = os.path.join(folder, name)
+                key = key_of(os.stat(path))
+                parts.append(f"{path}:{key_text(key)}")
+                latest = max(latest, newest(key))
+    return hash_bytes("\n".join(parts).encode("utf-8", "surrogateescape"))[:20], latest
 
 
 def hash_file(path: Path | str, blank_is_missing: bool = False) -> str:

@@ -1,19 +1,45 @@
 """A per-machine memo of settled answers, so that an up-to-date ``doit`` reads no lock and hashes no file.
 
 An answer (a step found up to date or drifted, with its reasons; a feature's
-doit targets) is kept in ``.devloop/verdicts.json`` with the files and
-folders it rests on, each with the stat key (size, mtime_ns, ctime_ns,
-inode) it had. It is given again only while every one of them still has
-that key, so content hashes stay the truth: any change of a file's stat sends
-its step back to the lock and the hashes.
+doit targets; a status row) is kept in ``.devloop/verdicts.json`` with the
+files and folders it rests on, each with its stat key: size, mtime_ns,
+ctime_ns, inode. Content hashes stay the truth; the memo only proves that
+nothing was touched since they were taken.
 
-An answer is only kept when everything it rests on was last modified well
-before this process started (``RACY_NS``): a file rewritten within one mtime
-tick keeps its size, mtime and inode, so the stat of a file that new proves
-nothing (git's "racily clean" entries). A file that is missing rests on the
-folder that would hold it, whose mtime changes when it appears. A key seen
-when the content was read must also be the key at the end, so a file
-rewritten and back-dated (``cp -p``) while devloop read it is not kept.
+A memo answer is trusted exactly when all of these hold (each has a test in
+tests/test_verdicts.py or tests/test_coarse_clock.py):
+
+1. **Same stamp.** The memo was written under this process's stamp
+   (:func:`stamp_of`): the memo format, devloop's version, every module and
+   template of devloop's package with its full stat key
+   (:func:`~devloop.provenance.hashing.package_stamp`), every file and folder
+   of the template folders, and devloop.yaml's key. Any other stamp is an
+   empty memo.
+2. **A settled stamp.** Nothing in the stamp changed, by mtime or ctime,
+   within ``RACY_NS`` before this process started; otherwise this process
+   keeps nothing (it may still read answers kept earlier).
+3. **Settled when kept.** Every file an answer rests on had its newest
+   timestamp (the later of mtime and ctime) older than ``RACY_NS`` before
+   this process started. A file rewritten within one timestamp tick keeps
+   its size, mtime and inode, so a stat that new proves nothing (git's
+   "racily clean" entries); ``cp -p``, ``touch -r``, ``tar x`` and ``rsync
+   -t`` set an old mtime, but the ctime of every change is the kernel's now.
+   With one-second timestamps (ext2/3 with small inodes, FAT, HFS+, several
+   network file systems) the ctime rule is what sees a second same-size
+   put-back in the same second.
+4. **Unchanged while read.** Every file's key when the answer was kept is
+   the key this process saw just before it read the file (or found it
+   missing): a file rewritten and back-dated while devloop read it is not
+   kept.
+5. **A missing file rests on its folder** (recursively up to the
+   workspace), whose mtime and ctime change when the file appears.
+6. **Same keys now.** When read back, every file and folder has exactly the
+   key it was kept with.
+7. **Stats are taken afresh while a step may write.** Within a run, a stat is
+   reused from memory only while no step runs in this process (after a
+   step, only other features' plan folders, which no author may write).
+8. **Only settled verdicts are kept**: up to date or drifted, never
+   running, interrupted, waiting or stale (the engine's choice).
 
 The memo is a cache: deleting it costs one slow no-op; several processes may
 write it (the last one wins, and every answer it holds is checked anyway).
@@ -27,7 +53,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devloop.provenance.hashing import OBSERVED, RACY_NS, key_of, key_text
+from devloop.provenance.hashing import OBSERVED, RACY_NS, key_of, key_text, package_stamp
 
 FILE = "verdicts.json"  # the steps' answers and doit targets: what an up-to-date doit reads
 VIEWS = "views.json"  # whole status rows: what devloop status reads (kept apart: doit never loads them)
@@ -44,8 +70,10 @@ def stat_text(path: str) -> StatKey:
         return None
 
 
-def _mtime(key: str) -> int:
-    return int(key.split(":")[1])
+def _newest(key: str) -> int:
+    """The later of the mtime and ctime of a key ``size:mtime_ns:ctime_ns:inode``."""
+    parts = key.split(":")
+    return max(int(parts[1]), int(parts[2]))
 
 
 def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
@@ -59,14 +87,9 @@ def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
     from devloop import __version__
 
     limit = STARTED_NS - RACY_NS
-    settled = True
-    parts = [str(FORMAT), __version__]
-    pkg = Path(__file__).resolve().parent.parent
-    for folder in (pkg, pkg / "steps", pkg / "provenance", pkg / "config"):
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            if entry.name.endswith(".py"):
-                st = entry.stat()
-                parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
+    code, latest = package_stamp()
+    settled = latest < limit
+    parts = [str(FORMAT), __version__, code]
     for top in templates:
         parts.append(f"{top}:{stat_text(str(top))}")
         for folder, dirs, files in os.walk(top):
@@ -74,10 +97,10 @@ def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
             for name in sorted([*dirs, *files]):
                 key = stat_text(os.path.join(folder, name))
                 parts.append(f"{folder}/{name}:{key}")
-                settled = settled and (key is None or _mtime(key) < limit)
+                settled = settled and (key is None or _newest(key) < limit)
     config = stat_text(str(root / "devloop.yaml"))
     parts.append(f"devloop.yaml:{config}")
-    settled = settled and (config is None or _mtime(config) < limit)
+    settled = settled and (config is None or _newest(config) < limit)
     return "|".join(parts), settled
 
 
@@ -170,7 +193,7 @@ class Verdicts:
                 if rel == "." or (rel.startswith("/") and parent == rel):
                     return False
                 todo.append(parent if parent else ".")  # the folder that would hold it
-            elif _mtime(key) >= limit:
+            elif _newest(key) >= limit:
                 return False  # too new for its stat to prove its content
             wanted[rel] = key
         if len(self.index) != len(self.paths):

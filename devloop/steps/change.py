@@ -79,14 +79,39 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
 def resting_on(ws: Workspace, feature: str, lock: FeatureLock) -> list[str] | None:
     """Besides file contents, what ``change_of`` depends on, as paths whose stat changes with it.
 
-    The files the implementer touched or deleted (present or not): what git
-    ignores no longer matters. None when stats cannot tell: ``paths:``
-    patterns match files anywhere.
+    The files the implementer touched or deleted (present or not), and git's
+    per-user files that say what it ignores (:func:`git_user_files`): the
+    change's notes name ignored files, and no answer should outlive a change
+    of what git ignores. None when stats cannot tell: ``paths:`` patterns
+    match files anywhere.
     """
     if _patterns(ws, feature):
         return None
     touched, deleted = _recorded(lock)
-    return sorted(touched | deleted)
+    return [*sorted(touched | deleted), *git_user_files(ws)]
+
+
+def git_user_files(ws: Workspace) -> list[str]:
+    """git's files outside the repository that decide what it ignores, as absolute paths (present or not).
+
+    The global config (``~/.gitconfig``) and the XDG config and ignore files
+    (``$XDG_CONFIG_HOME/git/``, else ``~/.config/git/``), and the file the
+    global config names as ``core.excludesFile``. Found once per process.
+    """
+    hit = ws.memo.get("git-user-files")
+    if hit is not None:
+        return hit
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    files = [os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config"), os.path.join(xdg, "git", "ignore")]
+    done = gitsafe.run(ws.root, ["config", "--global", "--get", "core.excludesFile"], timeout=30)
+    if done is not None and done.returncode == 0:
+        named = done.stdout.decode("utf-8", "surrogateescape").strip()
+        if named:
+            named = os.path.expanduser(named)
+            files.append(named if os.path.isabs(named) else os.path.join(str(ws.root), named))
+    ws.memo["git-user-files"] = files = sorted(set(files))
+    return files
 
 
 def _recorded(lock: FeatureLock) -> tuple[set[str], set[str]]:

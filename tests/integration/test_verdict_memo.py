@@ -15,12 +15,13 @@ from tests.conftest import WS
 
 
 def age(root: Path) -> None:
-    """Every file and folder last modified 10 s ago, as after a pause: old enough for stats to prove content."""
+    """Every file and folder last modified 10 s ago, and a pause: old enough (by mtime and ctime) for stats to prove content."""
     then = time.time_ns() - 10_000_000_000
     for folder, dirs, files in os.walk(root):
         for name in (*dirs, *files):
             os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
     os.utime(root, ns=(then, then))
+    time.sleep(2.2)  # utime cannot set the ctime back: wait until every ctime is settled too
 
 
 def modules_of_noop(ws: WS) -> set[str]:
@@ -86,3 +87,39 @@ def test_a_fresh_copy_without_the_memo_calls_no_agent_and_a_deleted_memo_costs_n
     shutil.rmtree(ws.root / ".devloop")
     assert "Everything is up to date" in ws.doit().stdout
     assert len(ws.calls()) == n
+
+
+def test_a_change_of_what_git_ignores_for_the_user_is_never_hidden_by_the_memo(tmp_path: Path) -> None:
+    """git's global and XDG ignore files: with paths: they change the change set, and doit runs code review."""
+    from tests.loopws import LoopWS
+
+    lw = LoopWS.create(tmp_path)
+    lw.config(extra="features:\n  a: {paths: ['src/**']}\n")
+    lw.write("src/other.py", "x = 1\n")
+    assert "Step: code_review:a" in lw.doit().stdout
+    age(lw.root)
+    lw.doit()
+    entries = json.loads((lw.root / ".devloop" / FILE).read_text())["entries"]
+    assert "a:implement" in entries and "a:code_review" not in entries  # paths: match anywhere: never kept
+    ignore = Path(lw.env["HOME"]) / ".config/git/ignore"
+    ignore.parent.mkdir(parents=True)
+    ignore.write_text("src/other.py\n")
+    assert lw.status()["a"]["code_review"]["state"] == "stale"
+    n = len(lw.calls())
+    r = lw.doit()
+    assert "Step: code_review:a\n" in r.stdout, r.stdout
+    assert any(step == "code_review" for _, step, _ in lw.calls_since(n))
+
+
+def test_without_paths_the_memo_of_code_review_rests_on_git_s_user_files(tmp_path: Path) -> None:
+    from tests.loopws import LoopWS
+
+    lw = LoopWS.create(tmp_path)
+    lw.run(["git", "config", "--global", "core.excludesFile", "~/my-ignores"])
+    lw.doit()
+    age(lw.root)
+    lw.doit()
+    memo = json.loads((lw.root / ".devloop" / FILE).read_text())
+    deps = {memo["paths"][i] for i in memo["entries"]["a:code_review"][1]}
+    home = lw.env["HOME"]
+    assert {f"{home}/.gitconfig", f"{home}/.config/git/ignore", f"{home}/my-ignores"} <= deps
