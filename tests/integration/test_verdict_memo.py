@@ -15,7 +15,7 @@ from tests.conftest import WS
 
 
 def age(root: Path) -> None:
-    """Every file and folder last modified 10 s ago, and a pause: old enough (by mtime and ctime) for stats to prove content."""
+    """Every file and folder last modified 10 s ago, then a pause: settled by mtime and ctime, stats prove content."""
     then = time.time_ns() - 10_000_000_000
     for folder, dirs, files in os.walk(root):
         for name in (*dirs, *files):
