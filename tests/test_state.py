@@ -113,3 +113,113 @@ def test_a_record_round_trips_through_its_serialised_form() -> None:
     rec.request_force(Force("triage", "route plan", note="n"))
     assert rec.state == RUNNING
     assert StepRecord.from_dict(rec.to_dict()) == rec
+
+
+# -- the attempt journal, call by call (each test kills mutants a regression would be) --------------------
+def test_an_attempt_never_resumes_after_the_step_gained_or_lost_an_input() -> None:
+    attempt = StepRecord().start(BASE, resumable=False, now="t")
+    assert not attempt.matches({**BASE, "src/new.py": "n1"})  # a new input: the attempt never saw it
+    assert not attempt.matches({"plans/f/plan.md": "p1"})
+
+
+def test_a_newer_answer_for_the_same_call_replaces_the_older_one() -> None:
+    attempt = StepRecord().start(BASE, resumable=False, now="t")
+    attempt.remember("round1-review", {"a.md": "h1"}, {"vote": "NEEDS WORK"})
+    attempt.remember("round1-review", {"a.md": "h2"}, {"vote": "PRODUCTION GRADE"})
+    assert [c.id for c in attempt.calls] == ["round1-review"]
+    call = attempt.call("round1-review")
+    assert call is not None and call.data == {"vote": "PRODUCTION GRADE"} and call.outputs == {"a.md": "h2"}
+
+
+def test_remember_and_reject_end_the_in_flight_call_and_only_their_own() -> None:
+    attempt = StepRecord().start(BASE, resumable=False, now="t")
+    attempt.begin("implement", ["src/a.py", "src/a.py", "plans/f/deviations.md"])
+    assert attempt.inflight == "implement" and attempt.inflight_paths == ["plans/f/deviations.md", "src/a.py"]
+    attempt.remember("other", {}, {})
+    assert attempt.inflight == "implement"  # another call's answer leaves it in flight
+    attempt.remember("implement", {"src/a.py": "h"}, {})
+    assert attempt.inflight is None and attempt.inflight_paths == []
+    attempt.begin("gate-fix1", ["src/a.py"])
+    attempt.reject("other", "no", {})
+    assert attempt.inflight == "gate-fix1"
+    attempt.reject("gate-fix1", "still red", {})
+    assert attempt.inflight is None and attempt.inflight_paths == []
+    attempt.begin("x", ["y"])
+    attempt.end_call()
+    assert attempt.inflight is None and attempt.inflight_paths == []
+
+
+def test_a_killed_agent_s_partial_files_do_not_stop_the_attempt_from_resuming() -> None:
+    attempt = StepRecord().start(BASE, resumable=False, now="t")
+    attempt.begin("validation-pass2", ["plans/f/validation.md"])
+    half = {**BASE, "plans/f/validation.md": "half-written"}
+    assert attempt.matches(half)  # the call is asked again, the attempt resumes
+    assert not attempt.matches({**half, "plans/f/plan.md": "p9"})
+    attempt.end_call()
+    assert not attempt.matches(half)
+
+
+def test_a_wait_ends_when_its_call_is_answered_and_its_files_count_again() -> None:
+    attempt = StepRecord().start(BASE, resumable=False, now="t")
+    attempt.wait("revise", Wait(["plans/f/plan.md"], {"plans/f/plan.md": "p1"}))
+    assert attempt.matches({**BASE, "plans/f/plan.md": "p2"})
+    attempt.remember("revise", {"plans/f/plan.md": "p2"}, {})
+    assert "revise" not in attempt.waits
+    assert attempt.matches({**BASE, "plans/f/plan.md": "p2"})
+    assert not attempt.matches({**BASE, "plans/f/plan.md": "p3"})  # edited after the answer: not resumable
+
+
+def test_a_refused_answer_s_files_are_expected_as_it_left_them() -> None:
+    attempt = StepRecord().start(BASE, resumable=False, now="t")
+    attempt.reject("plan", "broken check block", {"plans/f/validation.md": "v-bad"})
+    assert attempt.matches({**BASE, "plans/f/validation.md": "v-bad"})
+    assert not attempt.matches(BASE)
+
+
+def test_fix_rounds_add_to_the_implementer_s_files_and_deleted_files_leave_them() -> None:
+    rec = StepRecord(outputs=["plans/f/deviations.md", "src/a.py"], data={"deleted": ["src/old.py"]})
+    rec.add_outputs(["src/b.py", "src/a.py"])
+    assert rec.outputs == ["plans/f/deviations.md", "src/a.py", "src/b.py"]
+    assert rec.data["deleted"] == ["src/old.py"]
+    rec.add_outputs([], ["src/a.py"])
+    assert rec.outputs == ["plans/f/deviations.md", "src/b.py"] and rec.data["deleted"] == ["src/a.py", "src/old.py"]
+    plain = StepRecord(outputs=["x"])
+    plain.add_outputs(["y"])
+    assert "deleted" not in plain.data
+
+
+def test_ran_with_keeps_the_start_hashes_unless_a_call_of_the_attempt_wrote_the_file() -> None:
+    start = {"plans/f/plan.md": "p1", "src/a.py": "a1", "src/gone.py": "g1", "deploy-stamp": "d1"}
+    attempt = StepRecord().start(start, resumable=False, now="t")
+    attempt.remember("round1-fix", {"src/a.py": "a2", "src/b.py": "b2"}, {"deleted": ["src/gone.py"]})
+    now = {"plans/f/plan.md": "p9", "src/a.py": "a9", "src/b.py": "b2", "src/c.py": "c1", "deploy-stamp": "d2"}
+    given = attempt.ran_with(now, frozenset({"deploy-stamp"}))
+    assert given == {"plans/f/plan.md": "p1", "src/a.py": "a2", "src/b.py": "b2", "deploy-stamp": "d2"}
+    # src/c.py appeared and nobody of the attempt wrote it: left out, so the record says "new input"
+    # src/gone.py: deleted by the attempt itself, so not an input it lost
+
+
+def test_ran_with_takes_the_last_call_s_word_on_a_file() -> None:
+    attempt = StepRecord().start({"src/a.py": "a1"}, resumable=False, now="t")
+    attempt.remember("round1-fix", {"src/a.py": "a2"}, {})
+    attempt.remember("round2-fix", {}, {"deleted": ["src/a.py"]})
+    assert attempt.ran_with({}) == {}
+    attempt.remember("round3-fix", {"src/a.py": "a3"}, {})
+    assert attempt.ran_with({"src/a.py": "a3"}) == {"src/a.py": "a3"}
+    lost = StepRecord().start({"src/a.py": "a1", "x": "1"}, resumable=False, now="t")
+    assert lost.ran_with({"x": "1"}) == {"src/a.py": "a1", "x": "1"}  # it lost an input it read: kept, so stale
+    assert lost.ran_with({"x": "1", "f": "f1"}, {"f"}) == {"src/a.py": "a1", "x": "1", "f": "f1"}
+
+
+def test_the_registry_leaves_out_what_a_person_is_editing_for_another_step_s_waiting_call() -> None:
+    lock = FeatureLock("f")
+    lock.artifacts = {"src/a.py": {"sha256": "a1"}, "plans/f/plan.md": {"sha256": "p1"}}
+    assert lock.registry_for("implement") is lock.artifacts
+    review = lock.step("code_review")
+    attempt = review.start({}, resumable=False, now="t")
+    attempt.wait("round1-fix", Wait(["src/a.py"]))
+    review.wait("waiting: revise src/a.py")
+    assert lock.registry_for("implement") == {"plans/f/plan.md": {"sha256": "p1"}}
+    assert lock.registry_for("code_review") is lock.artifacts  # its own waits are not another step's
+    review.fail("gave up")
+    assert lock.registry_for("implement") is lock.artifacts  # only while that call waits

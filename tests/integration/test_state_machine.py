@@ -41,7 +41,7 @@ from tests.loopws import LoopWS, next_lines
 
 FEATURES = ("a", "b")
 ORDER = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "smoke", "evaluate"]
-MODES = ("pass", "needs_work", "garbage", "trespass")
+MODES = ("pass", "needs_work", "garbage", "trespass", "keep_code")
 GATED = {"red_team": "red-team", "plan_review": "plan", "code_review": "code-review", "smoke": "smoke"}
 # Every pick keeps authors (cmd, cmd4, a person) apart from the judges (cmd2, cmd3, a person), as config requires.
 ROLE_CHOICES = {
@@ -96,6 +96,9 @@ class LoopMachine(RuleBasedStateMachine):
         self.edits: list[tuple[str, str]] = []  # (path, hash) of hand edits that must never be lost
         self.answers: Counter[tuple[str, str, str]] = Counter()  # manual answers this test gave
         self.last = ""  # the last doit output
+        # (feature, step, path, hash) of edits made while that step's agent worked, and the step's attempts then
+        self.under_way: list[tuple[str, str, str, str, int]] = []
+        self.implemented: set[str] = set()  # features whose code the loop has written
 
     # -- helpers ---------------------------------------------------------------
     def fail(self, tag: str, message: str) -> None:
@@ -395,7 +398,69 @@ class LoopMachine(RuleBasedStateMachine):
                 os.kill(pid, signal.SIGKILL)
             self.control()
 
+    @rule(parallel=st.booleans())
+    def edit_during_call(self, parallel: bool) -> None:
+        """Edit an input of a step while its agent works (the agent waits on a file this test controls)."""
+        hold = self.tmp / "hold"
+        shutil.rmtree(hold, ignore_errors=True)
+        hold.mkdir()
+        self.ws.control(modes=dict.fromkeys(ORDER, "hold"), risk=self.risk, hold=str(hold))
+        proc = self.ws.start_doit(*(("-n", "2") if parallel else ()))
+        edited: list[tuple[str, str, str, str]] = []
+        try:
+            deadline = time.monotonic() + 30
+            while not any(hold.glob("held-*")) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for marker in hold.glob("held-*"):
+                f, step = marker.name[len("held-") :].split("-", 1)
+                path = f"plans/{f}/{'brief.md' if step == 'plan' else 'plan.md'}"
+                target = self.ws.root / path
+                if not target.is_file():
+                    continue
+                self.superseded(path)
+                with open(target, "a", encoding="utf-8") as fh:
+                    fh.write(f"\n# Added while {step} worked ({len(self.edits)})\n")
+                sha = hash_file(target)
+                self.edits.append((path, sha))
+                edited.append((f, step, path, sha))
+            (hold / "go").write_text("")
+            out, err = proc.communicate(timeout=300)
+            self.last = out
+            self.check("Traceback" not in out + err, "no-traceback", f"doit during an edit: {err[-1500:]}")
+            self.check(proc.returncode in (0, 1), "exit", f"doit exited {proc.returncode}: {out}{err}")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+            self.control()
+        for f, step, path, sha in edited:
+            rec = self.lock(f).record(step)
+            self.under_way.append((f, step, path, sha, rec.attempts if rec else 0))
+
     # -- invariants ---------------------------------------------------------------
+    @invariant()
+    def every_recorded_input_is_what_the_step_was_given(self) -> None:
+        """An input edited while the step's agent worked is never recorded as what that attempt read."""
+        for f, step, path, sha, attempts in self.under_way:
+            rec = self.lock(f).record(step)
+            if rec is None or rec.state != "done" or rec.inputs.get(path) != sha or rec.adopted:
+                continue
+            self.check(
+                rec.attempts > attempts,
+                "given",
+                f"{step}:{f} records {path} as edited during its call ({sha[:12]}) with no attempt since",
+            )
+
+    @invariant()
+    def the_change_is_never_empty_once_implemented(self) -> None:
+        for f in FEATURES:
+            code = f"src/{f}.py"
+            outputs = self.lock(f).outputs("implement")
+            if code in outputs:
+                self.implemented.add(f)
+            elif f in self.implemented:
+                self.fail("change", f"{code} dropped out of {f}'s change: implement's outputs are {outputs}")
+
     @invariant()
     def gates_pass_only_on_an_approval(self) -> None:
         for f in FEATURES:
