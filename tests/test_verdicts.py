@@ -264,3 +264,229 @@ def test_an_unsettled_package_keeps_nothing(tmp_path: Path, monkeypatch: pytest.
     assert not stamp_of(root, [])[1]
     monkeypatch.setattr(verdicts, "STARTED_NS", latest + hashing.RACY_NS + 1)
     assert stamp_of(root, [])[1]
+
+
+# -- the boundaries and bookkeeping a mutation run found unguarded ------------------------------------------
+def test_a_file_exactly_at_the_racy_limit_is_still_too_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = workspace(tmp_path)
+    plan = root / "plans/a/plan.md"
+    newest = hashing.newest(hashing.key_of(plan.stat()))
+    monkeypatch.setattr(verdicts, "STARTED_NS", newest + hashing.RACY_NS)
+    assert not memo(root).record("a:plan", ["fresh", []], DEPS)
+    monkeypatch.setattr(verdicts, "STARTED_NS", newest + hashing.RACY_NS + 1)
+    assert memo(root).record("a:plan", ["fresh", []], DEPS)
+
+
+def test_the_stamp_is_unsettled_exactly_at_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = workspace(tmp_path)
+    templates = root / "templates"
+    templates.mkdir()
+    monkeypatch.setattr(verdicts, "package_stamp", lambda: ("code", 0))
+    for made, tops in ((templates / "plan.md.j2", [templates]), (root / "devloop.yaml", [])):
+        made.write_text("x\n")
+        newest = hashing.newest(hashing.key_of(made.stat()))
+        newest = max([newest, *(hashing.newest(hashing.key_of(p.stat())) for p in templates.rglob("*"))])
+        monkeypatch.setattr(verdicts, "STARTED_NS", newest + hashing.RACY_NS)
+        assert not stamp_of(root, tops)[1], made
+        monkeypatch.setattr(verdicts, "STARTED_NS", newest + hashing.RACY_NS + 1)
+        assert stamp_of(root, tops)[1], made
+    monkeypatch.setattr(verdicts, "package_stamp", lambda: ("code", verdicts.STARTED_NS - hashing.RACY_NS))
+    assert not stamp_of(root, [templates])[1]  # devloop's own code changed exactly at the limit
+    monkeypatch.setattr(verdicts, "package_stamp", lambda: ("code", verdicts.STARTED_NS - hashing.RACY_NS - 1))
+    assert stamp_of(root, [templates])[1]
+
+
+def test_the_stamp_changes_with_the_memo_format_and_the_template_folder_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = workspace(tmp_path)
+    templates = root / "templates"
+    absent = stamp_of(root, [templates])[0]
+    templates.mkdir()
+    assert stamp_of(root, [templates])[0] != absent  # an empty override folder appeared
+    first = stamp_of(root, [templates])[0]
+    monkeypatch.setattr(verdicts, "FORMAT", verdicts.FORMAT + 1)
+    assert stamp_of(root, [templates])[0] != first
+
+
+def test_absolute_dependencies_and_missing_ones_outside_the_workspace_rest_on_their_folder(tmp_path: Path) -> None:
+    """git's per-user ignore files are absolute paths, present or not."""
+    root = workspace(tmp_path)
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".gitconfig").write_text("[core]\n")
+    for p in (home / ".gitconfig", home / ".config", home):
+        age(p)
+    ignore = home / ".config" / "git" / "ignore"
+    deps = [*DEPS, str(home / ".gitconfig"), str(ignore)]
+    m = memo(root)
+    assert m.record("a:code_review", ["fresh", []], deps)
+    m.save()
+    assert memo(root).get("a:code_review") == ["fresh", []]
+    ignore.parent.mkdir()
+    ignore.write_text("*.log\n")
+    assert memo(root).get("a:code_review") is None
+
+
+def test_a_missing_file_at_the_top_rests_on_the_workspace_folder(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], [*DEPS, "devloop.yaml"])
+    m.save()
+    (root / "devloop.yaml").write_text("agents: {}\n")
+    assert memo(root).get("a:plan") is None
+
+
+def test_a_memo_of_a_workspace_that_is_gone_keeps_nothing(tmp_path: Path) -> None:
+    m = Verdicts(tmp_path / "gone", tmp_path / "state", ("s1", True))
+    assert not m.record("a:plan", ["fresh", []], ["plans/a/plan.md"])
+
+
+def test_two_missing_files_in_one_folder_leave_every_other_dependency_recorded(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    deps = ["plans/a/plan.md", "plans/a/brief.md", "plans/a/x.md", "plans/a/y.md"]
+    assert m.record("a:plan", ["fresh", []], deps)
+    m.save()
+    folder = (root / "plans/a").stat()
+    (root / "plans/a/brief.md").write_text("# BRIEF\n")  # rewritten in place: its folder keeps its key
+    assert (root / "plans/a").stat().st_ctime_ns == folder.st_ctime_ns
+    assert memo(root).get("a:plan") is None  # brief.md's own key must be in the answer
+
+
+def test_an_answer_recorded_with_a_dependency_s_new_key_is_given_back(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    (root / "plans/a/plan.md").write_text("# plan 2\n")
+    age(root / "plans/a/plan.md")
+    m = memo(root)
+    m.live = True
+    assert m.record("a:plan", ["fresh", ["again"]], DEPS)
+    assert m.get("a:plan") == ["fresh", ["again"]]
+
+
+def test_answers_recorded_after_the_index_of_users_exists_are_voided_too(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    plan = root / "plans/a/plan.md"
+    m = memo(root)
+    m.live = True
+    assert m.record("one", 1, ["plans/a/plan.md"])
+    plan.write_text("# plan 2\n")
+    age(plan)
+    assert m.record("two", 2, ["plans/a/plan.md"])  # a new key: the index of users is built here
+    assert m.record("three", 3, ["plans/a/plan.md"])  # added to that index
+    plan.write_text("# plan 3\n")
+    age(plan)
+    assert m.record("four", 4, ["plans/a/plan.md"])
+    assert m.get("two") is None and m.get("three") is None and m.get("four") == 4
+
+
+def test_a_dependency_no_answer_uses_any_more_can_take_a_new_key(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    m.live = True
+    assert m.record("x", 1, ["plans/a/brief.md"])
+    assert m.record("x", 2, ["plans/a/plan.md"])  # brief.md's entry stays in the index, used by no answer
+    (root / "plans/a/brief.md").write_text("# brief 2\n")
+    age(root / "plans/a/brief.md")
+    assert m.record("w", 3, ["plans/a/brief.md"])
+    assert m.get("x") == 2 and m.get("w") == 3
+
+
+def test_an_answer_voided_through_one_file_is_not_voided_twice(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = memo(root)
+    m.live = True
+    assert m.record("x", 1, ["plans/a/plan.md", "plans/a/brief.md"])
+    (root / "plans/a/brief.md").write_text("# brief 2\n")
+    age(root / "plans/a/brief.md")
+    assert m.record("w", 2, ["plans/a/brief.md"])  # x goes, through brief.md
+    (root / "plans/a/plan.md").write_text("# plan 2\n")
+    age(root / "plans/a/plan.md")
+    assert m.record("z", 3, ["plans/a/plan.md"])  # plan.md's users still name x: already gone
+    assert m.get("x") is None and m.get("w") == 2 and m.get("z") == 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"stamp": "s1", "paths": ["p"], "keys": [None], "entries": []},
+        {"stamp": "s1", "paths": "p", "keys": [None], "entries": {}},
+        {"stamp": "s1", "paths": ["p"], "keys": "k", "entries": {}},
+        {"stamp": "s1", "paths": ["p"], "keys": [None, None], "entries": {}},
+    ],
+)
+def test_a_memo_of_the_wrong_shape_is_an_empty_memo(tmp_path: Path, data: dict) -> None:
+    root = workspace(tmp_path)
+    (root / ".devloop").mkdir()
+    (root / ".devloop" / FILE).write_text(json.dumps(data))
+    m = memo(root)
+    assert m.paths == [] and m.entries == {}
+
+
+def count_stats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = verdicts.stat_text
+
+    def counting(path: str) -> object:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(verdicts, "stat_text", counting)
+    return seen
+
+
+def test_while_no_step_runs_each_file_is_statted_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Condition 7, both ways: a no-op stats each file once; once a step may write, every answer stats afresh."""
+    root = workspace(tmp_path)
+    m = memo(root)
+    assert m.record("a:plan", 1, DEPS) and m.record("a:review", 2, ["plans/a/plan.md", "plans/a/brief.md"])
+    m.save()
+    stats = count_stats(monkeypatch)
+    assert m.get("a:plan") == 1 and stats == []  # what this process recorded it already knows
+    m = memo(root)
+    assert m.get("a:plan") == 1 and m.get("a:review") == 2 and m.get("a:plan") == 1
+    assert sorted(stats) == sorted(f"{root}/{p}" for p in DEPS)  # three files, once each
+    (root / "plans/a/plan.md").write_text("# changed after it was statted\n")
+    assert m.get("a:plan") == 1  # this process already proved it: a run judges the tree as it found it
+    m.live = True
+    stats.clear()
+    assert m.get("a:plan") is None and f"{root}/plans/a/plan.md" in stats
+    stats.clear()
+    assert m.get("a:review") is None and len(stats) >= 1
+
+
+def test_after_a_step_other_features_plans_are_not_statted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = workspace(tmp_path)
+    (root / "plans/b").mkdir()
+    (root / "plans/b/plan.md").write_text("# b\n")
+    age(root / "plans/b/plan.md")
+    m = memo(root)
+    assert m.record("b:plan", 1, ["plans/b/plan.md"]) and m.record("a:plan", 2, ["plans/a/plan.md"])
+    assert m.get("b:plan") == 1 and m.get("a:plan") == 2
+    m.live = True
+    m.settle("a")
+    assert m.live is False
+    stats = count_stats(monkeypatch)
+    assert m.get("b:plan") == 1 and m.get("a:plan") == 2
+    assert stats == [f"{root}/plans/a/plan.md"]  # a's own folder may have changed; b's may not
+    stats.clear()
+    assert m.get("a:plan") == 2 and stats == []  # and it is kept in memory again
+
+
+def test_the_memo_is_saved_once_in_its_format_even_into_a_new_state_folder(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    m = Verdicts(root, root / "deep" / "state", ("s1", True))
+    assert m.record("a:plan", 1, DEPS)
+    m.save()
+    path = root / "deep" / "state" / FILE
+    data = json.loads(path.read_text())
+    assert data["format"] == verdicts.FORMAT and data["stamp"] == "s1"
+    before = path.stat().st_ino
+    m.save()  # nothing changed since: not written again
+    assert path.stat().st_ino == before and m.dirty is False

@@ -168,7 +168,7 @@ class Attempt:
             deleted = (deleted - set(c.outputs)) | gone
             wrote.update(c.outputs)
         given: dict[str, str] = {}
-        for p in set(now) | set(self.base):
+        for p in sorted(set(now) | set(self.base)):
             if p in facts:
                 if p in now:
                     given[p] = now[p]

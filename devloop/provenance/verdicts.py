@@ -117,7 +117,6 @@ class Verdicts:
         self.entries: dict[str, list[Any]] = {}  # id -> [answer, [dependency indices]]
         self.dirty = False
         self._now: dict[int, StatKey] = {}  # stats taken by this process, while nothing has run
-        self._same: dict[int, bool] = {}  # index -> its file still has its key (while nothing has run)
         self.live = False  # set once a step may be writing files: every stat is taken afresh
         self._users: dict[int, set[str]] | None = None
         self._load()
@@ -154,14 +153,8 @@ class Verdicts:
             return None
         try:
             answer, deps = entry
-            same = self._same if not self.live else {}
             for i in deps:
-                ok = same.get(i)
-                if ok is None:
-                    ok = self._current(i) == self.keys[i]
-                    if not self.live:
-                        same[i] = ok
-                if not ok:
+                if self._current(i) != self.keys[i]:
                     return None
         except (ValueError, TypeError, IndexError):
             return None
@@ -208,7 +201,6 @@ class Verdicts:
             elif self.keys[i] != key:
                 self._forget_users(i)
                 self.keys[i] = key
-            self._same.pop(i, None)
             if not self.live:
                 self._now[i] = key
             indices.append(i)
@@ -229,9 +221,6 @@ class Verdicts:
         own = f"plans/{feature}/"
         for i in [i for i in self._now if not self.paths[i].startswith("plans/") or self.paths[i].startswith(own)]:
             del self._now[i]
-            self._same.pop(i, None)
-        for i in [i for i in self._same if i not in self._now]:
-            del self._same[i]
         self.live = False
 
     def _forget_users(self, i: int) -> None:
