@@ -51,7 +51,7 @@ FRAGMENTS = [
 SIZE = 1_000_000
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=6))
 def test_a_megabyte_of_hostile_text_is_parsed_by_every_parser(parts: list[str]) -> None:
     unit = "".join(parts)
