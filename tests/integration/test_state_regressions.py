@@ -161,13 +161,21 @@ def test_5_a_manual_fix_round_waits_for_the_person(ws: LoopWS) -> None:
     ws.write("scripts/smoke/a.sh", "#!/bin/sh\nexit 0\n")
     r = ws.doit()
     assert "Step: code_review:a (waiting for a human)" in r.stdout, r.stdout
-    assert "(prompt: .devloop/prompts/a/code_review-round1-fix.md)" in r.stdout
+    # issue 26: first the file the confirmed finding names
+    fix = "Next: revise src/a.py, plans/a/deviations.md (prompt: .devloop/prompts/a/code_review-round1-fix.md)"
+    assert f"{fix}, then doit" in r.stdout, r.stdout
     assert "Step: code_review:a (waiting for a human)" in ws.doit().stdout  # still, until the person answers
     ws.control()
-    ws.write("src/a.py", "import logging\nlogging.info('hello')\n")
+    ws.write("src/a.py", "import logging\nlogging.info('hello')\n")  # what Next: said: the code
     r = ws.doit()
     assert "Step: code_review:a\n" in r.stdout, r.stdout
     assert "src/a.py" in ws.lock().steps["implement"].outputs
+    # the person's edit is that cycle's fix, not a hand edit of implement: reviews.md keeps cycle 1
+    assert "implement:a (hand edit adopted" not in r.stdout and ws.lock().steps["implement"].adopted == []
+    rec = ws.lock().steps["code_review"]
+    assert rec.data["cycles"] == 2 and rec.data["verdict"] == "PRODUCTION_GRADE"
+    reviews = ws.read(f"{P}/reviews.md")
+    assert "src/a.py" in reviews and reviews.index("NEEDS WORK") < reviews.index("PRODUCTION GRADE")
 
 
 def test_5_a_manual_implementer_is_asked_again_after_a_plan_edit(ws: LoopWS) -> None:
