@@ -398,9 +398,18 @@ class LoopMachine(RuleBasedStateMachine):
                 os.kill(pid, signal.SIGKILL)
             self.control()
 
-    @rule(parallel=st.booleans())
-    def edit_during_call(self, parallel: bool) -> None:
-        """Edit an input of a step while its agent works (the agent waits on a file this test controls)."""
+    @rule(
+        parallel=st.booleans(),
+        feature=st.sampled_from(FEATURES),
+        redo=st.sampled_from((None, "plan_review", "implement", "code_review", "evaluate")),
+    )
+    def edit_during_call(self, parallel: bool, feature: str, redo: str | None) -> None:
+        """Edit an input of a step while its agent works (the agent waits on a file this test controls).
+
+        ``redo`` first asks for a step again, so that an agent is called even when the loop is up to date.
+        """
+        if redo:
+            self.redo(feature, redo)
         hold = self.tmp / "hold"
         shutil.rmtree(hold, ignore_errors=True)
         hold.mkdir()
