@@ -306,7 +306,11 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
         for p in rec.outputs:
             archive(ws.root, ws.root / p, ws.history_dir(feature), "redo")
     resumable = rec.attempt is not None and rec.attempt.matches(cur.inputs)
-    rec.start(cur.inputs, resumable, now_iso())
+    before = rec.attempt
+    if rec.start(cur.inputs, resumable, now_iso()) is not before:
+        from devloop.steps.person import forget_walks
+
+        forget_walks(ws, feature, step_name)
     ws.write_lock(feature, lock)  # a run killed from here on reads as interrupted, and resumes
     run = StepRun(ws, feature, step, lock, rec)
     started = time.monotonic()

@@ -41,7 +41,8 @@ def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str]) -> tu
     """Ask the person (writes the prompt, or finds their answer); returns the result and the files they changed."""
     reach = R.for_author(run.ws, run.feature, req.role, expected, owner="you")
     saved = _saved(run.ws, run.feature, run.step.name, req.call_id)
-    then = _load(saved)
+    attempt = f"{run.attempt.n}@{run.attempt.started}"
+    then = _load(saved, attempt)
     moved: set[str] = set()
     if then is not None:
         now = _walk(run.ws.root)
@@ -55,7 +56,7 @@ def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str]) -> tu
     result = run.invoke(agent, req)
     if result.status is CallStatus.WAITING:
         if then is None:
-            record = {"role": req.role, "walk": _walk(run.ws.root)}
+            record = {"role": req.role, "attempt": attempt, "walk": _walk(run.ws.root)}
             atomic_write_text(saved, json.dumps(record), fsync=False)
         return result, []
     changed = set(expected) | moved | {p for p, h in req.before if hash_file(run.ws.root / p) != h}
@@ -65,6 +66,19 @@ def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str]) -> tu
     _forget_claims(run.ws, run.feature)
     root = run.ws.root
     return result, sorted(p for p in changed if (root / p).is_file() or (p in moved and not os.path.lexists(root / p)))
+
+
+def forget_walks(ws: Workspace, feature: str, step: str, call_id: str = "*") -> None:
+    """The walks saved with a step's prompts (one call's, or all) answer nothing any more.
+
+    Called when a new attempt of the step starts, and when a call is
+    answered (by anyone: an agent may answer in a person's place after a
+    change of roles), so that no other feature takes it for a person's
+    implementation still waiting.
+    """
+    folder = ws.state / "waits" / feature
+    for path in folder.glob(f"{step}-{call_id}.json") if folder.is_dir() else []:
+        remove(path)
 
 
 def _saved(ws: Workspace, feature: str, step: str, call_id: str) -> Path:
@@ -90,13 +104,18 @@ def _seen_by_git(ws: Workspace, paths: set[str]) -> set[str]:
     return {p for p in paths if p in listed or not os.path.lexists(ws.root / p)}
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    """The walk saved with the prompt (paths -> keys), or None; an earlier format counts as none."""
+def _load(path: Path, attempt: str) -> dict[str, Any] | None:
+    """The walk saved with this attempt's prompt (paths -> keys), or None.
+
+    A walk saved for an earlier attempt (the step was redone, or an input
+    changed, or an agent answered the call in the person's place) is none:
+    what changed since that older prompt is not an answer to this one.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("walk"), dict):
+    if not isinstance(data, dict) or not isinstance(data.get("walk"), dict) or data.get("attempt") != attempt:
         return None
     return {p: list(k) for p, k in data["walk"].items()}
 

@@ -89,9 +89,12 @@ class StepRun:
         return None
 
     def _remember(self, call_id: str, outputs: dict[str, str], data: dict[str, Any]) -> None:
+        from devloop.steps.person import forget_walks
+
         with self._mutex:
             self.attempt.remember(call_id, outputs, data)
             self.save()
+        forget_walks(self.ws, self.feature, self.step.name, call_id)
 
     def save(self) -> None:
         with self._mutex:

@@ -158,3 +158,18 @@ def test_redo_fresh_starts_the_change_over_from_the_commit_checked_out_now(ws: L
     ws.doit()
     impl = ws.lock().steps["implement"]
     assert "src/a.py" not in impl.outputs and impl.data["base_commit"] == head
+
+
+def test_a_person_is_asked_again_when_what_changed_since_an_older_prompt_is_not_their_answer(ws: LoopWS) -> None:
+    """The walk saved with a prompt belongs to that attempt: an agent's work since is no answer to a new prompt."""
+    ws.config(implementer="me")
+    assert "Step: implement:a (waiting for a human)" in ws.doit().stdout  # the prompt's walk is saved
+    ws.config(implementer="cmd")
+    r = ws.doit()
+    assert "Step: implement:a\n" in r.stdout, r.stdout  # the agent answered in the person's place
+    assert not list((ws.root / ".devloop/waits/a").glob("implement-*.json"))
+    ws.config(implementer="me")
+    append(ws, f"{P}/plan.md", "\nAlso log the row count.\n")
+    r = ws.doit()
+    assert "Step: implement:a (waiting for a human)" in r.stdout, r.stdout
+    assert "Next: revise plans/a/deviations.md, scripts/smoke/a.sh" in r.stdout
