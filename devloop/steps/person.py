@@ -8,8 +8,9 @@ work.
 
 Two features can wait on a person's implementation at once. A file changed
 since both prompts belongs to one of them only: the one that claimed it
-(``devloop claim <feature> <path>``), else the one whose ``paths:`` select
-it; when neither tells, the run stops and asks, and no feature takes it.
+(``devloop claim <feature> <path>``), else the one whose change already
+holds it (a fix round of its code), else the one whose ``paths:`` select
+it; when none tells, the run stops and asks, and no feature takes it.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ def _mine(run: StepRun, moved: set[str], now: dict[str, Any]) -> set[str]:
         if not rivals:
             mine.add(p)
             continue
-        owner = claims.get(p) or _by_paths(run.ws, p, [run.feature, *rivals])
+        candidates = [run.feature, *rivals]
+        owner = claims.get(p) or _by_change(run, p, candidates) or _by_paths(run.ws, p, candidates)
         if owner == run.feature:
             mine.add(p)
         elif owner is None:
@@ -181,6 +183,20 @@ def _taken(ws: Workspace, feature: str, paths: set[str]) -> None:
             else:
                 data["walk"].pop(p, None)
         atomic_write_text(path, json.dumps(data), fsync=False)
+
+
+def _by_change(run: StepRun, rel: str, features: list[str]) -> str | None:
+    """The one feature among ``features`` whose change already holds ``rel`` (a fix round of its code), or None."""
+    from devloop.steps.change import is_loop_file
+
+    if is_loop_file(rel):
+        return None
+    hits = []
+    for f in features:
+        lock = run.lock if f == run.feature else run.ws.read_lock_shared(f)
+        if rel in lock.outputs("implement"):
+            hits.append(f)
+    return hits[0] if len(hits) == 1 else None
 
 
 def _by_paths(ws: Workspace, rel: str, features: list[str]) -> str | None:

@@ -61,3 +61,30 @@ def test_paths_decide_without_asking(ws: WS) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "claim" not in r.stdout
     assert "lib/b_code.py" in _code(ws, "b") and "lib/b_code.py" not in _code(ws, "a")
+
+
+def test_fix_rounds_of_two_features_take_each_feature_s_own_code_without_asking(tmp_path) -> None:
+    """A file already in one feature's change is that feature's: each fix round takes the file Next: named for it."""
+    from tests.loopws import LoopWS
+
+    lw = LoopWS.create(tmp_path, features=("a", "b"))
+    lw.config(implementer="me")
+    lw.control(modes={"code_review/reviewers": "needs_work"})
+    lw.doit()
+    for f in ("a", "b"):
+        lw.write(f"src/{f}.py", "print('hello')\n")
+        lw.write(f"plans/{f}/deviations.md", "No deviations.\n")
+        lw.write(f"scripts/smoke/{f}.sh", "#!/bin/sh\nexit 0\n")
+        assert lw.devloop("claim", f, f"src/{f}.py").returncode == 0
+    r = lw.doit()
+    for f in ("a", "b"):
+        assert f"Next: revise src/{f}.py, plans/{f}/deviations.md (prompt:" in r.stdout, r.stdout
+    lw.control()
+    for f in ("a", "b"):
+        lw.write(f"src/{f}.py", f"import logging\nlogging.info('hello {f}')\n")  # as each Next: said
+    r = lw.doit()
+    assert "devloop claim" not in r.stdout, r.stdout
+    for f in ("a", "b"):
+        assert f"Step: code_review:{f}\n" in r.stdout, r.stdout
+        assert lw.lock(f).steps["code_review"].data["cycles"] == 2
+        assert lw.lock(f).steps["code_review"].attempt is None
