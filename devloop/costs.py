@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def usd(amount: float | None) -> str:
+    """A cost in dollars for people: ``$0.0250`` from a cent up, two significant digits below (``$0.000050``).
+
+    ``None`` (nobody reported it) is ``unknown``; only a cost that is exactly zero is ``$0``, so a
+    fraction of a cent never reads as free.
+    """
+    if amount is None:
+        return "unknown"
+    if amount == 0:
+        return "$0"
+    if not math.isfinite(amount):
+        return f"${amount}"
+    sign, size = ("-" if amount < 0 else ""), abs(amount)
+    if size >= 0.01:
+        return f"{sign}${size:.4f}"
+    rounded = float(f"{size:.2g}")  # two significant digits, then as many decimals as they need
+    decimals = max(4, 1 - math.floor(math.log10(rounded)))
+    return f"{sign}${rounded:.{decimals}f}"
 
 
 @dataclass
@@ -34,7 +55,7 @@ class Total:
     def cost_text(self) -> str:
         if self.unknown_cost == self.calls:
             return "unknown"
-        text = f"${self.cost_usd:.4f}"
+        text = usd(self.cost_usd)
         return text + (f" + {self.unknown_cost} unknown" if self.unknown_cost else "")
 
     def as_dict(self) -> dict[str, Any]:
@@ -45,7 +66,7 @@ class Total:
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "calls_without_tokens": self.unknown_tokens,
-            "cost_usd": None if self.unknown_cost == self.calls else round(self.cost_usd, 6),
+            "cost_usd": None if self.unknown_cost == self.calls else _significant(self.cost_usd),
             "calls_without_cost": self.unknown_cost,
         }
 
@@ -57,3 +78,8 @@ def totals(entries: list[dict[str, Any]], by: str) -> dict[str, Total]:
         key = str(e.get(by) or "-") if by != "all" else "all"
         out.setdefault(key, Total()).add(e)
     return dict(sorted(out.items()))
+
+
+def _significant(amount: float) -> float:
+    """A sum of float costs without its float noise, but no small cost rounded away (12 significant digits)."""
+    return float(f"{amount:.12g}")
