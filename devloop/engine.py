@@ -56,6 +56,28 @@ def config_fingerprint(ws: Workspace, step_name: str) -> str:
     return sha
 
 
+def setup_key(ws: Workspace) -> str:
+    """What agents' setup is made of: devloop.yaml and the environment variables it lets agents read.
+
+    A step that failed for its agents' setup (no key, a refused key, an unknown model, a missing
+    program) is not asked again until this changes. Values are hashed together, never stored.
+    """
+    from devloop.envs import BASE_ENV
+    from devloop.workspace import CONFIG_FILE
+
+    names = set(BASE_ENV) | set(ws.config.env_allow)
+    for agent in ws.config.agents.values():
+        names.update(getattr(agent, "env_allow", None) or ())
+        if getattr(agent, "api_key_env", None):
+            names.add(agent.api_key_env)
+    try:
+        text = (ws.root / CONFIG_FILE).read_bytes()
+    except OSError:
+        text = b""
+    env = {n: os.environ.get(n) for n in sorted(names)}
+    return hash_json({"devloop.yaml": text.decode("utf-8", "replace"), "env": env})
+
+
 def current(
     ws: Workspace, feature: str, step_name: str, lock: FeatureLock, outputs: list[str] | None = None
 ) -> Current:
@@ -307,6 +329,13 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
             archive(ws.root, ws.root / p, ws.history_dir(feature), "redo")
     resumable = rec.attempt is not None and rec.attempt.matches(cur.inputs)
     before = rec.attempt
+    if rec.force is None and resumable and before is not None and before.blocked:
+        if before.blocked.get("setup") == setup_key(ws):
+            detail = f"{rec.detail or 'failed'} (not asked again: devloop.yaml and the environment are unchanged)"
+            return Outcome(
+                "failed", feature, step_name, detail=bounded(detail), next=f"{before.blocked['fix']}, then doit"
+            )
+        before.blocked = {}
     if rec.start(cur.inputs, resumable, now_iso()) is not before:
         from devloop.steps.person import forget_walks
 
@@ -325,9 +354,17 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
         nxt = f"devloop approve {feature} {g.gate}  ({g.detail})"
         return Outcome("gate", feature, step_name, artifact=g.artifact, next=nxt, calls=run.calls)
     except StepFailed as f:
+        if f.fix:
+            from devloop.redact import redact
+
+            run.attempt.blocked = {"fix": redact(f.fix), "setup": setup_key(ws)}
         _stop(ws, run, rec.fail, str(f))
         nxt = f.next or (
-            "doit  (asks again, with what was wrong)" if f.retry else "doit  (after fixing the cause above)"
+            f"{run.attempt.blocked['fix']}, then doit"
+            if f.fix
+            else "doit  (asks again, with what was wrong)"
+            if f.retry
+            else "doit  (after fixing the cause above)"
         )
         return Outcome("failed", feature, step_name, detail=bounded(str(f)), next=nxt, calls=run.calls)
     except DevloopError as e:

@@ -44,10 +44,13 @@ class StepFailed(DevloopError):
 
     ``retry`` is true when the next run asks an agent again (an answer was
     rejected and recorded as such), rather than waiting for a fix by hand.
+    ``fix`` names what to change in devloop.yaml or the environment when only
+    that can help (no key, an unknown model): the next run does not ask again
+    until one of them changed.
     """
 
     exit_code = EXIT_FAILED
 
-    def __init__(self, message: str, retry: bool = False, next: str | None = None) -> None:
+    def __init__(self, message: str, retry: bool = False, next: str | None = None, fix: str = "") -> None:
         super().__init__(message)
-        self.retry, self.next = retry, next
+        self.retry, self.next, self.fix = retry, next, fix

@@ -42,3 +42,10 @@ def agent_progress(label: str) -> Iterator[None]:
         thread.join()
         stream.write("\r\x1b[K")
         stream.flush()
+
+
+def note(text: str) -> None:
+    """One whole line beside the live line (a retry's wait, say); on a TTY it clears the spinner's line first."""
+    stream = sys.__stderr__ or sys.stderr
+    prefix = "\r\x1b[K" if stream.isatty() else ""
+    print(f"{prefix}... {text}", file=stream, flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,6 +31,8 @@ def make_config(url: str, **overrides: Any) -> SimpleNamespace:
         "backoff": 1.0,
         "max_tokens": None,
         "system": None,
+        "retry_budget": 90.0,
+        "retry_timeouts": None,
     }
     values.update(overrides)
     return SimpleNamespace(**values)
@@ -41,15 +44,15 @@ def make_agent(url: str, **overrides: Any) -> tuple[OpenAIAgent, list[float]]:
     return OpenAIAgent("glm", make_config(url, **overrides), sleep=sleeps.append), sleeps
 
 
-def make_request(prompt: str = "Review the diff.") -> AgentRequest:
+def make_request(prompt: str = "Review the diff.", kind: RoleKind = RoleKind.JUDGE) -> AgentRequest:
     return AgentRequest(
         prompt=prompt,
         workspace=Path("."),
         feature="feat",
-        step="code_review",
-        role="reviewers",
-        role_kind=RoleKind.JUDGE,
-        call_id="round1-judge",
+        step="code_review" if kind is RoleKind.JUDGE else "implement",
+        role="reviewers" if kind is RoleKind.JUDGE else "implementer",
+        role_kind=kind,
+        call_id="round1-judge" if kind is RoleKind.JUDGE else "implement",
     )
 
 
@@ -200,14 +203,91 @@ def test_backoff_is_exponential_without_retry_after(chat_server: ChatServer) -> 
     assert len(chat_server.requests) == 4
 
 
-def test_waits_are_capped_at_sixty_seconds(chat_server: ChatServer) -> None:
-    chat_server.enqueue(429, {}, headers={"Retry-After": "3600"})
-    chat_server.enqueue(500, {})
-    chat_server.enqueue(429, {}, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})  # not numeric
+def test_backoff_waits_are_capped_at_a_minute_and_all_waits_by_the_retry_budget(chat_server: ChatServer) -> None:
+    for _ in range(3):
+        chat_server.enqueue(500, {})
     chat_server.enqueue(200, ChatServer.completion("ok"))
-    agent, sleeps = make_agent(chat_server.url, backoff=100.0, max_retries=3)
+    agent, sleeps = make_agent(chat_server.url, backoff=100.0, max_retries=3, retry_budget=200)
     assert agent.run(make_request()).ok
     assert sleeps == [60.0, 60.0, 60.0]
+
+    for _ in range(4):
+        chat_server.enqueue(500, {"error": {"message": "down"}})
+    agent, sleeps = make_agent(chat_server.url, backoff=100.0, max_retries=3, retry_budget=150)
+    result = agent.run(make_request())
+    assert sleeps == [60.0, 60.0]  # a third minute would pass the budget: given up before it, not cut short
+    assert result.detail == (
+        "server error (HTTP 500): down (after 2 retries); the next wait is 60 s, "
+        "more than the 30 s left of retry_budget (150 s)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "waited"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after-ms": "1500", "Retry-After": "2"}, 1.5),  # the precise one wins
+        ({"llm_provider-retry-after": "60"}, 60.0),  # LiteLLM's proxy passing on its upstream's header
+        ({"llm_provider-retry-after-ms": "250"}, 0.25),
+        ({"x-ratelimit-reset-requests": "1m2s", "x-ratelimit-reset-tokens": "20ms"}, 62.0),  # the longer one
+        (
+            {
+                "x-ratelimit-reset-requests": "1m2s",
+                "x-ratelimit-remaining-requests": "5",
+                "x-ratelimit-reset-tokens": "1.5s",
+                "x-ratelimit-remaining-tokens": "0",
+            },
+            1.5,  # the exhausted one
+        ),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a date already past: at once
+        ({"Retry-After": "soon"}, 1.0),  # unreadable: backoff
+    ],
+    ids=["seconds", "ms", "litellm", "litellm-ms", "reset-longest", "reset-exhausted", "past-date", "junk"],
+)
+def test_every_retry_header_is_honoured(chat_server: ChatServer, headers: dict[str, str], waited: float) -> None:
+    chat_server.enqueue(429, {"error": {"message": "slow down"}}, headers=headers)
+    chat_server.enqueue(200, ChatServer.completion("ok"))
+    agent, sleeps = make_agent(chat_server.url, backoff=1.0)
+    assert agent.run(make_request()).ok
+    assert sleeps == [pytest.approx(waited)]
+
+
+def test_an_http_date_in_the_future_is_waited_for(chat_server: ChatServer) -> None:
+    from email.utils import formatdate
+
+    chat_server.enqueue(429, {}, headers={"Retry-After": formatdate(time.time() + 30, usegmt=True)})
+    chat_server.enqueue(200, ChatServer.completion("ok"))
+    agent, sleeps = make_agent(chat_server.url)
+    assert agent.run(make_request()).ok
+    assert len(sleeps) == 1 and 27 < sleeps[0] <= 31
+
+
+def test_a_wait_longer_than_the_budget_gives_up_at_once_and_says_why(
+    chat_server: ChatServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    chat_server.enqueue(429, {"error": {"message": "rpm limit"}}, headers={"llm_provider-retry-after": "3600"})
+    chat_server.enqueue(200, ChatServer.completion("never asked"))
+    agent, sleeps = make_agent(chat_server.url, retry_budget=90)
+    result = agent.run(make_request())
+    assert result.status is CallStatus.UNAVAILABLE and sleeps == [] and len(chat_server.requests) == 1
+    assert result.detail == (
+        "rate limited / quota (HTTP 429): rpm limit; the server asks to wait 3600 s (llm_provider-retry-after), "
+        "more than the 90 s left of retry_budget (90 s)"
+    )
+    assert "retrying" not in capfd.readouterr().err
+
+
+def test_each_wait_is_shown_with_the_model_and_the_time(
+    chat_server: ChatServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    chat_server.enqueue(429, {}, headers={"llm_provider-retry-after": "42"})
+    chat_server.enqueue(503, {})
+    chat_server.enqueue(200, ChatServer.completion("ok"))
+    agent, sleeps = make_agent(chat_server.url, backoff=0.5)
+    assert agent.run(make_request()).ok and sleeps == [42.0, 1.0]
+    err = capfd.readouterr().err
+    assert "... rate limited (HTTP 429) by cfg-model, retrying in 42 s (retry 1 of 3)" in err
+    assert "... server error (HTTP 503) by cfg-model, retrying in 1 s (retry 2 of 3)" in err
 
 
 def test_500_every_time_is_unavailable_after_exactly_max_retries_plus_one_requests(chat_server: ChatServer) -> None:
@@ -344,6 +424,30 @@ def test_a_server_slower_than_the_timeout_is_unavailable_after_retries(chat_serv
 
 
 @pytest.mark.parametrize(
+    ("kind", "retry_timeouts", "requests"),
+    [
+        (RoleKind.JUDGE, None, 2),  # a judge's timed-out attempt is asked once more by default
+        (RoleKind.AUTHOR, None, 1),  # an author's never: the server may still be writing (and billing) it
+        (RoleKind.AUTHOR, True, 3),  # retry_timeouts: true allows every retry
+        (RoleKind.JUDGE, False, 1),
+    ],
+    ids=["judge-default", "author-default", "author-true", "judge-false"],
+)
+def test_a_timed_out_attempt_is_retried_only_as_retry_timeouts_allows(
+    chat_server: ChatServer, kind: RoleKind, retry_timeouts: bool | None, requests: int
+) -> None:
+    for _ in range(3):
+        chat_server.enqueue(200, ChatServer.completion("too late"), delay=2.0)
+    agent, sleeps = make_agent(chat_server.url, timeout=0.3, max_retries=2, backoff=0.01, retry_timeouts=retry_timeouts)
+    result = agent.run(make_request(kind=kind))
+    assert result.status is CallStatus.UNAVAILABLE
+    assert len(chat_server.requests) == requests and len(sleeps) == requests - 1
+    retried = {1: "", 2: " (after 1 retry)", 3: " (after 2 retries)"}[requests]
+    stop = "" if requests == 3 else "; not retried, since the server may still be working on it (see retry_timeouts)"
+    assert result.detail == f"timed out after 0.3s{retried}{stop}"
+
+
+@pytest.mark.parametrize(
     ("headers", "trickle_head"),
     [({}, False), ({"Content-Length": None}, False), ({}, True)],
     ids=["slow-body", "slow-body-without-length", "slow-headers"],
@@ -407,3 +511,42 @@ def test_a_surprise_inside_the_agent_becomes_an_error(monkeypatch: pytest.Monkey
     assert result.status is CallStatus.ERROR
     assert result.detail.startswith("internal error: RuntimeError")
     assert SECRET not in result.detail
+
+
+# -- failures only devloop.yaml or the environment can fix ---------------------------------
+@pytest.mark.parametrize(
+    ("status", "body", "fix"),
+    [
+        (401, {"error": {"message": "Authentication Error, Invalid proxy server token passed."}},
+         f"check the key in {KEY_ENV}: 127.0.0.1:PORT refused it (HTTP 401)"),
+        (400, {"error": {"message": "/chat/completions: Invalid model name passed in model=cfg-model. "
+                         "Call `/v1/models` to view available models for your key."}},
+         "agents.glm.model: the server does not know 'cfg-model'"),
+        (404, {"error": {"message": "The model `cfg-model` does not exist."}},
+         "agents.glm.model: the server does not know 'cfg-model'"),
+        (404, b"<html>Not Found</html>", "agents.glm.base_url: http://127.0.0.1:PORT/v1/chat/completions was not "
+         "found (HTTP 404)"),
+        (400, {"error": {"message": "max_tokens is too large"}},
+         "agents.glm: the server rejects its requests (HTTP 400: max_tokens is too large)"),
+    ],
+    ids=["401", "litellm-unknown-model", "openai-unknown-model", "wrong-path", "other-400"],
+)  # fmt: skip
+def test_a_request_the_server_refuses_names_what_to_fix(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch, status: int, body: Any, fix: str
+) -> None:
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    chat_server.enqueue(status, body)
+    agent, sleeps = make_agent(chat_server.url, api_key_env=KEY_ENV)
+    result = agent.run(make_request())
+    assert not result.ok and sleeps == [] and len(chat_server.requests) == 1
+    assert result.fix == fix.replace("PORT", str(chat_server.port))
+
+
+def test_transient_failures_name_no_fix(chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    for status in (429, 500, 503, 408):
+        chat_server.enqueue(status, {"error": {"message": "Invalid model name"}})  # words alone do not decide
+        agent, _ = make_agent(chat_server.url, max_retries=0)
+        assert agent.run(make_request()).fix == ""
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    missing, _ = make_agent(chat_server.url, api_key_env=KEY_ENV)
+    assert missing.run(make_request()).fix == f"set {KEY_ENV}"

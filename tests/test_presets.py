@@ -171,3 +171,43 @@ def test_recorded_failures_of_the_real_clis_are_unavailable(cli: Any, tmp_path: 
     """What each real CLI printed here when it could not work: never an answer, always 'unavailable'."""
     result = cli(name, recorded(name, case)).run(req(tmp_path))
     assert result.status is CallStatus.UNAVAILABLE, result.detail
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        "Error: Error code: 500 - {'error': {'message': 'upstream exploded', 'code': '500'}}\n",
+        "Error: Error code: 503 - {'error': {'message': 'no healthy deployments'}}\n",
+        "Traceback (most recent call last):\n  ...\nopenai.APIConnectionError: Connection error.\n",
+        "Error: Request timed out.\n",
+        "request failed: HTTP/1.1 502\n",
+    ],
+    ids=["500", "503", "connection", "timeout", "502"],
+)
+def test_llm_failing_on_a_transient_server_error_is_unavailable(cli: Any, tmp_path: Path, stderr: str) -> None:
+    """The rotation and the substitutes take over, as they do when an openai agent meets the same server."""
+    result = cli("llm", {"stderr": stderr, "exit": 1}, model="m").run(req(tmp_path))
+    assert result.status is CallStatus.UNAVAILABLE, result.detail
+    assert result.detail.startswith("exited with code 1: ")
+
+
+def test_llm_refused_for_a_bad_request_is_an_error_and_the_detail_keeps_the_status(cli: Any, tmp_path: Path) -> None:
+    stderr = (
+        "Error: Error code: 400 - {'error': {'message': 'Invalid model name passed in model=nope',\n"
+        "'type': 'invalid_request_error'}}\n"
+        "Details were printed above.\n"
+    )
+    result = cli("llm", {"stderr": stderr, "exit": 1}, model="nope").run(req(tmp_path))
+    assert result.status is CallStatus.ERROR
+    assert result.detail == (
+        "exited with code 1: Error: Error code: 400 - {'error': {'message': 'Invalid model name passed in model=nope',"
+        " | 'type': 'invalid_request_error'}}"
+    )
+
+
+def test_a_missing_program_names_what_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    cfg = parse_config(json.dumps({"agents": {"x": {"kind": "command", "preset": "llm"}}})).agents["x"]
+    result = CommandAgent("x", cfg).run(req(tmp_path))
+    assert result.status is CallStatus.UNAVAILABLE and result.detail == "command not found: llm"
+    assert result.fix == "install llm or fix agents.x (not found on PATH, or not executable)"

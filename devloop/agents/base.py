@@ -72,6 +72,10 @@ class AgentResult:
     # The program ran and exited 0, but its answer is unusable (empty, not
     # UTF-8, too large): a review cycle counts it UNPARSEABLE, not DID_NOT_RUN.
     malformed: bool = False
+    # A failure only a change of devloop.yaml or of the environment can fix (no key, a refused key, an
+    # unknown model, a missing program): what to change, for the Next: line. Asking again before that
+    # sends the same request and fails the same way.
+    fix: str = ""
 
     @property
     def ok(self) -> bool:

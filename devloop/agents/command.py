@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
-from devloop.agents.presets import PRESETS, Preset, expand, looks_unavailable, read_answer
+from devloop.agents.presets import PRESETS, Preset, expand, failure_lines, looks_unavailable, read_answer
 from devloop.envs import allow_listed
-from devloop.procs import OUTPUT_LIMIT, last_line, run_in_group
+from devloop.procs import OUTPUT_LIMIT, run_in_group
 from devloop.redact import register
 
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ class CommandAgent:
                 stop_on_overflow=output_mode == "stdout",
             )
         except (FileNotFoundError, PermissionError):
-            return AgentResult(CallStatus.UNAVAILABLE, detail=f"command not found: {argv[0]}")
+            fix = f"install {argv[0]} or fix agents.{self.name} (not found on PATH, or not executable)"
+            return AgentResult(CallStatus.UNAVAILABLE, detail=f"command not found: {argv[0]}", fix=fix)
         except OSError as exc:
             return AgentResult(CallStatus.UNAVAILABLE, detail=f"cannot start {argv[0]}: {exc.strerror or exc}")
         if done.timed_out:
@@ -102,7 +103,9 @@ class CommandAgent:
         code = done.returncode
         seen = (out + b"\n" + err).decode("utf-8", errors="replace")
         if code != 0 or self._fails_despite_exit_0(seen):
-            why = last_line(err) or last_line(out)
+            why = failure_lines(err.decode("utf-8", errors="replace")) or failure_lines(
+                out.decode("utf-8", errors="replace")
+            )
             detail = f"exited with code {code}: {why}" if why else f"exited with code {code}"
             return AgentResult(self._classify(seen), detail=detail, exit_code=code)
 

@@ -2,9 +2,13 @@
 
 One prompt becomes one ``POST {base_url}/chat/completions`` with ``stream: false``; ``timeout`` bounds each
 attempt as a whole (connect, headers and body), however slowly the server sends. Transient failures
-(HTTP 429 and 5xx, refused or reset connections, timeouts) are retried a bounded number of times with
-exponential backoff; everything else is classified into an :class:`AgentResult` at once. The agent can only
-return text, so author roles answer with fenced ``file=<path>`` blocks that devloop writes itself.
+(HTTP 429 and 5xx, refused or reset connections) are retried a bounded number of times, waiting what the
+server asks (see :mod:`devloop.agents.retry_after`) or with exponential backoff, within a total
+``retry_budget``. A timed-out attempt is retried only when ``retry_timeouts`` allows it (judges once by
+default, authors never): the server may still be working on, and billing, the first one. A failure that
+only a change of devloop.yaml or of the environment can fix (no key, a refused key, an unknown model)
+carries ``fix``, which names it. The agent can only return text, so author roles answer with fenced
+``file=<path>`` blocks that devloop writes itself.
 
 The API key is read from the environment variable the config names and never appears in a result.
 """
@@ -20,14 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from devloop.agents.base import AgentRequest, AgentResult, CallStatus
+from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
+from devloop.agents.retry_after import server_wait
 
 if TYPE_CHECKING:
     from devloop.deadline import Deadline
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024  # enough of an error body to find its message
-MAX_DELAY_S = 60.0  # cap on one backoff or Retry-After wait
+MAX_DELAY_S = 60.0  # cap on one backoff wait (a server's own ask is capped by the retry budget)
 READ_CHUNK = 64 * 1024
 SHORT = 200  # characters of a server message kept in a detail line
 COST_HEADER = "x-litellm-response-cost"
@@ -45,6 +50,7 @@ class _Attempt:
     failure: str = ""  # transport problem, for humans
     retryable: bool = False
     unusable: bool = False  # a local problem (bad URL, TLS): no response and no point retrying
+    timed_out: bool = False
 
 
 class OpenAIAgent:
@@ -63,6 +69,8 @@ class OpenAIAgent:
         self.timeout = float(timeout) if timeout and timeout > 0 else 600.0
         self.max_retries = max(0, int(getattr(config, "max_retries", 3)))
         self.backoff = max(0.0, float(getattr(config, "backoff", 1.0)))
+        self.retry_budget = max(0.0, float(getattr(config, "retry_budget", 90.0)))
+        self.retry_timeouts: bool | None = getattr(config, "retry_timeouts", None)
         self.max_tokens: int | None = getattr(config, "max_tokens", None)
         self.system: str | None = getattr(config, "system", None)
         self._sleep = sleep
@@ -79,6 +87,7 @@ class OpenAIAgent:
             result = AgentResult(CallStatus.ERROR, detail=f"internal error: {type(exc).__name__}: {exc}")
         if key:
             result.detail = result.detail.replace(key, "***")
+            result.fix = result.fix.replace(key, "***")
         result.agent = self.name
         result.model = result.model or self.model
         result.duration_s = time.monotonic() - start
@@ -87,12 +96,13 @@ class OpenAIAgent:
     def _run(self, request: AgentRequest, key: str | None) -> AgentResult:
         if self.api_key_env is not None:
             if not key:
-                return AgentResult(CallStatus.UNAVAILABLE, detail=f"environment variable {self.api_key_env} is not set")
+                detail = f"environment variable {self.api_key_env} is not set"
+                return AgentResult(CallStatus.UNAVAILABLE, detail=detail, fix=f"set {self.api_key_env}")
             if not key.isprintable() or any(c.isspace() for c in key) or not key.isascii():
                 detail = (
                     f"environment variable {self.api_key_env} does not hold a usable key (spaces or control characters)"
                 )
-                return AgentResult(CallStatus.UNAVAILABLE, detail=detail)
+                return AgentResult(CallStatus.UNAVAILABLE, detail=detail, fix=f"set {self.api_key_env} to a usable key")
         url = f"{self.base_url}/chat/completions"
         if not url.lower().startswith(("http://", "https://")):
             return AgentResult(CallStatus.UNAVAILABLE, detail="base_url must start with http:// or https://")
@@ -102,17 +112,44 @@ class OpenAIAgent:
         if key:
             headers["Authorization"] = f"Bearer {key}"
 
-        retries = 0
+        retries, waited, timeouts = 0, 0.0, 0
+        gave_up = ""
         while True:
             attempt = self._attempt(url, data, headers)
             if not _should_retry(attempt) or retries >= self.max_retries:
                 break
-            self._sleep(self._delay(retries, attempt.headers))
+            if attempt.timed_out:
+                if timeouts >= self._timeout_retries(request):
+                    gave_up = "; not retried, since the server may still be working on it (see retry_timeouts)"
+                    break
+                timeouts += 1
+            delay, said = self._delay(retries, attempt.headers)
+            if waited + delay > self.retry_budget:
+                left = max(0.0, self.retry_budget - waited)
+                asked = (
+                    f"the server asks to wait {_secs(delay)} ({said})" if said else f"the next wait is {_secs(delay)}"
+                )
+                gave_up = f"; {asked}, more than the {_secs(left)} left of retry_budget ({_secs(self.retry_budget)})"
+                break
+            _notice(
+                f"{_why(attempt)} by {self.model or self.name}, retrying in {_secs(delay)}"
+                f" (retry {retries + 1} of {self.max_retries})"
+            )
+            self._sleep(delay)
+            waited += delay
             retries += 1
         result = self._classify(attempt)
         if retries and not result.ok:
             result.detail += f" (after {retries} {'retry' if retries == 1 else 'retries'})"
+        if gave_up and not result.ok:
+            result.detail += gave_up
         return result
+
+    def _timeout_retries(self, request: AgentRequest) -> int:
+        """How many timed-out attempts may be tried again: ``retry_timeouts``, else judges once, authors never."""
+        if self.retry_timeouts is None:
+            return 1 if request.role_kind is RoleKind.JUDGE else 0
+        return self.max_retries if self.retry_timeouts else 0
 
     def _body(self, request: AgentRequest) -> dict[str, Any]:
         messages = []
@@ -127,12 +164,12 @@ class OpenAIAgent:
         body["stream"] = False
         return body
 
-    def _delay(self, retry: int, headers: dict[str, str]) -> float:
-        """A numeric Retry-After wins over exponential backoff; both are capped."""
-        after = _number(headers.get("retry-after"))
-        if after is not None and after >= 0:
-            return min(after, MAX_DELAY_S)
-        return min(self.backoff * 2 ** min(retry, 16), MAX_DELAY_S)
+    def _delay(self, retry: int, headers: dict[str, str]) -> tuple[float, str]:
+        """What the server asked for (and the header that said it), else exponential backoff capped at a minute."""
+        asked = server_wait(headers, time.time())
+        if asked is not None:
+            return asked
+        return min(self.backoff * 2 ** min(retry, 16), MAX_DELAY_S), ""
 
     # -- one HTTP attempt -------------------------------------------------------
     def _attempt(self, url: str, data: bytes, headers: dict[str, str]) -> _Attempt:
@@ -155,7 +192,7 @@ class OpenAIAgent:
             opener = urllib.request.build_opener(*handlers)
             got = self._exchange(opener, req, deadline)
         if deadline.expired:  # whatever a cut-off read seemed to give, the call ran out of time
-            return _Attempt(failure=f"timed out after {self.timeout:g}s", retryable=True)
+            return _Attempt(failure=f"timed out after {self.timeout:g}s", retryable=True, timed_out=True)
         return got
 
     def _exchange(self, opener: Any, req: Any, deadline: Deadline) -> _Attempt:
@@ -187,7 +224,7 @@ class OpenAIAgent:
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason: object = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             if isinstance(reason, TimeoutError) or deadline.expired:
-                return _Attempt(failure=f"timed out after {self.timeout:g}s", retryable=True)
+                return _Attempt(failure=f"timed out after {self.timeout:g}s", retryable=True, timed_out=True)
             if isinstance(reason, ssl.SSLError):
                 return _Attempt(failure=f"TLS error: {_short(str(reason))}", unusable=True)
             if isinstance(reason, socket.gaierror):
@@ -218,9 +255,8 @@ class OpenAIAgent:
         message = _server_message(got.body)
         suffix = f": {message}" if message else ""
         if status in (401, 403):
-            return AgentResult(CallStatus.UNAVAILABLE, detail=f"not authorized (HTTP {status}){suffix}")
-        if status == 404:
-            return AgentResult(CallStatus.UNAVAILABLE, detail=f"model or endpoint not found (HTTP 404){suffix}")
+            detail = f"not authorized (HTTP {status}){suffix}"
+            return AgentResult(CallStatus.UNAVAILABLE, detail=detail, fix=self._key_fix(status))
         if status == 429:
             return AgentResult(CallStatus.UNAVAILABLE, detail=f"rate limited / quota (HTTP 429){suffix}")
         if status == 408:
@@ -230,8 +266,27 @@ class OpenAIAgent:
         if 300 <= status < 400:
             where = got.headers.get("location", "")
             detail = f"unexpected redirect (HTTP {status}) to {_short(where)}; check base_url"
-            return AgentResult(CallStatus.ERROR, detail=detail)
-        return AgentResult(CallStatus.ERROR, detail=f"request rejected (HTTP {status}){suffix}")
+            fix = f"agents.{self.name}.base_url: {_host(self.base_url)} redirects to {_short(where) or 'elsewhere'}"
+            return AgentResult(CallStatus.ERROR, detail=detail, fix=fix)
+        if status == 404:
+            detail = f"model or endpoint not found (HTTP 404){suffix}"
+            return AgentResult(CallStatus.UNAVAILABLE, detail=detail, fix=self._rejected_fix(404, message))
+        detail = f"request rejected (HTTP {status}){suffix}"
+        return AgentResult(CallStatus.ERROR, detail=detail, fix=self._rejected_fix(status, message))
+
+    def _key_fix(self, status: int) -> str:
+        if self.api_key_env:
+            return f"check the key in {self.api_key_env}: {_host(self.base_url)} refused it (HTTP {status})"
+        return f"agents.{self.name}.api_key_env: {_host(self.base_url)} wants a key (HTTP {status})"
+
+    def _rejected_fix(self, status: int, message: str) -> str:
+        """What to change when the server refuses the request itself: asking again gets the same answer."""
+        if _names_unknown_model(message, self.model):
+            return f"agents.{self.name}.model: the server does not know {self.model!r}"
+        if status == 404:
+            return f"agents.{self.name}.base_url: {self.base_url}/chat/completions was not found (HTTP 404)"
+        said = f": {message}" if message else ""
+        return f"agents.{self.name}: the server rejects its requests (HTTP {status}{said})"
 
     def _answer(self, got: _Attempt) -> AgentResult:
         try:
@@ -275,6 +330,42 @@ class OpenAIAgent:
 
 
 # -- helpers ----------------------------------------------------------------------
+_UNKNOWN_MODEL = re.compile(
+    r"(?i)(invalid|unknown|unsupported|no such|not a valid)\s+model|model\b.{0,80}?\b(does not exist|not found|"
+    r"is not supported|unknown|not available|invalid)"
+)
+
+
+def _names_unknown_model(message: str, model: str | None) -> bool:
+    """The server's words say the model is what it does not know (LiteLLM, OpenAI, vLLM, Ollama phrase it so)."""
+    return bool(_UNKNOWN_MODEL.search(message)) or bool(
+        model and model in message and re.search(r"(?i)not found|does not exist|invalid|unknown", message)
+    )
+
+
+def _secs(seconds: float) -> str:
+    """A wait for people: ``42 s``, ``1.5 s``, ``0.02 s``."""
+    if seconds >= 10:
+        return f"{seconds:.0f} s"
+    return f"{seconds:.2g} s" if seconds < 1 else f"{seconds:.1f} s".replace(".0 s", " s")
+
+
+def _why(got: _Attempt) -> str:
+    if got.status == 429:
+        return "rate limited (HTTP 429)"
+    if got.status == 408:
+        return "request timed out (HTTP 408)"
+    if got.status is not None:
+        return f"server error (HTTP {got.status})"
+    return got.failure
+
+
+def _notice(text: str) -> None:
+    from devloop.progress import note
+
+    note(text)
+
+
 def _reasoning(message: dict[str, Any]) -> str:
     """A reasoning model's thoughts, when the server returns them apart (``reasoning_content``, ``reasoning``).
 

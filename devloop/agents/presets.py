@@ -10,6 +10,7 @@ tests/fixtures/cli/.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,24 @@ GENERIC_UNAVAILABLE = (
     "connection error",
     "overloaded",
     "servers are down",
+    # what the openai and anthropic Python clients (llm, aider, ...) name an HTTP 429/5xx or a lost server
+    "ratelimiterror",
+    "internalservererror",
+    "apiconnectionerror",
+    "apitimeouterror",
+    "serviceunavailable",
+    "service unavailable",
+    "internal server error",
+    "bad gateway",
+    "gateway timeout",
+    "request timed out",
 )
+# "Error code: 503", "status 429", "HTTP 502", "status_code=500": a transient HTTP status, however printed.
+TRANSIENT_STATUS = re.compile(
+    r"(?i)\b(?:error[ _]code|status(?:[ _]code)?|http(?:/[\d.]+)?)\s*[:=]?\s*(?:408|429|5\d\d)\b"
+)
+# Lines worth keeping in a failure's detail: they say what went wrong (and carry any status code).
+_ERROR_LINE = re.compile(r"(?i)error|fail|denied|refused|unauthori[sz]ed|forbidden|not found|timed? ?out|\b[45]\d\d\b")
 
 
 @dataclass(frozen=True)
@@ -244,4 +262,13 @@ def _opencode(raw: str) -> Reading:
 def looks_unavailable(preset: Preset | None, output: str) -> bool:
     low = output.lower()
     signatures = GENERIC_UNAVAILABLE + (preset.unavailable if preset else ())
-    return any(s in low for s in signatures)
+    return any(s in low for s in signatures) or TRANSIENT_STATUS.search(output) is not None
+
+
+def failure_lines(text: str, keep: int = 3, width: int = 200) -> str:
+    """Why a program failed, in its own words: its last few error lines (each shortened), else its last line."""
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    picked = [line for line in lines if _ERROR_LINE.search(line)][-keep:] or lines[-1:]
+    return " | ".join(line if len(line) <= width else line[: width - 1] + "…" for line in picked)

@@ -91,6 +91,18 @@ class OpenAIAgentConfig(_Strict):
         3, ge=0, le=10, description="Extra attempts on 429, 5xx, timeouts and refused connections."
     )
     backoff: float = Field(1.0, ge=0, description="Base of the exponential backoff, in seconds.")
+    retry_budget: float = Field(
+        90,
+        ge=0,
+        le=86_400,
+        description="Most seconds one call spends waiting between retries, whatever the server asks "
+        "(Retry-After, retry-after-ms, x-ratelimit-reset-*); long enough for a per-minute rate limit.",
+    )
+    retry_timeouts: bool | None = Field(
+        None,
+        description="Retry an attempt that timed out (the server may still be working on, and billing, it). "
+        "Unset: judges once, authors never.",
+    )
 
     @field_validator("base_url")
     @classmethod

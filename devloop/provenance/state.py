@@ -124,6 +124,9 @@ class Attempt:
     rejected: dict[str, Rejection] = field(default_factory=dict)
     scratch: dict[str, Any] = field(default_factory=dict)  # the step's own notes (round numbers, run folder)
     calls_made: int = 0
+    # The attempt failed for its agents' setup: {"fix": what to change, "setup": the setup_key it failed
+    # with}. It is not asked again while the setup is the same (see devloop.engine).
+    blocked: dict[str, str] = field(default_factory=dict)
 
     def matches(self, inputs: dict[str, str]) -> bool:
         """The attempt can resume: its inputs are as it left them.
@@ -240,6 +243,7 @@ class Attempt:
             },
             scratch=dict(d.get("scratch") or {}),
             calls_made=int(d.get("calls_made") or 0),
+            blocked={str(k): str(v) for k, v in (d.get("blocked") or {}).items()},
         )
 
 

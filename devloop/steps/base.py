@@ -62,6 +62,7 @@ class AskResult:
     detail: str = ""
     model: str | None = None
     prompt_path: str | None = None
+    fix: str = ""  # the agent's failure is one only devloop.yaml or the environment can fix: what to change
 
 
 def waiting_on(results: list[AskResult]) -> Waiting | None:

@@ -121,7 +121,11 @@ class CodeReviewStep(Step):
                 )
             if d.outcome == "stall":
                 self._write_record(run, len(seats), cycles, notes)
-                raise StallError(f"{d.reason}; fix their availability (or roles.adhoc), then run doit", retry=True)
+                down = [n for r in reviewers if r.state in P.DOWN for n in (r.slot, r.agent)]
+                fix = run.fix_for(down) if all(r.state == P.DID_NOT_RUN for r in reviewers if r.state in P.DOWN) else ""
+                raise StallError(
+                    f"{d.reason}; fix their availability (or roles.adhoc), then run doit", retry=True, fix=fix
+                )
             if c == pol.max_cycles - 1:
                 break
             blocking = [x for x in cycle["claims"] if x["blocks"]]

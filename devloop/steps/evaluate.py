@@ -102,7 +102,7 @@ class EvaluateStep(Step):
         if stop is not None:
             raise stop
         if res.status != "answered" or res.data is None:
-            raise StepFailed(f"the evaluation was rejected: {res.detail}", retry=True)
+            raise StepFailed(f"the evaluation was rejected: {res.detail}", retry=True, fix=res.fix)
         scores = res.data.get("scores") or {}
         text = read_text(ws, answer)
         run.write(answer, with_record(text, scores, timing))

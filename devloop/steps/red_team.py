@@ -127,7 +127,8 @@ class RedTeamStep(Step):
         failed = {t: r for t, r in results.items() if r.status != "answered" or r.data is None}
         if failed:
             why = "; ".join(f"{t}: {r.status} ({r.detail})" for t, r in failed.items())
-            raise StepFailed(f"red team did not complete: {why}", retry=True)
+            fix = run.fix_for(failed) if all(r.status == "did_not_run" for r in failed.values()) else ""
+            raise StepFailed(f"red team did not complete: {why}", retry=True, fix=fix)
         return {t: r.data for t, r in results.items() if r.data is not None}
 
     def _pass2(self, run: StepRun, report: str, validation: str, required: list[str]) -> None:

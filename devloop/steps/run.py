@@ -74,6 +74,7 @@ class StepRun:
         self.calls = 0
         self.agent_seconds = 0.0
         self.current_call: str | None = None
+        self.fixes: dict[str, str] = {}  # agent -> what to change, when its last call failed for its setup
         self._mutex = threading.RLock()  # parallel calls share the lock record and the ledger
 
     # -- journal ----------------------------------------------------------
@@ -253,7 +254,7 @@ class StepRun:
             return res.data
         if res.status == "unparseable":
             raise StepFailed(f"{role} answer for {call_id} is unparseable ({res.detail})", retry=True)
-        raise StepFailed(f"{role} agent did not answer ({call_id}): {res.detail}", retry=True)
+        raise StepFailed(f"{role} agent did not answer ({call_id}): {res.detail}", retry=True, fix=res.fix)
 
     def ask_all(self, asks: list[Ask], label: str) -> list[AskResult]:
         """Judge calls made in parallel; every outcome is returned, none raised.
@@ -311,9 +312,10 @@ class StepRun:
         if result.status is CallStatus.WAITING:
             self._waiting(a.call_id, [a.answer_path], before, result.prompt_path)
             return AskResult("waiting", a, None, result.detail, model, result.prompt_path)
+        self._note_fix(agent.name, result)
         if not result.ok:
             kind = "unparseable" if result.malformed else "did_not_run"
-            return AskResult(kind, a, None, result.detail, model)
+            return AskResult(kind, a, None, result.detail, model, fix=result.fix)
         parsed = a.parse(result.text)
         if not parsed.ok:
             kept = self._keep_rejected(a.call_id, result.text, a.answer_path, agent)
@@ -324,6 +326,20 @@ class StepRun:
         data = {**parsed.as_dict(), "agent": agent.name, "model": model}
         self._remember(a.call_id, {a.answer_path: sha}, data)
         return AskResult("answered", a, data, "", model)
+
+    def _note_fix(self, agent: str, result: Any) -> None:
+        with self._mutex:
+            if result.fix and not result.ok:
+                self.fixes[agent] = result.fix
+            else:
+                self.fixes.pop(agent, None)
+
+    def fix_for(self, agents: Iterable[str]) -> str:
+        """What to change when every one of ``agents`` last failed for its setup; else "" (asking again may help)."""
+        names = list(dict.fromkeys(agents))
+        if not names or not all(self.fixes.get(n) for n in names):
+            return ""
+        return "; ".join(dict.fromkeys(self.fixes[n] for n in names))
 
     def _keep_rejected(self, call_id: str, text: str, answer_path: str, agent: Any) -> str:
         if _is_manual(agent):
@@ -403,6 +419,7 @@ class StepRun:
             ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
             result, changed = author_call.call(self, agent, ask, expected, list(watch))
             forget_change(self.ws)
+            self._note_fix(name, result)
             if result.status is CallStatus.WAITING:
                 self._waiting(call_id, self._theirs(role, expected, watch), before, result.prompt_path)
                 raise Waiting(result.detail, expected[0] if expected else "", result.prompt_path)
@@ -412,7 +429,8 @@ class StepRun:
             if result.status is CallStatus.UNAVAILABLE and i + 1 < len(names):
                 rotation.append({"agent": name, "detail": result.detail})
                 continue
-            raise StepFailed(f"{role} agent {agent.name!r} failed ({call_id}): {result.detail}", retry=True)
+            why = f"{role} agent {agent.name!r} failed ({call_id}): {result.detail}"
+            raise StepFailed(why, retry=True, fix=self.fix_for(names[: i + 1]))
         missing = [p for p in expected if not has_text(self.ws.root / p)]
         if missing:
             self.attempt.end_call()

@@ -75,3 +75,55 @@ def test_a_refused_connection_fails_the_step_as_unavailable(ws: WS) -> None:
     assert "planner agent 'down' failed (plan)" in r.stdout
     entry = json.loads(ws.read("runs/ledger.jsonl").splitlines()[0])
     assert entry["status"] == "unavailable" and entry["cost_usd"] is None
+
+
+def test_a_failure_only_setup_can_fix_names_the_fix_and_is_not_asked_again_until_setup_changes(
+    ws: WS, chat_server: ChatServer
+) -> None:
+    """No key, then an unknown model: Next: says what to change, and doit sends nothing until it changed."""
+    config = (
+        "agents:\n"
+        f"  proxy: {{kind: openai, base_url: '{chat_server.url}', model: MODEL, api_key_env: PROXY_KEY,"
+        " max_retries: 0}\n"
+        "roles: {planner: proxy}\n"
+    )
+    (ws.root / "devloop.yaml").write_text(config.replace("MODEL", "no-such-model"))
+    ws.env.pop("PROXY_KEY", None)
+    ws.add_feature("a", script=False)
+    r = ws.doit()
+    assert r.returncode == 1 and "environment variable PROXY_KEY is not set" in r.stdout
+    assert "Next: set PROXY_KEY, then doit" in r.stdout, r.stdout
+    again = ws.doit()
+    assert again.returncode == 1 and "not asked again: devloop.yaml and the environment are unchanged" in again.stdout
+    assert "Next: set PROXY_KEY, then doit" in again.stdout
+    ledger = ws.read("runs/ledger.jsonl").splitlines()
+    assert len(ledger) == 1  # the second doit called no agent
+
+    ws.env["PROXY_KEY"] = "sk-0123456789abcdef"
+    unknown = {"error": {"message": "Invalid model name passed in model=no-such-model. Call `/v1/models`."}}
+    chat_server.enqueue(400, unknown)
+    r = ws.doit()
+    assert r.returncode == 1 and len(chat_server.requests) == 1
+    assert "Next: agents.proxy.model: the server does not know 'no-such-model', then doit" in r.stdout, r.stdout
+    assert ws.doit().returncode == 1 and len(chat_server.requests) == 1  # the same request is not sent again
+
+    (ws.root / "devloop.yaml").write_text(config.replace("MODEL", "glm-5"))
+    blocks = "```file=plans/a/plan.md\n# Plan\n```\n```file=plans/a/validation.md\n# Checks\n```\n"
+    chat_server.enqueue(200, ChatServer.completion(blocks))
+    r = ws.doit("plan:a")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(chat_server.requests) == 2 and chat_server.requests[1].body["model"] == "glm-5"
+    assert "sk-0123456789abcdef" not in ws.read("plans/a/devloop.lock")
+
+
+def test_a_transient_failure_is_asked_again(ws: WS, chat_server: ChatServer) -> None:
+    (ws.root / "devloop.yaml").write_text(
+        f"agents:\n  proxy: {{kind: openai, base_url: '{chat_server.url}', model: m, max_retries: 0}}\n"
+        "roles: {planner: proxy}\n"
+    )
+    ws.add_feature("a", script=False)
+    chat_server.enqueue(503, {"error": {"message": "no healthy deployments"}})
+    r = ws.doit()
+    assert r.returncode == 1 and "Next: doit  (asks again, with what was wrong)" in r.stdout
+    chat_server.enqueue(503, {"error": {"message": "still down"}})
+    assert ws.doit().returncode == 1 and len(chat_server.requests) == 2
