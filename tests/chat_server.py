@@ -13,7 +13,10 @@ Usage in a test module::
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,7 +60,9 @@ class ChatServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.trickles_finished = 0  # trickled responses sent to the end (the client never hung up)
+        self.hangups = 0  # delayed responses whose client hung up during the delay (nothing was sent)
         self._queue: deque[Scripted] = deque()
+        self._by_model: dict[str, deque[Scripted]] = {}  # answers kept for one requested model
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -90,10 +95,28 @@ class ChatServer:
         delay: float = 0.0,
         trickle: float = 0.0,
         trickle_head: bool = False,
+        model: str | None = None,
     ) -> None:
-        """Add one response; requests take them in order. An empty queue answers 500."""
+        """Add one response; requests take them in order. An empty queue answers 500.
+
+        With ``model``, the response is kept for requests whose body names that model (first their own
+        queue, then the shared one), so callers on different models, in parallel, each get their own answer.
+        """
         with self._lock:
-            self._queue.append(Scripted(status, body, dict(headers or {}), delay, trickle, trickle_head))
+            scripted = Scripted(status, body, dict(headers or {}), delay, trickle, trickle_head)
+            if model is None:
+                self._queue.append(scripted)
+            else:
+                self._by_model.setdefault(model, deque()).append(scripted)
+
+    def reset(self) -> None:
+        """Forget every scripted response not yet served and every recorded request."""
+        with self._lock:
+            self._queue.clear()
+            self._by_model.clear()
+            self.requests.clear()
+            self.trickles_finished = 0
+            self.hangups = 0
 
     @staticmethod
     def completion(
@@ -123,6 +146,10 @@ class ChatServer:
             self.requests.append(recorded)
             if not routed:
                 return Scripted(404, {"error": {"message": f"no route {recorded.path}"}})
+            model = recorded.body.get("model") if isinstance(recorded.body, dict) else None
+            own = self._by_model.get(model) if isinstance(model, str) else None
+            if own:
+                return own.popleft()
             if self._queue:
                 return self._queue.popleft()
         return Scripted(500, {"error": {"message": "chat_server: no scripted response left"}})
@@ -141,7 +168,7 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             headers = {k: v for k, v in self.headers.items()}
             routed = self.path.rstrip("/") == "/v1/chat/completions"
             scripted = server._next(Recorded("POST", self.path, headers, raw, body), routed)
-            if scripted.delay and server._stop.wait(scripted.delay):
+            if scripted.delay and not self._wait(scripted.delay):
                 return
             payload = scripted.body if isinstance(scripted.body, bytes) else json.dumps(scripted.body).encode()
             given = {k.lower(): v for k, v in scripted.headers.items()}
@@ -165,6 +192,18 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout test): nothing to tell it
 
+        def _wait(self, seconds: float) -> bool:
+            """Sleep out a scripted delay; False if the server stops or the client hangs up meanwhile."""
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                if server._stop.wait(min(left, 0.05)):
+                    return False
+                if _hung_up(self.connection):
+                    with server._lock:
+                        server.hangups += 1
+                    return False
+            return True
+
         def _trickle(self, scripted: Scripted, payload: bytes) -> None:
             """Send the (head and) body a byte at a time; stop when the client hangs up or the server stops."""
             self._headers_buffer.append(b"\r\n")
@@ -186,6 +225,15 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             pass  # keep test output clean
 
     return Handler
+
+
+def _hung_up(sock: socket.socket) -> bool:
+    """Whether the peer closed its end (EOF waiting on the socket); pending bytes are left unread."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 @pytest.fixture(name="chat_server")
