@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,12 @@ from devloop.config.models import LIST_ROLES, SINGLE_ROLES
 from devloop.procs import last_line
 
 OPTIONAL_ROLES = ("implementer_rotation", "adhoc")
-PROBE_PROMPT = "This is a connectivity check from devloop doctor. Reply with the single word OK."
+PROBE_PROMPT = (
+    "This is a connectivity check from devloop doctor. Reply with exactly this token and nothing else: {token}"
+)
+PROBE_TIMEOUT = 60.0  # seconds for all probes together
+GRACE = 2.0  # after the deadline: time for a killed agent's process group to be reaped and reported
+_WRAPPING = " \t\r\n`\"'"  # what may surround the token: whitespace, backticks, quotes
 
 
 @dataclass
@@ -24,6 +33,27 @@ class AgentCheck:
     ok: bool
     detail: str
     version: str = ""
+    seconds: float | None = None  # how long the agent's check (and probe) took
+
+
+def probe_token() -> str:
+    """A token no answer can contain by chance: the probe passes only when the agent repeats it."""
+    return f"devloop-probe-{secrets.token_hex(3)}"
+
+
+def token_answered(text: str, token: str) -> bool:
+    """Whether ``text`` is exactly ``token``: after a leading ``<think>`` block, with only whitespace, backticks
+    or quotes around it."""
+    from devloop.rendered import set_aside_reasoning
+
+    answer, problem = set_aside_reasoning(text or "")
+    return problem is None and answer.strip(_WRAPPING) == token
+
+
+def _shown(text: str) -> str:
+    """An unexpected answer, short and on one line, for the report."""
+    one_line = re.sub(r"\s+", " ", text or "").strip()
+    return repr(one_line[:80] + ("..." if len(one_line) > 80 else ""))
 
 
 def _resolve(binary: str) -> str | None:
@@ -32,7 +62,10 @@ def _resolve(binary: str) -> str | None:
     return shutil.which(binary)
 
 
-def check_agent(ws: Any, name: str, cfg: Any, probe: bool) -> AgentCheck:
+def check_agent(
+    ws: Any, name: str, cfg: Any, probe: bool, token: str = "", deadline: float | None = None
+) -> AgentCheck:
+    """One agent's check; with ``probe``, also a call asking for ``token``, ended by ``deadline`` (monotonic)."""
     kind = cfg.kind
     if kind == "manual":
         return AgentCheck(name, kind, True, "a person: prompts are written under .devloop/prompts/")
@@ -59,8 +92,49 @@ def check_agent(ws: Any, name: str, cfg: Any, probe: bool) -> AgentCheck:
         where = "confined by bubblewrap" if box.mode == "bubblewrap" else f"unconfined ({box.why})"
         check = AgentCheck(name, kind, True, f"{path}, {where} (not probed)", _version(path, ws.root, box))
     if probe:
-        check.ok, check.detail = _probe(ws, name, cfg)
+        check.ok, check.detail = _probe(ws, name, cfg, token or probe_token(), deadline)
     return check
+
+
+def check_agents(ws: Any, probe: bool, timeout: float = PROBE_TIMEOUT) -> tuple[dict[str, AgentCheck], float]:
+    """Every configured agent checked at once (one thread each), in config order, and the seconds it took.
+
+    With ``probe``, all of it runs under one deadline of ``timeout`` seconds: an agent's own timeout
+    is cut to what is left, and an agent that has not finished by then is reported as such.
+    """
+    start = time.monotonic()
+    deadline = start + timeout if probe else None
+    token = probe_token()
+    agents = list(ws.config.agents.items())
+    done: dict[str, AgentCheck] = {}
+    finished = threading.Condition()
+
+    def one(name: str, cfg: Any) -> None:
+        began = time.monotonic()
+        try:
+            check = check_agent(ws, name, cfg, probe, token, deadline)
+        except Exception as exc:  # a bug in one agent's check is that agent's failure, not doctor's
+            check = AgentCheck(name, cfg.kind, False, f"the check failed: {type(exc).__name__}: {exc}")
+        check.seconds = round(time.monotonic() - began, 2)
+        with finished:
+            done[name] = check
+            finished.notify_all()
+
+    for name, cfg in agents:  # daemon threads: one stuck past the deadline does not keep doctor alive
+        threading.Thread(target=one, args=(name, cfg), name=f"devloop-doctor-{name}", daemon=True).start()
+    with finished:
+        while len(done) < len(agents):
+            left = None if deadline is None else deadline + GRACE - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            finished.wait(left)
+        results = dict(done)
+    out = {}
+    for name, cfg in agents:
+        out[name] = results.get(name) or AgentCheck(
+            name, cfg.kind, False, f"no answer within the {timeout:g}s probe deadline", seconds=round(timeout, 2)
+        )
+    return out, time.monotonic() - start
 
 
 def _box(ws: Any, cfg: Any, where: Path | None = None) -> Any:
@@ -103,14 +177,19 @@ def _version(path: str, cwd: Path, box: Any = None) -> str:
     return last_line(done.stdout) or last_line(done.stderr)
 
 
-def _probe(ws: Any, name: str, cfg: Any) -> tuple[bool, str]:
+def _probe(ws: Any, name: str, cfg: Any, token: str, deadline: float | None = None) -> tuple[bool, str]:
     from devloop.agents import build_agent
 
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False, "no time left before the probe deadline"
+        cfg = _within(cfg, left)
     agent = build_agent(name, cfg, list(ws.config.env_allow))
     with tempfile.TemporaryDirectory(prefix="devloop-doctor-") as tmp:
         box = _box(ws, cfg, Path(tmp)) if cfg.kind == "command" else None
         request = AgentRequest(
-            prompt=PROBE_PROMPT,
+            prompt=PROBE_PROMPT.format(token=token),
             workspace=Path(tmp),
             feature="doctor",
             step="doctor",
@@ -120,11 +199,26 @@ def _probe(ws: Any, name: str, cfg: Any) -> tuple[bool, str]:
             box=box,
         )
         result = agent.run(request)
+    took = f"{result.duration_s:.1f}s"
+    if not result.ok and deadline is not None and time.monotonic() >= deadline - 0.5:
+        return False, f"no answer within the probe deadline (stopped after {took}: {result.detail})"
     if not result.ok:
-        return False, f"probe failed ({result.status.value}): {result.detail}"
-    if "OK" not in result.text.upper():
-        return False, f"probe answered, but not OK: {result.text.strip()[:80]!r}"
-    return True, f"probe answered OK in {result.duration_s:.1f}s"
+        return False, f"probe failed ({result.status.value}) after {took}: {result.detail}"
+    if not token_answered(result.text, token):
+        return False, f"probe answered in {took}, but not with the token (got: {_shown(result.text)})"
+    return True, f"probe answered with the token in {took}"
+
+
+def _within(cfg: Any, seconds: float) -> Any:
+    """The agent's config cut to the probe's deadline: its ``timeout`` ends the call (a command's process
+    group is killed), and an endpoint's retries wait no longer than what is left (``retry_budget``)."""
+    seconds = max(0.1, round(seconds, 1))  # shown in a timeout's message
+    update: dict[str, Any] = {"timeout": min(float(cfg.timeout), seconds)}
+    if cfg.kind == "openai":
+        update["retry_budget"] = min(float(cfg.get("retry_budget", seconds)), seconds)
+    from devloop.workspace import AttrView
+
+    return AttrView({**dict(cfg.items()), **update})
 
 
 def role_report(ws: Any, checks: dict[str, AgentCheck]) -> list[tuple[str, list[str], str]]:

@@ -11,19 +11,32 @@ from devloop.cli.common import open_workspace, workspace_option
 
 
 @click.command()
-@click.option("--probe", is_flag=True, help="Also send each agent a one-line prompt (costs a call per agent).")
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also ask each agent to repeat a random token (costs a call per agent); all at once, under one deadline.",
+)
+@click.option(
+    "--probe-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="The deadline for all probes together.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @workspace_option
-def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
+def doctor(probe: bool, probe_timeout: float, as_json: bool, root: Path | None) -> None:
     """Check the sandbox and every configured agent (binary, version, API key); say which roles can run.
 
-    Exits 1 when a role has no working agent.
+    With --probe every agent is asked, in parallel, to answer with a random token, and passes only if
+    its answer is exactly that token. Exits 1 when a role has no working agent.
     """
     from devloop.config.load import load_config
-    from devloop.doctor import check_agent, role_report, sandbox_line, sandbox_status
+    from devloop.doctor import check_agents, role_report, sandbox_line, sandbox_status
 
     ws = open_workspace(root)
-    checks = {name: check_agent(ws, name, cfg, probe) for name, cfg in ws.config.agents.items()}
+    checks, took = check_agents(ws, probe, probe_timeout)
     roles = role_report(ws, checks)
     broken = [r for r, _, v in roles if v == "none"]
     shared = [c.text() for c in load_config(ws.root).seat_conflicts()]  # left only when same_seat is warn
@@ -34,6 +47,8 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
             "roles": {r: {"agents": a, "verdict": v} for r, a, v in roles},
             "warnings": shared,
         }
+        if probe:
+            data["probe"] = {"seconds": round(took, 2), "deadline_s": probe_timeout}
         click.echo(json.dumps(data, indent=2))
     else:
         width = max(len(n) for n in checks)
@@ -44,6 +59,8 @@ def doctor(probe: bool, as_json: bool, root: Path | None) -> None:
             mark = "ok  " if c.ok else "FAIL"
             version = f"  [{c.version}]" if c.version else ""
             click.echo(f"  {mark} {n.ljust(width)}  {c.kind:<7} {c.detail}{version}")
+        if probe:
+            click.echo(f"  probed {len(checks)} agent(s) in {took:.1f}s (deadline {probe_timeout:g}s)")
         click.echo("roles:")
         for role, names, verdict in roles:
             click.echo(f"  {verdict:<8} {role:<20} {', '.join(names) or '-'}")
