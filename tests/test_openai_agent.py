@@ -526,10 +526,12 @@ def test_a_surprise_inside_the_agent_becomes_an_error(monkeypatch: pytest.Monkey
          "agents.glm.model: the server does not know 'cfg-model'"),
         (404, b"<html>Not Found</html>", "agents.glm.base_url: http://127.0.0.1:PORT/v1/chat/completions was not "
          "found (HTTP 404)"),
+        (400, {"error": {"message": "No connected db.", "type": "no_db_connection", "code": "400"}},
+         f"check the key in {KEY_ENV}: 127.0.0.1:PORT refused it (HTTP 400)"),  # LiteLLM, a key not its master key
         (400, {"error": {"message": "max_tokens is too large"}},
          "agents.glm: the server rejects its requests (HTTP 400: max_tokens is too large)"),
     ],
-    ids=["401", "litellm-unknown-model", "openai-unknown-model", "wrong-path", "other-400"],
+    ids=["401", "litellm-unknown-model", "openai-unknown-model", "wrong-path", "litellm-wrong-key", "other-400"],
 )  # fmt: skip
 def test_a_request_the_server_refuses_names_what_to_fix(
     chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch, status: int, body: Any, fix: str

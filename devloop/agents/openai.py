@@ -37,6 +37,9 @@ READ_CHUNK = 64 * 1024
 SHORT = 200  # characters of a server message kept in a detail line
 COST_HEADER = "x-litellm-response-cost"
 RETRYABLE_STATUS = frozenset({408, 429})  # plus every 5xx
+# error.type values that mean the key is wrong, whatever the status (LiteLLM's proxy without a database
+# answers a key that is not its master key with 400 "No connected db.")
+KEY_ERROR_TYPES = frozenset({"authentication_error", "invalid_api_key", "no_db_connection", "auth_error"})
 
 
 @dataclass
@@ -272,6 +275,8 @@ class OpenAIAgent:
             detail = f"model or endpoint not found (HTTP 404){suffix}"
             return AgentResult(CallStatus.UNAVAILABLE, detail=detail, fix=self._rejected_fix(404, message))
         detail = f"request rejected (HTTP {status}){suffix}"
+        if _error_type(got.body) in KEY_ERROR_TYPES:  # LiteLLM without a key database says 400 to a wrong key
+            return AgentResult(CallStatus.UNAVAILABLE, detail=detail, fix=self._key_fix(status))
         return AgentResult(CallStatus.ERROR, detail=detail, fix=self._rejected_fix(status, message))
 
     def _key_fix(self, status: int) -> str:
@@ -449,6 +454,19 @@ def _content(content: object) -> str:
         parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type", "text") == "text"]
         return "".join(p for p in parts if isinstance(p, str))
     return ""
+
+
+def _error_type(body: bytes) -> str:
+    """``error.type`` (or ``error.code``) of an OpenAI-style error body, lower-case; "" when there is none."""
+    try:
+        doc = json.loads(body.decode("utf-8", "replace"))
+    except ValueError:
+        return ""
+    error = doc.get("error") if isinstance(doc, dict) else None
+    if not isinstance(error, dict):
+        return ""
+    value = error.get("type") or error.get("code")
+    return value.lower() if isinstance(value, str) else ""
 
 
 def _server_message(body: bytes) -> str:
