@@ -99,6 +99,9 @@ def test_the_whole_loop_runs_over_the_proxy_with_a_reasoning_reviewer_and_a_pric
     assert calls[0]["cost_usd"] == pytest.approx(40 * 0.15e-6 + 6 * 0.60e-6)
     assert calls[1]["cost_usd"] is None  # a model without a price: unknown, never $0
     assert proxy.key not in ws.read("runs/ledger.jsonl")
+    cost = ws.devloop("cost", "--by", "agent")
+    planner = next(line for line in cost.stdout.splitlines() if line.startswith("planner"))
+    assert planner.rstrip().endswith("$0.0000096")  # below a cent: two significant digits, never "$0.0000"
 
 
 @pytest.mark.parametrize(
