@@ -94,7 +94,9 @@ def test_the_whole_loop_runs_over_the_proxy_with_a_reasoning_reviewer_and_a_pric
     sent = [{k.lower(): v for k, v in q.headers.items()}.get("authorization") for q in up.requests]
     assert sent == ["Bearer fake"] * 5  # the proxy's own upstream key, never the one devloop sent it
     calls = ledger(ws)
-    assert [c["agent"] for c in calls] == ["planner", "judge", "coder", "thinker", "reasoner", "judge"]
+    who = [c["agent"] for c in calls]
+    assert who[:3] == ["planner", "judge", "coder"] and who[-1] == "judge"
+    assert sorted(who[3:5]) == ["reasoner", "thinker"]  # the reviewers answer in parallel, in any order
     # gpt-4o-mini in LiteLLM's bundled price list: the proxy's x-litellm-response-cost reaches the ledger
     assert calls[0]["cost_usd"] == pytest.approx(40 * 0.15e-6 + 6 * 0.60e-6)
     assert calls[1]["cost_usd"] is None  # a model without a price: unknown, never $0
