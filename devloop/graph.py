@@ -1,5 +1,8 @@
 """``devloop graph``: the step graph of each feature as Mermaid or Graphviz DOT, coloured by state.
 
+With Graphviz's ``dot`` on PATH it is also drawn as an SVG or PNG file
+(:func:`draw`) and opened with the platform's opener (:func:`open_file`).
+
 The picture is drawn from the same place as ``devloop status`` (the engine's
 ``feature_status``), so the graph and the table never disagree. Output is
 deterministic: features, steps and edges always come out in the same order.
@@ -8,6 +11,7 @@ deterministic: features, steps and edges always come out in the same order.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from devloop.provenance.staleness import LABELS, Status
 from devloop.steps.registry import ORDER, doit_dep
@@ -93,3 +97,93 @@ def dot(rows: Mapping[str, Mapping[str, Status]]) -> str:
 def render(rows: Mapping[str, Mapping[str, Status]], fmt: str = "mermaid") -> str:
     """``rows`` is feature -> step -> Status, as ``engine.feature_status`` gives it."""
     return dot(rows) if fmt == "dot" else mermaid(rows)
+
+
+# -- pictures -------------------------------------------------------------------
+# A picture is drawn by Graphviz's ``dot`` from the DOT text above. No pure-Python
+# renderer of DOT or Mermaid on PyPI was found credible enough to depend on (the
+# candidates were months old, single-maintainer, or a bundled native binary),
+# so without ``dot`` devloop says how to get it instead of drawing badly.
+PICTURES = ("svg", "png")
+RENDER_TIMEOUT_S = 60.0
+NO_DOT = (
+    "devloop graph --format {fmt} needs Graphviz's `dot` on PATH, which was not found: "
+    "apt install graphviz (Debian, Ubuntu) or brew install graphviz (macOS); "
+    "--format dot and --format mermaid work without it"
+)
+
+
+def find_dot() -> str | None:
+    """The ``dot`` executable on PATH, or None."""
+    import shutil
+
+    return shutil.which("dot")
+
+
+def draw(dot_text: str, fmt: str, out: Path) -> None:
+    """Render ``dot_text`` to ``out`` as ``fmt`` (svg or png) with Graphviz; DevloopError when it cannot."""
+    import subprocess
+
+    from devloop.atomic import atomic_write_bytes
+    from devloop.errors import DevloopError
+
+    if fmt not in PICTURES:
+        raise ValueError(f"not a picture format: {fmt}")
+    exe = find_dot()
+    if exe is None:
+        raise DevloopError(NO_DOT.format(fmt=fmt))
+    try:
+        done = subprocess.run(
+            [exe, f"-T{fmt}"],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            timeout=RENDER_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DevloopError(f"{exe} -T{fmt} did not finish within {RENDER_TIMEOUT_S:g} s") from None
+    except OSError as exc:
+        raise DevloopError(f"cannot run {exe}: {exc.strerror or exc}") from None
+    if done.returncode != 0 or not done.stdout:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit code {done.returncode}, no output"
+        raise DevloopError(f"{exe} -T{fmt} failed: {why[:300]}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, done.stdout)
+
+
+def opener() -> list[str] | None:
+    """The platform's command that opens a file in its default viewer, or None when there is none."""
+    import shutil
+    import sys
+
+    if sys.platform == "darwin":
+        candidates = [["open"]]
+    elif sys.platform == "win32":
+        return ["cmd", "/c", "start", ""] if shutil.which("cmd") else None
+    else:
+        candidates = [["xdg-open"], ["gio", "open"], ["wslview"]]
+    for argv in candidates:
+        if shutil.which(argv[0]):
+            return argv
+    return None
+
+
+def open_file(path: Path) -> str | None:
+    """Open ``path`` with the platform's opener, without waiting for the viewer; the opener's name, or None."""
+    import subprocess
+
+    argv = opener()
+    if argv is None:
+        return None
+    try:
+        subprocess.Popen(
+            [*argv, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        return None
+    return argv[0]

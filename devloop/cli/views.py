@@ -42,20 +42,71 @@ def rollup(force: bool, root: Path | None) -> None:
 
 @click.command()
 @click.argument("feature", required=False)
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg", "png"]),
+    default=None,
+    help="mermaid (the default) or dot print text; svg and png draw a picture with Graphviz's dot "
+    "(svg is the default with --open).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead (svg/png default: .devloop/graph[-FEATURE].<format> in the workspace).",
+)
+@click.option("--open", "open_it", is_flag=True, help="Draw the picture and open it with the system's viewer.")
 @workspace_option
-def graph(feature: str | None, fmt: str, root: Path | None) -> None:
+def graph(feature: str | None, fmt: str | None, output: Path | None, open_it: bool, root: Path | None) -> None:
     """The step graph of FEATURE (default: every feature), each step with its state.
 
     Stale, failed, waiting and gated steps are coloured; the dashed edge is
-    evaluate waiting on a smoke run.
+    evaluate waiting on a smoke run. Pictures (svg, png, --open) need
+    Graphviz's dot on PATH (apt install graphviz, brew install graphviz).
     """
     from devloop.engine import feature_status
-    from devloop.graph import render
+    from devloop.graph import PICTURES, draw, open_file, render
 
+    if fmt is None:
+        fmt = "svg" if open_it else "mermaid"
+    if open_it and fmt not in PICTURES:
+        raise UsageError(f"--open draws a picture: use --format svg or png (or leave --format out), not {fmt}")
     ws = open_workspace(root)
     features = [_feature(ws, feature)] if feature else ws.features()
-    click.echo(render({f: feature_status(ws, f) for f in features}, fmt), nl=False)
+    rows = {f: feature_status(ws, f) for f in features}
+    if fmt not in PICTURES:
+        text = render(rows, fmt)
+        if output is None:
+            click.echo(text, nl=False)
+            return
+        from devloop.atomic import atomic_write_text
+
+        output.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(output, text)
+        click.echo(f"Wrote {_shown(output)}")
+        return
+    if output is None:
+        from devloop.workspace import ensure_state_dir
+
+        output = ensure_state_dir(ws.root) / (f"graph-{feature}.{fmt}" if feature else f"graph.{fmt}")
+    draw(render(rows, "dot"), fmt, output)
+    click.echo(f"Wrote {_shown(output)}")
+    if open_it:
+        how = open_file(output)
+        if how is None:
+            click.echo(f"No program to open it was found (xdg-open, open); open {_shown(output)} yourself.")
+        else:
+            click.echo(f"Opened it with {how}.")
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to where the user stands when it is below it, else absolute."""
+    full = path.resolve()
+    try:
+        return full.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(full)
 
 
 @click.command()
