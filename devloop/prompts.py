@@ -4,6 +4,12 @@ Text that agents (or people) wrote reaches other agents' prompts only through
 the ``data`` filter: fenced, with a fence longer than any inside, and
 labelled as content, so instructions hidden in a plan, a review or a
 deviation log read as what they are.
+
+Every role may be played by a model or by a person (the manual agent), so
+each template is also given who reads it (:func:`reader_context`): wording
+that would be false for one of them depends on it. The templates that show
+validation.md's check block get devloop's own expression vocabulary
+(:func:`check_vocabulary`), so the prompt lists exactly what the parser takes.
 """
 
 from __future__ import annotations
@@ -17,16 +23,31 @@ from devloop.workspace import Workspace, packaged_templates_dir
 
 
 def template_hash(ws: Workspace, names: tuple[str, ...]) -> str:
-    """One hash over the templates a step uses, as resolved for this workspace (cached per workspace object)."""
+    """One hash over the templates a step uses, as resolved for this workspace (cached per workspace object).
+
+    A template's ``{% include "..." %}`` partials are hashed with it (after the
+    names given), so editing a shared partial makes the steps that use it stale.
+    """
     cached = ws.memo.get(("template", names))
     if cached is not None:
         return cached
     parts = []
-    for name in names:
+    seen: set[str] = set()
+    queue = list(names)
+    while queue:
+        name = queue.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
         path = ws.template_path(name)
-        parts.append(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"<missing>"))
+        body = path.read_bytes() if path.exists() else b"<missing>"
+        parts.append(name.encode() + b"\0" + body)
+        queue += sorted({m.decode() for m in _INCLUDE.findall(body)} - seen)
     ws.memo[("template", names)] = sha = hash_bytes(b"\0\0".join(parts))
     return sha
+
+
+_INCLUDE = re.compile(rb"""\{%-?\s*include\s+["']([A-Za-z0-9_.-]+)["']""")
 
 
 _environments: dict[Path, Any] = {}
@@ -83,12 +104,86 @@ def fenced(text: object, label: str, lang: str = "") -> str:
     return f"{head}\n\n{fence}{lang}\n{body}\n{fence}"
 
 
+# Which roles read each template; a list role (reviewers, red_team) shares one prompt among its agents.
+TEMPLATE_ROLES: dict[str, tuple[str, ...]] = {
+    "plan.md.j2": ("planner",),
+    "plan_revise.md.j2": ("planner",),
+    "validation_pass2.md.j2": ("planner",),
+    "validation_fix.md.j2": ("planner",),
+    "plan_review.md.j2": ("plan_reviewer",),
+    "red_team.md.j2": ("red_team",),
+    "implement.md.j2": ("implementer", "implementer_rotation"),
+    "gate_fix.md.j2": ("implementer", "implementer_rotation"),
+    "code_fix.md.j2": ("implementer", "implementer_rotation"),
+    "code_review.md.j2": ("reviewers", "adhoc"),
+    "verify.md.j2": ("verifier",),
+    "deploy_review.md.j2": ("gcp_reviewer",),
+    "triage.md.j2": ("triage",),
+    "evaluate.md.j2": ("evaluator",),
+}
+
+
+def reader_context(ws: Workspace, name: str) -> dict[str, Any]:
+    """What a template may say about who reads it, from the workspace's roles and agents.
+
+    ``reader``: ``person`` when every agent that may read the prompt is the
+    manual agent kind, ``model`` when none is, ``mixed`` otherwise (one
+    prompt shared by a person and models); ``person`` is ``reader ==
+    "person"``. ``red_teams`` and ``reviewer_seats`` count the agents that
+    answer the same prompt; ``author_reviews`` is true when the implementer
+    (a person: no model may) also sits among the code reviewers;
+    ``rollback_configured`` whether devloop.yaml has a ``deploy.rollback``.
+    """
+    roles: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    rollback = None
+    try:
+        view = ws.config_view
+        roles = dict(view.get("roles") or {})
+        kinds = {n: str((a or {}).get("kind", "")) for n, a in (view.get("agents") or {}).items()}
+        rollback = (view.get("deploy") or {}).get("rollback")
+    except (OSError, ValueError, TypeError, AttributeError):  # an unreadable config is reported where it is used
+        pass
+
+    def agents(role: str) -> list[str]:
+        value = roles.get(role)
+        return [value] if isinstance(value, str) else [str(v) for v in value or []]
+
+    readers = [a for role in TEMPLATE_ROLES.get(name, ()) for a in agents(role)]
+    people = sum(1 for a in readers if kinds.get(a) == "manual")
+    reader = "model" if people == 0 else "person" if people == len(readers) else "mixed"
+    return {
+        "reader": reader,
+        "person": reader == "person",
+        "red_teams": len(agents("red_team")),
+        "reviewer_seats": len(agents("reviewers")),
+        "author_reviews": bool(set(agents("implementer")) & set(agents("reviewers"))),
+        "rollback_configured": bool(rollback),
+    }
+
+
+def check_vocabulary() -> dict[str, list[str]]:
+    """What ``expect:``/``fire_when:`` and value templates may use, from the expression sandbox itself."""
+    from devloop.checks.expr import FAST_FILTERS, FILTERS, FUNCTIONS, METHODS, TEMPLATE_NAMES, WINDOW_NAMES
+
+    return {
+        "filters": sorted(FILTERS),
+        "fast_filters": sorted(FAST_FILTERS),
+        "methods": sorted(METHODS),
+        "functions": sorted(FUNCTIONS),
+        "templates": sorted(TEMPLATE_NAMES),
+        "window_templates": sorted(WINDOW_NAMES),
+    }
+
+
 def render(ws: Workspace, name: str, **context: Any) -> str:
+    """Template ``name`` rendered with ``context``, over defaults for who reads it and the check vocabulary."""
     import jinja2
 
     env = _environment(ws)
+    values = {**reader_context(ws, name), "checks": check_vocabulary(), **context}
     try:
-        return env.get_template(name).render(**context)
+        return env.get_template(name).render(**values)
     except jinja2.TemplateError as exc:
         from devloop.errors import DevloopError
 
