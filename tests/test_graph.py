@@ -155,7 +155,7 @@ def test_svg_is_drawn_by_the_dot_on_path_into_the_state_folder(
 def test_text_formats_can_be_written_to_a_file(workspace: Path, tmp_path: Path) -> None:
     out = tmp_path / "g.mmd"
     r = invoke(workspace, "-o", str(out))
-    assert r.exit_code == 0 and r.output == f"Wrote {out}\n"
+    assert r.exit_code == 0 and r.output == f"Wrote {out.resolve()}\n"
     assert out.read_text() == run_graph(workspace)
 
 
