@@ -22,15 +22,23 @@ def is_feature_name(name: str) -> bool:
     return len(name) <= MAX_LEN and FEATURE_RE.fullmatch(name) is not None
 
 
-def check_feature_name(name: str) -> str:
-    """Return ``name`` if it is a valid feature name, else raise with the reason."""
+def feature_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a feature name (the rule, in one line), or None when it is one."""
     if not name:
-        raise FeatureNameError("feature name is empty; use kebab-case, e.g. daily-ingest")
+        return "feature name is empty; use kebab-case, e.g. daily-ingest"
     if len(name) > MAX_LEN:
-        raise FeatureNameError(f"feature name {name!r} is longer than {MAX_LEN} characters")
+        return f"feature name {name!r} is longer than {MAX_LEN} characters"
     if not FEATURE_RE.fullmatch(name):
-        raise FeatureNameError(
+        return (
             f"feature name {name!r} is not kebab-case: use lowercase letters, digits and "
             "single hyphens (e.g. daily-ingest); no spaces, slashes, dots or uppercase"
         )
+    return None
+
+
+def check_feature_name(name: str) -> str:
+    """Return ``name`` if it is a valid feature name, else raise with the reason."""
+    problem = feature_name_problem(name)
+    if problem is not None:
+        raise FeatureNameError(problem)
     return name

@@ -18,6 +18,7 @@ import atexit
 import inspect
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -70,6 +71,24 @@ class LockUpToDate(UptodateCalculator):
 
     def setup(self, dep_manager: Any, tasks_dict: Any) -> None:
         self._dep_manager = dep_manager
+
+    def __str__(self) -> str:
+        """devloop's reason, in ``devloop why``'s words: what ``doit info`` prints for a step not up to date.
+
+        Judged only when asked (doit formats an uptodate entry for ``info``
+        alone), from the verdict memo when the run already settled it.
+        """
+        from devloop.engine import judged
+        from devloop.provenance.staleness import LABELS
+
+        try:
+            st = judged(_workspace(self.root), self.feature, self.step)
+        except Exception as exc:  # a damaged lock is the step's to report; here, say so only
+            return f"devloop: {self.step}:{self.feature} cannot be judged: {exc}"
+        reasons = "; ".join(st.reasons)
+        return f"devloop: {LABELS.get(st.state, st.state)}" + (f" - {reasons}" if reasons else "")
+
+    __repr__ = __str__
 
     def __call__(self, task: Any) -> bool:
         fresh = self._fresh()
@@ -400,7 +419,7 @@ def merged_config(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
     from devloop import interrupts, wslock
-    from devloop.errors import DevloopError
+    from devloop.errors import ConfigError, DevloopError
     from devloop.reporter import DevloopReporter
 
     interrupts.install()
@@ -409,6 +428,9 @@ def setup(namespace: dict[str, Any]) -> None:
     try:
         wslock.refuse_inside_step()
         ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any file is touched
+    except ConfigError as exc:
+        _without_config(namespace, ws, exc)
+        return
     except DevloopError as exc:
         print(f"devloop: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
@@ -430,5 +452,101 @@ def setup(namespace: dict[str, Any]) -> None:
         """The development loop, one sub-task per feature and step."""
         argv = command_line()
         yield from task_dicts(ws, argv is None or wants_smoke(argv))
+
+    namespace["task_devloop"] = task_devloop
+
+
+# doit's commands that neither run a task nor write doit's database: with a broken devloop.yaml they list the
+# user's tasks (and devloop's, which report the error when run) without a file touched.
+_READ_ONLY = {"list", "help", "tabcompletion", "dumpdb"}
+
+
+def asks_devloop(argv: list[str]) -> bool:
+    """Whether this doit command names one of devloop's tasks, or runs the default tasks (devloop's among them).
+
+    ``doit``, ``doit plan:x``, ``doit smoke``, ``doit plans/x/plan.md``,
+    ``doit info plan:x`` do; ``doit hello`` (a task of the user's),
+    ``doit list`` and ``doit help`` do not. When the arguments cannot be
+    read, the answer is yes.
+    """
+    try:
+        command, names = _doit_words(argv)
+    except Exception:  # doit says what is wrong with its own arguments; here, only caution
+        return True
+    if command in _READ_ONLY:
+        return False
+    if not names:
+        return command != "info"  # a run (or forget, clean...) of the default tasks; `doit info` alone is doit's error
+    return any(_is_ours(name) for name in (names[:1] if command == "info" else names))
+
+
+def _is_ours(name: str) -> bool:
+    """A task or target of devloop's: ``plan``, ``plan:x``, ``plan:*``, ``plans/x/plan.md``, ``scripts/smoke/x.sh``."""
+    import fnmatch
+
+    if LockFileChecker.ours(name.removeprefix("./")):
+        return True
+    base = name.split(":", 1)[0]
+    return any(fnmatch.fnmatchcase(step, base) for step in ORDER)
+
+
+def _doit_words(argv: list[str]) -> tuple[str, list[str]]:
+    """doit's command and the task names (or targets) given to it, read with doit's own option parser."""
+    from doit.cmd_base import DodoTaskLoader, DoitCmdBase
+    from doit.cmdparse import CmdOption, CmdParse
+    from doit.doit_cmd import DoitMain
+
+    commands = {cls.get_name(): cls for cls in DoitMain.DOIT_CMDS}
+    command, args = ("run", argv)
+    if argv and argv[0] in commands:
+        command, args = argv[0], argv[1:]
+    cls = commands[command]
+    options = tuple(cls.cmd_options)
+    if issubclass(cls, DoitCmdBase):
+        options = DoitCmdBase.base_options + DodoTaskLoader.cmd_options + options
+    _params, positional = CmdParse([CmdOption(o) for o in options]).parse_only(args)
+    return command, [a for a in positional if not a.startswith("-") and "=" not in a]
+
+
+def _without_config(namespace: dict[str, Any], ws: Workspace, exc: DevloopError) -> None:
+    """devloop.yaml is invalid: the user's own tasks list and run; devloop's report the error (exit 3).
+
+    A command that names one of devloop's tasks, or runs the default ones,
+    stops here with the error, before any file is touched. Any other (``doit
+    hello``, ``doit list``) goes on with devloop's tasks in place, each
+    refusing with the same error should it be reached (a task of the user's
+    that depends on one); the state folder (doit's database) is made only
+    for a command that writes that database.
+    """
+    argv = command_line()
+    if argv is None or asks_devloop(argv):
+        print(f"devloop: error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(exc.exit_code)
+    print(f"devloop: error: {exc}", file=sys.stderr)
+    print("devloop: devloop's tasks are off until devloop.yaml is fixed; your own tasks run", file=sys.stderr)
+    if _doit_words(argv)[0] not in _READ_ONLY:
+        ws.ensure_state_dir()  # doit saves its database there after running the user's tasks
+        _drop_truncated_db(ws.state / "doit.db")
+    ours = {
+        "default_tasks": list(DEFAULT),
+        "check_file_uptodate": LockFileChecker,
+        "dep_file": str(ws.state / "doit.db"),
+        "backend": "json",
+    }
+    namespace["DOIT_CONFIG"] = merged_config(dict(namespace.get("DOIT_CONFIG") or {}), ours)
+    refuse = partial(_stop, exc)
+
+    def task_devloop() -> Any:
+        """The development loop: off while devloop.yaml is invalid."""
+        for step in ORDER:
+            yield {"basename": step, "name": None, "doc": f"{SUMMARIES[step]} (off: devloop.yaml is invalid)"}
+            for feature in ws.features():
+                yield {
+                    "basename": step,
+                    "name": feature,
+                    "actions": [refuse],
+                    "uptodate": [refuse],
+                    "doc": f"{SUMMARIES[step]} ({feature})",
+                }
 
     namespace["task_devloop"] = task_devloop

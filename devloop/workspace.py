@@ -71,10 +71,23 @@ class Workspace:
         return ensure_state_dir(self.root)
 
     def features(self) -> list[str]:
-        """Features are the folders under plans/ that hold a brief.md."""
+        """Features are the folders under plans/ that hold a brief.md and whose name is a feature name.
+
+        A folder made by hand with another name (``plans/daily ingest/``) is
+        no feature: it is named once on stderr with the rule, and nothing is
+        ever written for it; the other features are unaffected.
+        """
         if not self.plans.is_dir():
             return []
-        return sorted(p.name for p in self.plans.iterdir() if (p / "brief.md").is_file())
+        from devloop.names import is_feature_name
+
+        found, refused = [], []
+        for p in self.plans.iterdir():
+            if (p / "brief.md").is_file():
+                (found if is_feature_name(p.name) else refused).append(p.name)
+        if refused:
+            _say_refused(self.root, refused)
+        return sorted(found)
 
     def feature_dir(self, feature: str) -> Path:
         return self.plans / feature
@@ -200,6 +213,28 @@ class Workspace:
 
     def agent_view(self, name: str) -> dict[str, Any]:
         return self.config_view["agents"][name]
+
+
+_REFUSED_SAID: set[tuple[Path, str]] = set()  # (workspace, folder) already named in this process
+
+
+def _say_refused(root: Path, names: list[str]) -> None:
+    """Name each badly named feature folder once per process, on stderr (a doit run and its workers alike)."""
+    import re
+    import sys
+
+    from devloop.names import feature_name_problem, is_feature_name
+
+    for name in sorted(names):
+        if (root, name) not in _REFUSED_SAID:
+            _REFUSED_SAID.add((root, name))
+            fixed = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+            rename = f"; rename it to plans/{fixed}/" if is_feature_name(fixed) else ""
+            print(
+                f"devloop: plans/{name}/ is skipped, nothing is written for it: {feature_name_problem(name)}{rename}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 class AttrView(dict):  # type: ignore[type-arg]

@@ -104,7 +104,7 @@ env_allow: [HTTPS_PROXY]
 
 def test_missing_argv_and_preset_names_the_agent() -> None:
     msg = error_of("agents:\n  a: {kind: command}\n")
-    assert f"{SRC}: agents.a: give either preset (a known CLI) or argv (any command)" in msg
+    assert f"{SRC}: line 2: agents.a: give either preset (a known CLI) or argv (any command)" in msg
 
 
 def test_unknown_preset_lists_the_known_ones() -> None:
@@ -277,7 +277,7 @@ def test_checks_http_methods_allows_only_writing_methods_by_name() -> None:
 @pytest.mark.parametrize("name", ["'../x'", "'a/b'", "Upper", "'-x'", '"a\\0b"'])
 def test_a_gate_name_that_could_be_a_path_is_refused(name: str) -> None:
     msg = error_of(f"steps:\n  implement:\n    gates: [{{argv: [pytest], name: {name}}}]\n")
-    assert f"{SRC}: steps.implement.gates.0.name: " in msg and "is not a gate name" in msg
+    assert f"{SRC}: line 3: steps.implement.gates.0.name: " in msg and "is not a gate name" in msg
 
 
 def test_gates_get_unique_safe_names_and_plain_ones_keep_their_written_form() -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from devloop.agents.presets import PRESETS
 from devloop.config.independence import Conflict, conflicts
-from devloop.names import is_agent_name, is_feature_name
+from devloop.names import feature_name_problem, is_agent_name
 
 
 def _off_is_a_word(value: object) -> object:
@@ -432,8 +432,8 @@ class Config(_Strict):
                     "agent names become file names"
                 )
         for name in self.features:
-            if not is_feature_name(name):
-                problems.append(f"features.{name}: not a kebab-case feature name")
+            if (problem := feature_name_problem(name)) is not None:
+                problems.append(f"features.{name}: {problem}")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -21,7 +21,7 @@ def test_config_schema_is_json_schema_and_check_validates(ws: WS) -> None:
     (ws.root / "devloop.yaml").write_text("agents:\n  x: {kind: command}\n")
     bad = ws.devloop("config", "check")
     assert bad.returncode == 3
-    assert "devloop.yaml: agents.x: give either preset (a known CLI) or argv (any command)" in bad.stderr
+    assert "devloop.yaml: line 2: agents.x: give either preset (a known CLI) or argv (any command)" in bad.stderr
 
 
 def test_new_writes_the_brief_once(ws: WS) -> None:
