@@ -524,7 +524,7 @@ def _without_config(namespace: dict[str, Any], ws: Workspace, exc: DevloopError)
         raise SystemExit(exc.exit_code)
     print(f"devloop: error: {exc}", file=sys.stderr)
     print("devloop: devloop's tasks are off until devloop.yaml is fixed; your own tasks run", file=sys.stderr)
-    if _doit_words(argv)[0] not in _READ_ONLY:
+    if _doit_words(argv)[0] not in (*_READ_ONLY, "info"):
         ws.ensure_state_dir()  # doit saves its database there after running the user's tasks
         _drop_truncated_db(ws.state / "doit.db")
     ours = {

@@ -53,6 +53,10 @@ def test_devloop_tasks_asked_for_report_the_error_and_touch_nothing(ws: WS) -> N
         assert "Traceback" not in r.stderr and "hello-from-the-user" not in r.stdout
         assert files(ws) == before, args  # no .devloop/ state, no lock, no prompt
     assert not (ws.root / ".devloop").exists()
+    for args in (("list",), ("info", "hello"), ("help", "plan")):  # read-only commands on the user's side
+        r = ws.doit(*args)
+        assert r.returncode in (0, 1) and ERROR in r.stderr, (args, r.stderr)  # info: 1 = "hello" would run
+        assert files(ws) == before, args
     st = ws.devloop("status")
     assert st.returncode == 3 and ERROR in st.stderr
     assert files(ws) == before
