@@ -37,12 +37,18 @@ class Total:
     cost_usd: float = 0.0
     unknown_cost: int = 0  # calls whose cost nobody reported
     unknown_tokens: int = 0
+    person_calls: int = 0  # answers a person gave (the manual agent): their time is not agent time
+    person_seconds: float = 0.0
     keys: set[str] = field(default_factory=set)
 
     def add(self, e: dict[str, Any]) -> None:
         self.calls += 1
         self.failed += e.get("status") != "answered"
-        self.seconds += float(e.get("duration_s") or 0)
+        if e.get("person"):
+            self.person_calls += 1
+            self.person_seconds += float(e.get("duration_s") or 0)
+        else:
+            self.seconds += float(e.get("duration_s") or 0)
         if e.get("tokens_in") is None and e.get("tokens_out") is None:
             self.unknown_tokens += 1
         self.tokens_in += int(e.get("tokens_in") or 0)
@@ -63,6 +69,8 @@ class Total:
             "calls": self.calls,
             "failed": self.failed,
             "seconds": round(self.seconds, 3),
+            "person_calls": self.person_calls,
+            "person_seconds": round(self.person_seconds, 3),
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "calls_without_tokens": self.unknown_tokens,

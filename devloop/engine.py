@@ -252,7 +252,7 @@ def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     cur = current(ws, feature, step_name, lock)
     st = assess(lock.record(step_name), cur, lock.registry_for(step_name))
     if st.fresh:
-        return Outcome("uptodate", feature, step_name, next=next_hint(feature, step_name))
+        return Outcome("uptodate", feature, step_name, next=next_hint(feature, step_name, ws, lock))
     if st.state == "edited":
         return _adopt(ws, feature, step_name, lock, cur, st)
     if st.state == "gate":
@@ -283,13 +283,29 @@ def _blocked(ws: Workspace, feature: str, step_name: str, lock: FeatureLock) -> 
     return None
 
 
+def _since(iso: str) -> float:
+    """Seconds from an ISO time in the lock until now; 0 when it cannot be read."""
+    import datetime as dt
+
+    try:
+        then = dt.datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return 0.0
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.UTC)
+    return max(0.0, (dt.datetime.now(dt.UTC) - then).total_seconds())
+
+
 def smoke_hint(feature: str) -> str:
     return f"devloop deployed {feature}  (after you deploy {feature}; then doit smoke:{feature})"
 
 
-def next_hint(feature: str, step_name: str) -> str:
+def next_hint(feature: str, step_name: str, ws: Workspace | None = None, lock: FeatureLock | None = None) -> str:
+    """What to run after ``step_name``; before smoke, evaluation is offered only when smoke may be skipped."""
     nxt = next_step(step_name)
     if nxt == "smoke":
+        if ws is not None and lock is not None and not STEPS["smoke"].optional(ws, feature, lock):
+            return smoke_hint(feature)  # validation.md has checks (or a deploy is recorded): evaluate waits for smoke
         return f"{smoke_hint(feature)[:-1]}; with nothing to deploy, doit evaluate:{feature})"
     return f"doit {nxt}:{feature}" if nxt else f"nothing  ({feature} has been through the whole loop)"
 
@@ -312,7 +328,7 @@ def _adopt(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: 
         feature,
         step_name,
         artifact=", ".join(st.edited) + " (edited by hand, adopted)",
-        next=next_hint(feature, step_name),
+        next=next_hint(feature, step_name, ws, lock),
     )
 
 
@@ -336,7 +352,9 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
                 "failed", feature, step_name, detail=bounded(detail), next=f"{before.blocked['fix']}, then doit"
             )
         before.blocked = {}
-    if rec.start(cur.inputs, resumable, now_iso()) is not before:
+    attempt = rec.start(cur.inputs, resumable, now_iso())
+    resumed = before is not None and attempt is before
+    if not resumed:
         from devloop.steps.person import forget_walks
 
         forget_walks(ws, feature, step_name)
@@ -380,9 +398,13 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
     facts = frozenset(step.facts(ws, feature, lock))
     given = rec.attempt.ran_with(final.inputs, facts) if rec.attempt else dict(final.inputs)
     moved = sorted(p for p in set(given) | set(final.inputs) if given.get(p) != final.inputs.get(p))
+    wall = time.monotonic() - started
+    if resumed and rec.attempt is not None:  # it waited (for a person, say) across runs: wall time counts that
+        wall = max(wall, _since(rec.attempt.started))
     timing = {
         "agent_seconds": round(run.agent_seconds, 3),
-        "duration_s": round(time.monotonic() - started, 3),
+        "person_seconds": round(run.person_seconds, 3),
+        "duration_s": round(wall, 3),
         "finished": now_iso(),
     }
     rec.finish(
@@ -405,7 +427,7 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
         feature,
         step_name,
         artifact=done.artifact,
-        next=next_hint(feature, step_name),
+        next=next_hint(feature, step_name, ws, lock),
         detail=done.note,
         calls=run.calls,
     )

@@ -20,6 +20,7 @@ from devloop.provenance.staleness import LABELS
 from devloop.provenance.state import FeatureLock, StepRecord
 from devloop.runs import run_dirs
 from devloop.steps.registry import ORDER
+from devloop.words import count, verdict
 from devloop.workspace import Workspace
 
 
@@ -44,9 +45,12 @@ def _note(step: str, rec: StepRecord | None) -> str:
     if data.get("skipped"):
         return f"skipped: {data.get('reason', '')}"
     if step == "plan_review":
-        return f"{data.get('verdict', '?')} after {data.get('rounds', '?')} round(s)"
+        rounds = data.get("rounds")
+        return (
+            f"{verdict(data.get('verdict'))} after {count(rounds, 'round') if isinstance(rounds, int) else '? rounds'}"
+        )
     if step == "code_review":
-        return f"{data.get('verdict', '?')}: {data.get('production_grade', '?')}/{data.get('seats', '?')} votes"
+        return f"{verdict(data.get('verdict'))}: {data.get('production_grade', '?')} of {data.get('seats', '?')} votes"
     if step == "implement":
         gates = data.get("gates") or []
         passed = sum(bool(g.get("passed")) for g in gates)
@@ -88,7 +92,9 @@ def timeline(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
             _unique(entries, "agent"),
             _unique(entries, "model"),
             str(rec.duration_s if rec and rec.finished else "-"),
-            f"{t.seconds:.2f}" if entries else "-",
+            (f"{t.seconds:.2f}" + (f" (+ {t.person_seconds:.0f} by a person)" if t.person_calls else ""))
+            if entries
+            else "-",
             f"{t.calls}{failed}",
             t.cost_text() if entries else "-",
             str((rec.finished if rec else None) or "-"),
@@ -96,7 +102,10 @@ def timeline(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
         ]
         out.append("| " + " | ".join(cells) + " |")
     cost = grand.cost_text() if grand.calls else "-"
-    out += ["", f"Total: {grand.calls} agent call(s), {grand.seconds:.2f} s of agent time, cost {cost}.", ""]
+    person = grand.person_calls
+    by_person = f", {count(person, 'answer')} by a person in {grand.person_seconds:.0f} s" if person else ""
+    total = f"Total: {count(grand.calls - person, 'agent call')}, {grand.seconds:.2f} s of agent time{by_person}"
+    out += ["", f"{total}, cost {cost}.", ""]
     return out
 
 

@@ -3,7 +3,9 @@
 Up-to-date steps stay silent; steps blocked behind a waiting one stay silent
 too (the waiting step already said what to do next). Waiting and gates are
 successes for doit, so they never read as crashes. A step is named the way
-doit names its task (``plan_review:daily-ingest``), so it can be typed back.
+doit names its task (``plan_review:daily-ingest``), so it can be typed back;
+run from a subfolder (``doit -k``), paths and commands are said from there
+(:mod:`devloop.standpoint`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ class DevloopReporter:
         self.waiting: list[str] = []
         self.errors: list[str] = []
         self.stopped: set[str] = set()  # features whose stop was already reported
+        from pathlib import Path
+
+        from devloop.standpoint import person_dir
+        from devloop.tasks import command_line
+
+        self.root = Path.cwd()  # doit runs from the folder of dodo.py: the workspace root
+        self.here = person_dir(self.root, command_line())
+
+    def _say(self, text: str) -> None:
+        from devloop.standpoint import from_here
+
+        self.out.write(from_here(text, self.root, self.here))
 
     def _three(self, o: dict[str, Any]) -> None:
         kind = o["kind"]
@@ -49,7 +63,7 @@ class DevloopReporter:
             step += " (hand edit adopted, no agent called)"
         elif o.get("detail"):
             step += f" ({o['detail']})"
-        self.out.write(f"Step: {step}\nArtifact: {artifact}\nNext: {o.get('next') or '-'}\n")
+        self._say(f"Step: {step}\nArtifact: {artifact}\nNext: {o.get('next') or '-'}\n")
         self.printed += 1
 
     # -- doit hooks ------------------------------------------------------
@@ -99,7 +113,7 @@ class DevloopReporter:
         msg = fail.get_msg() if hasattr(fail, "get_msg") else str(fail)
         self.errors.append(name)
         last = msg.strip().splitlines()[-1] if msg.strip() else "see above"
-        self.out.write(f"Step: {name} ERROR\nArtifact: (none)\nNext: {last}\n")
+        self._say(f"Step: {name} ERROR\nArtifact: (none)\nNext: {last}\n")
         self.printed += 1
 
     def skip_uptodate(self, task: Any) -> None:
@@ -135,8 +149,8 @@ class DevloopReporter:
         if NOT_DEPLOYED:
             names = sorted(set(NOT_DEPLOYED))
             f, others = names[0], "; likewise for the others" if len(names) > 1 else ""
-            self.out.write(f"No deploy recorded, nothing to verify: {', '.join(names)}\n")
-            self.out.write(f"Next: devloop deployed {f}  (after you deploy {f}; then doit smoke:{f}{others})\n")
+            self._say(f"No deploy recorded, nothing to verify: {', '.join(names)}\n")
+            self._say(f"Next: devloop deployed {f}  (after you deploy {f}; then doit smoke:{f}{others})\n")
             self.uptodate -= len(NOT_DEPLOYED)
             if self.printed == 0 and self.uptodate <= 0:
                 return

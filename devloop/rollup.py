@@ -20,6 +20,7 @@ from typing import Any
 
 from devloop.answers import DIMENSIONS, fenced_blocks, parse_evaluation
 from devloop.atomic import archive, atomic_write_bytes, atomic_write_text
+from devloop.words import count
 from devloop.workspace import Workspace
 
 STATE = "runs/rollup-state.json"
@@ -200,7 +201,7 @@ def _scores(evals: list[Evaluation]) -> list[str]:
     out += ["", "## Sub-4 dimensions", ""]
     for d in sorted((d for d in DIMENSIONS if low[d]), key=lambda d: -len(low[d])):
         recurring = " (recurring)" if len(low[d]) >= 2 else ""
-        out.append(f"- {d}: {len(low[d])} feature(s) below 4{recurring}: {_names(low[d])}")
+        out.append(f"- {d}: {count(len(low[d]), 'feature')} below 4{recurring}: {_names(low[d])}")
     return [*out, *([] if any(low.values()) else ["None."]), ""]
 
 

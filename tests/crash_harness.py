@@ -90,7 +90,9 @@ def run_phase(ws: WS, argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=ws.root, env=ws.env, capture_output=True, text=True, timeout=300)
 
 
-MEASURED = re.compile(r"^(agent_calls|agent_seconds|wall_seconds): .*$|## Time efficiency.*", re.M | re.S)
+MEASURED = re.compile(
+    r"^(agent_calls|agent_seconds|person_seconds|wall_seconds): .*$|## Time efficiency.*", re.M | re.S
+)
 
 
 def end_state(ws: WS) -> dict[str, str]:

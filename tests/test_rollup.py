@@ -132,7 +132,7 @@ def test_averages_minimums_and_sub4_counts() -> None:
     assert "| plan_quality | 3.33 | 2 | 2 |" in text
     assert "| review_usefulness | 4.33 | 4 | 0 |" in text
     assert "| implementation_drift | 3.00 | 1 | 1 |" in text
-    assert "- plan_quality: 2 feature(s) below 4 (recurring): a, b" in text
+    assert "- plan_quality: 2 features below 4 (recurring): a, b" in text
     assert "![Scores over time](chart.png)" in text
     lowest = text.split("## Lowest-scoring features")[1].splitlines()[2]
     assert lowest.startswith("- a (total 15;") or lowest.startswith("- c (total 14;")

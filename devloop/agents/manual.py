@@ -29,6 +29,16 @@ def _head(path: Path) -> bytes:
         return fh.read(MAX_ANSWER_BYTES + 1)
 
 
+def _person_seconds(ws: Path, prompt: str, wanted: list[str]) -> float:
+    """A person's time: from when their prompt was written to when they last saved what it asked for."""
+    try:
+        asked = (ws / prompt).stat().st_mtime
+        saved = max((ws / p).stat().st_mtime for p in wanted) if wanted else asked
+    except (OSError, ValueError):
+        return 0.0
+    return max(0.0, saved - asked)
+
+
 class ManualAgent:
     returns_file_blocks = False
 
@@ -67,7 +77,8 @@ class ManualAgent:
                 if problem:
                     detail = f"{wanted[0]} is {problem}"
                     return AgentResult(CallStatus.ERROR, detail=detail, agent=self.name, malformed=True)
-            return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=time.monotonic() - start)
+            took = _person_seconds(ws, self.prompt_path(request), wanted) or time.monotonic() - start
+            return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=took)
         from devloop.workspace import confined
 
         for p in wanted:  # so the human can save the file where it is expected

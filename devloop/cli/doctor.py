@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from devloop.cli.common import open_workspace, workspace_option
+from devloop.words import count
 
 
 @click.command()
@@ -60,7 +61,7 @@ def doctor(probe: bool, probe_timeout: float, as_json: bool, root: Path | None) 
             version = f"  [{c.version}]" if c.version else ""
             click.echo(f"  {mark} {n.ljust(width)}  {c.kind:<7} {c.detail}{version}")
         if probe:
-            click.echo(f"  probed {len(checks)} agent(s) in {took:.1f}s (deadline {probe_timeout:g}s)")
+            click.echo(f"  probed {count(len(checks), 'agent')} in {took:.1f}s (deadline {probe_timeout:g}s)")
         click.echo("roles:")
         for role, names, verdict in roles:
             click.echo(f"  {verdict:<8} {role:<20} {', '.join(names) or '-'}")

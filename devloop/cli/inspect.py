@@ -30,7 +30,7 @@ def status(as_json: bool, root: Path | None) -> None:
     if as_json:
         data = {
             f: {
-                **{s: {"state": st.state, "reasons": st.reasons} for s, st in steps.items()},
+                **{s: {"state": st.state, "label": LABELS[st.state], "reasons": st.reasons} for s, st in steps.items()},
                 "next": nexts[f],
             }
             for f, steps in rows.items()

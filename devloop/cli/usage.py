@@ -25,7 +25,8 @@ from devloop.costs import totals
 def cost(by: str, as_json: bool, root: Path | None) -> None:
     """Calls, agent time, tokens and cost per feature (or step, agent, model).
 
-    Cost a provider did not report is shown as unknown, never as $0.
+    Cost a provider did not report is shown as unknown, never as $0. Answers a person gave (the
+    manual agent) count as calls, and their time (prompt written to answer saved) as a person's time.
     """
     ws = open_workspace(root)
     entries = ledger.read(ws.root)
@@ -39,11 +40,15 @@ def cost(by: str, as_json: bool, root: Path | None) -> None:
     grand = totals(entries, "all")["all"]
     rows = [(k, t) for k, t in groups.items()] + ([("TOTAL", grand)] if by != "all" else [])
     width = max(len(by), *(len(k) for k, _ in rows))
-    click.echo(f"{by.ljust(width)}  calls  failed  agent time   tokens in  tokens out  cost")
+    people = grand.person_calls > 0
+    person_head = "  person time" if people else ""
+    click.echo(f"{by.ljust(width)}  calls  failed  agent time{person_head}   tokens in  tokens out  cost")
     for key, t in rows:
         tokens_in = f"{t.tokens_in:>9}" if t.unknown_tokens < t.calls else "  unknown"
         tokens_out = f"{t.tokens_out:>10}" if t.unknown_tokens < t.calls else "   unknown"
         counts = f"{t.calls:>5}  {t.failed:>6}  {t.seconds:>9.1f}s"
+        if people:
+            counts += f"  {t.person_seconds:>10.1f}s"
         click.echo(f"{key.ljust(width)}  {counts}  {tokens_in}  {tokens_out}  {t.cost_text()}")
 
 

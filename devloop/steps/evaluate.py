@@ -127,6 +127,7 @@ def time_efficiency(ws: Workspace, feature: str, lock: FeatureLock) -> dict[str,
             "wall_s": rec.duration_s if rec else 0.0,
             "calls": t.calls if t else 0,
             "agent_s": round(t.seconds, 1) if t else 0.0,
+            "person_s": round(t.person_seconds, 1) if t else 0.0,
             "cost": t.cost_text() if t else "-",
             "rounds": data.get("rounds") or data.get("cycles") or "",
         }
@@ -134,6 +135,7 @@ def time_efficiency(ws: Workspace, feature: str, lock: FeatureLock) -> dict[str,
     summary = {
         "calls": allt.calls if allt else 0,
         "agent_s": round(allt.seconds, 1) if allt else 0.0,
+        "person_s": round(allt.person_seconds, 1) if allt else 0.0,
         "wall_s": round(sum(float(s["wall_s"] or 0) for s in steps.values()), 1),
         "cost": allt.cost_text() if allt else "-",
     }
@@ -141,11 +143,14 @@ def time_efficiency(ws: Workspace, feature: str, lock: FeatureLock) -> dict[str,
 
 
 def render_time(timing: dict[str, Any]) -> str:
-    lines = ["| step | wall (s) | agent calls | agent time (s) | rounds | cost |", "|---|---|---|---|---|---|"]
+    head = "| step | wall (s) | calls | agent time (s) | a person's time (s) | rounds | cost |"
+    lines = [head, "|---|---|---|---|---|---|---|"]
     for name, s in timing["steps"].items():
-        lines.append(f"| {name} | {s['wall_s']} | {s['calls']} | {s['agent_s']} | {s['rounds']} | {s['cost']} |")
+        cells = [name, s["wall_s"], s["calls"], s["agent_s"], s.get("person_s", 0.0), s["rounds"], s["cost"]]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     t = timing["totals"]
-    lines.append(f"| **total** | {t['wall_s']} | {t['calls']} | {t['agent_s']} | | {t['cost']} |")
+    cells = ["**total**", t["wall_s"], t["calls"], t["agent_s"], t.get("person_s", 0.0), "", t["cost"]]
+    lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -155,7 +160,8 @@ def with_record(text: str, scores: dict[str, int], timing: dict[str, Any]) -> st
     body = body.split("\n## Time efficiency (measured by devloop, not scored)")[0].rstrip()
     front = ["---", "scores:"] + [f"  {k}: {v}" for k, v in scores.items()]
     t = timing["totals"]
-    front += [f"agent_calls: {t['calls']}", f"agent_seconds: {t['agent_s']}", f"wall_seconds: {t['wall_s']}"]
+    front += [f"agent_calls: {t['calls']}", f"agent_seconds: {t['agent_s']}"]
+    front += [f"person_seconds: {t.get('person_s', 0.0)}", f"wall_seconds: {t['wall_s']}"]
     front += [f"cost: {t['cost']!r}", "---", ""]
     tail = ["", "", "## Time efficiency (measured by devloop, not scored)", "", render_time(timing), ""]
     return "\n".join(front) + body + "\n".join(tail)

@@ -27,6 +27,7 @@ from devloop.steps import author_call
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
 from devloop.steps.change import forget as forget_change
 from devloop.steps.files import has_text
+from devloop.words import count
 
 if TYPE_CHECKING:
     from devloop.answers import Parsed
@@ -73,6 +74,7 @@ class StepRun:
         self.fdir = f"plans/{feature}"
         self.calls = 0
         self.agent_seconds = 0.0
+        self.person_seconds = 0.0
         self.current_call: str | None = None
         self.fixes: dict[str, str] = {}  # agent -> what to change, when its last call failed for its setup
         self._mutex = threading.RLock()  # parallel calls share the lock record and the ledger
@@ -168,7 +170,10 @@ class StepRun:
         if result.status is not CallStatus.WAITING:
             with self._mutex:
                 self.calls += 1
-                self.agent_seconds += result.duration_s
+                if _is_manual(agent):
+                    self.person_seconds += result.duration_s
+                else:
+                    self.agent_seconds += result.duration_s
             self._ledger(agent, request, result.status.value, result.duration_s, result, result.detail or None)
         return result
 
@@ -192,6 +197,7 @@ class StepRun:
                 "tokens_out": usage.get("tokens_out"),
                 "cost_usd": usage.get("cost_usd"),
                 "detail": detail,
+                **({"person": True} if _is_manual(agent) else {}),
             },
         )
 
@@ -275,7 +281,7 @@ class StepRun:
             else:
                 todo.append(i)
         if todo:
-            with agent_progress(f"{label}: {len(todo)} call(s) in parallel"):
+            with agent_progress(f"{label}: {count(len(todo), 'call')} in parallel"):
                 pool = ThreadPoolExecutor(len(todo))
                 try:
                     futures = {pool.submit(self._ask_one, asks[i]): i for i in todo}

@@ -40,8 +40,14 @@ def test_status_json_reports_every_step(ws: WS) -> None:
     assert ws.doit().returncode == 0
     (ws.root / "plans/a/evaluation.md").unlink()
     data = json.loads(ws.devloop("status", "--json").stdout)
-    assert data["a"]["plan"]["state"] == "fresh"
-    assert data["a"]["evaluate"] == {"state": "stale", "reasons": ["output plans/a/evaluation.md is missing or empty"]}
+    assert data["a"]["plan"]["state"] == "fresh" and data["a"]["plan"]["label"] == "up to date"
+    assert data["a"]["evaluate"] == {
+        "state": "stale",
+        "label": "stale",
+        "reasons": ["output plans/a/evaluation.md is missing or empty"],
+    }
+    table = ws.devloop("status").stdout.splitlines()
+    assert table[1].split()[1:4] == ["up", "to", "date"]  # the table says the label the JSON gives
     assert data["a"]["next"] == "doit evaluate:a"
 
 

@@ -54,7 +54,7 @@ def test_first_run_goes_through_the_whole_loop(ws: WS) -> None:
     evaluation = ws.read(f"{p}/evaluation.md")
     assert evaluation.startswith("---\nscores:\n  plan_quality: 4\n")
     assert "agent_calls: 9" in evaluation  # measured before the evaluator's own call
-    assert re.search(r"\| plan_review \| [\d.]+ \| 3 \| [\d.]+ \| 2 \| unknown \|", evaluation), evaluation
+    assert re.search(r"\| plan_review \| [\d.]+ \| 3 \| [\d.]+ \| 0.0 \| 2 \| unknown \|", evaluation), evaluation
     lock = ws.read(f"{p}/devloop.lock")
     assert "src/daily-ingest.py" in lock and "journal" not in lock
     ledger = ws.read("runs/ledger.jsonl").splitlines()

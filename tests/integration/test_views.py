@@ -71,7 +71,7 @@ def test_views_read_the_loop_and_call_no_agent(ws: WS, tmp_path: Path) -> None:
     assert "| plan_review | up to date | judge, author | - |" in text and "| 3 | unknown |" in text
     assert "| red_team | up to date | - | - | 0.0 | - | 0 | - |" in text and "skipped: no red-team risk tag" in text
     assert "| smoke | not run |" in text and "| evaluate | up to date | judge |" in text
-    assert "trigger_correctness 3" in text and "Total: 10 agent call(s)" in text and "cost unknown" in text
+    assert "trigger_correctness 3" in text and "Total: 10 agent calls" in text and "cost unknown" in text
     assert "| 1 | judge | REVISE |" in text and "| 2 | judge | APPROVE |" in text
     assert "| judge | judge | NEEDS WORK |" in text and "| judge | judge | PRODUCTION GRADE |" in text
     assert "Final PRODUCTION GRADE count: 1/1" in text
