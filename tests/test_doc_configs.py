@@ -131,7 +131,7 @@ def test_init_writes_a_valid_config_showing_an_openai_agent(tmp_path: Path) -> N
     assert "kind: openai" in text and "docs/agents/openai-proxy.md" in text
     r = config_check(config.parent)
     assert r.returncode == 0, r.stderr
-    assert "ok (1 agents)" in r.stdout  # only the built-in `me`: every example is a comment
+    assert "ok (1 agent)" in r.stdout  # only the built-in `me`: every example is a comment
 
     config.write_text(uncomment_agent(text, "proxy"))
     r = config_check(config.parent)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from devloop.cli.common import open_workspace, workspace_option
+from devloop.words import count
 
 
 @click.group()
@@ -29,7 +30,7 @@ def check(root: Path | None) -> None:
     """Validate devloop.yaml; errors name the file and the field."""
     ws = open_workspace(root)
     cfg = ws.model
-    click.echo(f"{ws.root / 'devloop.yaml'}: ok ({len(cfg.agents)} agents)")
+    click.echo(f"{ws.root / 'devloop.yaml'}: ok ({count(len(cfg.agents), 'agent')})")
 
 
 COMMANDS = [config]
