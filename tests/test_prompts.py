@@ -234,3 +234,13 @@ def test_triage_says_what_the_rollback_did(people: Workspace, models: Workspace)
     without = prompt(people, "triage.md.j2")
     assert "already ran" not in without and "no rollback command is configured" in without
     assert "rollback" not in prompt(models, "triage.md.j2", fired=[]).split("##")[0]
+
+
+def test_the_gate_fix_says_who_wrote_the_code(models: Workspace) -> None:
+    """Code written by hand and handed to the implementer for a red gate: the prompt does not claim it as theirs."""
+    red = [{"command": "pytest -q", "passed": False, "result": "1 failed", "tail": "E assert 1 == 2", "log": ""}]
+    ctx = {"attempt": 1, "tries": 2, "red_gates": red, "deviations_path": "plans/f/deviations.md", "plan": "# Plan"}
+    theirs = prompt(models, "gate_fix.md.j2", by_hand=False, **ctx)
+    hand = prompt(models, "gate_fix.md.j2", by_hand=True, **ctx)
+    assert "You wrote its code; the local gates below fail on it" in theirs and "by hand" not in theirs
+    assert "Its code was written by hand, not by you" in hand and "You wrote its code" not in hand

@@ -104,6 +104,7 @@ class ImplementStep(Step):
                 attempt=n,
                 tries=tries,
                 red_gates=_red(gates),
+                by_hand=agent == "hand",
                 deviations_path=f"plans/{f}/deviations.md",
                 plan=read_text(ws, f"plans/{f}/plan.md"),
             )
