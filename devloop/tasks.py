@@ -215,11 +215,33 @@ def run_step(root: str, feature: str, step: str) -> Any:
             flush=True,
         )
         raise SystemExit(130) from None
+    if step == "smoke" and outcome.kind in ("waiting", "gate"):
+        outcome = _smoke_failure(ws, outcome)
     if outcome.kind in ("failed", "error", "refused"):
         fail = TaskFailed(f"{feature}:{step}: {outcome.detail}")
         fail.devloop = outcome.as_dict()  # type: ignore[attr-defined]
         return fail
     return {"devloop": outcome.as_dict()}
+
+
+def _smoke_failure(ws: Workspace, outcome: Any) -> Any:
+    """A smoke run that failed is a failed task, whoever triages and whatever triage decided.
+
+    The step stops as waiting (triage or its fix waits for a person, or for a
+    redeploy) or at the round-trip gate, and its record says so; doit's exit
+    code is 1 all the same, so a CI job on a deploy whose checks failed is red.
+    """
+    from dataclasses import replace
+
+    from devloop.steps.smoke import unsettled_failure
+
+    why = unsettled_failure(ws, outcome.feature, outcome.kind, outcome.artifact)
+    if why is None:
+        return outcome
+    nxt = outcome.next
+    if nxt.endswith(", then doit"):  # a plain doit never runs smoke: the answer is read by doit smoke:<f>
+        nxt += f" smoke:{outcome.feature}"
+    return replace(outcome, kind="failed", detail=why, next=nxt)
 
 
 def _after_step(root: Path, feature: str) -> None:

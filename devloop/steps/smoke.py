@@ -105,6 +105,46 @@ class SmokeStep(Step):
         )
 
 
+def unsettled_failure(ws: Workspace, feature: str, kind: str, artifact: str = "") -> str | None:
+    """Why ``doit smoke`` must fail although the step stopped as waiting or at a gate, or None.
+
+    The smoke run against the recorded deploy failed (a FAIL or an ERROR, or
+    a trigger fired) and nothing settled it: triage waits for a person (or
+    the planner's validation fix does), the cap's gate waits for approval,
+    or triage routed the loop back and nothing was redeployed since. Read
+    from the lock the step just wrote; the checks are not run again.
+    """
+    lock = ws.read_lock_shared(feature)
+    deploy = lock.deploy
+    if not deploy:
+        return None
+    state = lock.smoke
+    if state.get("failed_deploy") == deploy["id"]:
+        return (
+            f"the smoke run against deploy #{deploy['id']} failed and triage routed to "
+            f"{state.get('last_route')}; nothing was redeployed since"
+        )
+    rec = lock.steps.get("smoke")
+    scratch = rec.attempt.scratch if rec is not None and rec.attempt is not None else {}
+    outcome = scratch.get("outcome")
+    if not outcome or (outcome["passed"] and not outcome["fired"]):
+        return None
+    what = "rollback trigger fired" if outcome["fired"] else "smoke failed"
+    log = f"{scratch.get('run_dir')}/smoke.log"
+    cap = ws.config.steps.smoke.max_round_trips
+    if kind == "gate":
+        trips = f"{cap} round trip{'' if cap == 1 else 's'}"
+        return f"{what} against deploy #{deploy['id']} ({log}) after {trips}; the smoke gate waits for approval"
+    trip = scratch.get("trip")
+    where = f"round trip {trip}/{cap}, {log}" if trip else log
+    who = (
+        "triage waits for a person"
+        if artifact.endswith("triage.md")
+        else "triage routed to validation; the fix of validation.md waits for a person"
+    )
+    return f"{what} against deploy #{deploy['id']} ({where}); {who}"
+
+
 def tally(checks: list[Any], triggers: list[Any]) -> dict[str, int]:
     """Checks and triggers counted apart: a trigger that did not fire is not a passed check."""
     return {

@@ -168,3 +168,175 @@ def test_the_gitlab_generator_writes_one_child_job_per_feature(ws: WS) -> None:
     job = child["advance-b-2"]
     assert job["variables"] == {"F": "b-2"} and job["resource_group"] == "devloop-b-2"
     assert "doit evaluate:$F" in job["script"]
+
+
+# -- the CI guides' smoke jobs, driven on a deploy whose smoke fails ------------------------------------------
+
+GITLAB_GUIDE = ROOT / "docs" / "ci" / "gitlab.md"
+_EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+
+
+def _yaml_blocks(guide: Path) -> list[dict]:
+    return [yaml.safe_load(b) for b in re.findall(r"^```yaml\n(.*?)^```", guide.read_text(), re.S | re.M)]
+
+
+def _expand(text: str, feature: str) -> str:
+    """GitHub's ``${{ }}`` in a step: the matrix feature; a secret is empty here; anything else fails the test."""
+
+    def one(m: re.Match[str]) -> str:
+        expr = m.group(1)
+        if expr == "matrix.feature":
+            return feature
+        assert expr.startswith("secrets."), f"the smoke job uses an expression this test cannot evaluate: {expr}"
+        return ""
+
+    return _EXPR.sub(one, text)
+
+
+def _stubs(tmp: Path) -> dict[str, str]:
+    """The runner's installs are no-ops (devloop and doit are this venv's, on PATH); every call is logged."""
+    stubs = tmp / "stubs"
+    stubs.mkdir()
+    for tool in ("pip", "npm"):
+        (stubs / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> "{tmp}/installs.log"\n')
+        (stubs / tool).chmod(0o755)
+    return {"PATH": f"{stubs}:{BIN}:{__import__('os').environ['PATH']}"}
+
+
+def _drive(ws: WS, steps: list[tuple[str, str, bool]], env: dict[str, str]) -> list[tuple[str, int | None, str]]:
+    """Run a job's shell steps as its runner does: each in ``bash -eo pipefail``; after a failure only the steps
+    that run always; returns (name, exit code or None when skipped, output) per step."""
+    results: list[tuple[str, int | None, str]] = []
+    failed = False
+    for name, script, always in steps:
+        if failed and not always:
+            results.append((name, None, ""))
+            continue
+        r = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=ws.root,
+            env={**ws.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        results.append((name, r.returncode, r.stdout + r.stderr))
+        failed = failed or r.returncode != 0
+    return results
+
+
+def _first_failure(results: list[tuple[str, int | None, str]]) -> tuple[str, int, str] | None:
+    """The step that fails the job, as the runner reports it: the first non-zero exit."""
+    return next(((n, c, out) for n, c, out in results if c), None)
+
+
+def _deployed_job_clone(ws: WS, tmp: Path, triage: str | None) -> tuple[Path, WS]:
+    """Feature a went through the loop with a smoke script that fails; committed and pushed; a CI job's checkout."""
+    if triage:
+        ws.config(triage=triage)
+    ws.add_feature("a")
+    script = happy_script("a")
+    script["a/implement/implement"]["write"]["scripts/smoke/a.sh"] = "#!/bin/sh\necho service down\nexit 3\n"
+    script["a/smoke/triage"] = {"answer": "The service is down after the deploy.\nROUTE: code\n"}
+    ws.set_script(script)
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    for where in (".github", "examples/ci"):  # where each guide's job finds the commit script
+        (ws.root / where).mkdir(parents=True, exist_ok=True)
+        shutil.copy(CI / "commit-feature.sh", ws.root / where / "commit-feature.sh")
+    origin = tmp / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    for cmd in (["checkout", "-q", "-B", "main"], ["add", "-A"], ["commit", "-qm", "a, reviewed"]):
+        assert ws.git(*cmd).returncode == 0
+    assert ws.git("remote", "add", "origin", str(origin)).returncode == 0
+    assert ws.git("push", "-q", "origin", "main").returncode == 0
+    job = _clone(origin, tmp, "ci-job")
+    job.set_script(script)
+    return origin, job
+
+
+def _github_smoke_steps(feature: str) -> tuple[list[tuple[str, str, bool]], dict[str, str]]:
+    """The guide's smoke job: its ``run:`` steps (name, script, runs always) and its job env."""
+    (workflow,) = [b for b in _yaml_blocks(GUIDE) if isinstance(b, dict) and "jobs" in b]
+    job = workflow["jobs"]["smoke"]
+    steps = []
+    for i, step in enumerate(job["steps"]):
+        if "run" not in step:
+            continue  # actions (checkout, setup-python, auth): this machine is already that
+        always = "always()" in str(step.get("if", ""))
+        steps.append((step.get("name", f"step {i}"), _expand(step["run"], feature), always))
+    env = {k: _expand(str(v), feature) for k, v in job.get("env", {}).items()}
+    return steps, env
+
+
+@pytest.mark.parametrize("triage", [None, "judge"], ids=["person-triages", "triage-agent"])
+def test_the_github_smoke_job_fails_on_a_deploy_whose_smoke_fails(ws: WS, tmp_path: Path, triage: str | None) -> None:
+    origin, job = _deployed_job_clone(ws, tmp_path, triage)
+    steps, env = _github_smoke_steps("a")
+    assert any("doit smoke:" in script for _, script, _ in steps)
+    env.update(_stubs(tmp_path), GITHUB_SHA="0123abc", GITHUB_ACTOR="octo", GITHUB_OUTPUT=str(tmp_path / "out"))
+    results = _drive(job, steps, env)
+
+    failure = _first_failure(results)
+    assert failure is not None, f"the job would be green on a failed smoke run: {results}"
+    name, code, out = failure
+    assert (name, code) == ("Record the deploy and verify it", 1), out
+    assert "Recorded deploy #1 of a (version 0123abc)" in out
+    assert "Step: smoke:a FAILED: smoke failed against deploy #1 (round trip 1/3" in out
+    if triage is None:  # the manual agent: the step waits for a person, and the job is red all the same
+        assert "triage waits for a person" in out and "/triage.md (prompt: .devloop/prompts/a/smoke-triage.md)" in out
+        assert job.calls() == []
+    else:
+        assert "triage routed to code" in out and "Next: doit  (re-runs implement:a as triage asked" in out
+        assert [c["step"] for c in job.calls()] == ["smoke"]
+    # the commit step runs always: the failed run, its triage and the lock reach the repository
+    assert results[-1][1] == 0, results[-1]
+    pushed = subprocess.run(
+        ["git", "--git-dir", str(origin), "show", "--stat", "--format=%s", "main"], capture_output=True, text=True
+    ).stdout
+    assert pushed.startswith("devloop: smoke a at 0123abc") and "smoke.log" in pushed and "devloop.lock" in pushed
+    assert "pip install devloop" in (tmp_path / "installs.log").read_text()
+
+
+def test_the_gitlab_smoke_job_fails_on_a_deploy_whose_smoke_fails(ws: WS, tmp_path: Path) -> None:
+    """The GitLab guide's smoke job: its ``script:`` lines stop at the first failing command; after_script runs."""
+    origin, job = _deployed_job_clone(ws, tmp_path, None)
+    (block,) = [b for b in _yaml_blocks(GITLAB_GUIDE) if isinstance(b, dict) and "smoke" in b]
+    smoke = block["smoke"]
+    variables = {k: str(v).replace("$DEPLOYED_FEATURE", "a") for k, v in smoke["variables"].items()}
+    env = {
+        **_stubs(tmp_path),
+        **variables,
+        "DEPLOYED_FEATURE": "a",
+        "CI_COMMIT_SHA": "89ab",
+        "GITLAB_USER_LOGIN": "lab",
+    }
+    lines = [*smoke["script"], *smoke["after_script"]]
+    assert all(isinstance(line, str) for line in lines), lines  # a `: ` left unquoted makes a line a mapping
+    steps = [(line, line, False) for line in smoke["script"]]  # each line checked, as the runner does
+    steps += [(f"after_script: {line}", line, True) for line in smoke["after_script"]]
+    results = _drive(job, steps, env)
+
+    name, code, out = _first_failure(results) or ("", 0, "")
+    assert (name, code) == ('doit smoke:"$F"', 1), results
+    assert "smoke failed against deploy #1" in out and "triage waits for a person" in out
+    assert results[-1][1] == 0, results[-1]  # after_script ran and pushed the failed run
+    log = subprocess.run(["git", "--git-dir", str(origin), "log", "-1", "--format=%s", "main"], capture_output=True)
+    assert log.stdout.decode().strip() == "devloop: smoke a at 89ab"
+
+
+def test_the_gitlab_guide_smoke_job_runs_commands_that_exist() -> None:
+    from click.testing import CliRunner
+
+    from devloop.cli.main import cli
+
+    text = GITLAB_GUIDE.read_text()
+    commands = _commands(text)
+    assert any(c[:2] == ["doit", "smoke:"] for c in commands)
+    assert any(c[:2] == ["devloop", "deployed"] for c in commands)
+    for tool, sub, *options in commands:
+        if tool == "devloop":
+            r = CliRunner().invoke(cli, [sub, "--help"])
+            assert r.exit_code == 0, (sub, r.output)
+            for option in options:
+                assert option in r.output, (sub, option)

@@ -77,8 +77,12 @@ def test_smoke_fails_routes_to_code_then_passes_after_a_redeploy(ws: WS) -> None
     assert steps[0] == "implement" and "plan" not in steps and "plan_review" not in steps
     assert "The service never came up" in (ws.root.parent / "last-prompt-implement.txt").read_text()
 
-    r = ws.doit("smoke")  # the fix is in, but deploy #1 is still what runs
+    n = len(ws.calls())
+    r = ws.doit("smoke")  # the fix is in, but deploy #1 is still what runs: its smoke failed, so exit 1
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "smoke:a FAILED: the smoke run against deploy #1 failed and triage routed to implement" in r.stdout
     assert "Next: devloop deployed a  (after you redeploy: the smoke run against deploy #1 failed" in r.stdout
+    assert len(ws.calls()) == n and len(list((ws.root / "runs" / "a").glob("2*"))) == 1  # nothing run again
 
     (ws.root / "live.flag").write_text("up\n")
     assert ws.devloop("deployed", "a", "--version", "v2").returncode == 0
@@ -116,9 +120,19 @@ def test_the_round_trip_cap_escalates_to_a_human(ws: WS) -> None:
     assert ws.doit("smoke").returncode == 1
     assert ws.doit().returncode == 0
     ws.devloop("deployed", "a")
-    r = ws.doit("smoke")
-    assert "smoke:a (waiting for approval)" in r.stdout
-    assert "smoke still failing after 1 round trips" in r.stdout
+    r = ws.doit("smoke")  # the gate waits for a person, and the deploy still failed its checks: exit 1
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "smoke:a FAILED: smoke failed against deploy #2 (runs/a/" in r.stdout
+    assert "after 1 round trip; the smoke gate waits for approval" in r.stdout
+    assert "Next: devloop approve a smoke  (smoke still failing after 1 round trips" in r.stdout
+    n = len(ws.calls())
+    assert ws.doit("smoke:a").returncode == 1 and len(ws.calls()) == n  # still at the gate: nobody asked again
+    runs = sorted((ws.root / "runs" / "a").glob("2*"))
+    assert ws.devloop("approve", "a", "smoke").returncode == 0
+    r = ws.doit("smoke:a")  # a person accepted the failing run: the deploy is settled, its checks not run again
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"Step: smoke:a\nArtifact: runs/a/{runs[-1].name}/smoke.log\n" in r.stdout
+    assert sorted((ws.root / "runs" / "a").glob("2*")) == runs and len(ws.calls()) == n
 
 
 def test_a_malformed_check_block_fails_planning_with_the_line_and_field(ws: WS) -> None:
