@@ -115,7 +115,7 @@ def test_probe_passes_only_an_answer_that_is_exactly_the_token(ws: WS, chat_serv
         assert f"but not with the token (got: {got})" in lines[name], lines[name]
     assert lines["chatty"].startswith("  FAIL chatty ") and "(got: 'Sure! Here it is: devloop-probe-" in lines["chatty"]
     assert "partial  reviewers" in r.stdout
-    assert re.search(r"probed 8 agent\(s\) in [0-9.]+s \(deadline 60s\)", r.stdout)
+    assert re.search(r"probed 8 agents in [0-9.]+s \(deadline 60s\)", r.stdout)
     # what the server was asked: a fresh token, and nothing else
     asked = chat_server.requests[0].body["messages"][-1]["content"]
     first = re.search(r"Reply with exactly this token and nothing else: (devloop-probe-[0-9a-f]{6})$", asked)
