@@ -339,6 +339,7 @@ def import_report(root: Path) -> tuple[dict[str, bool], list[tuple[float, str]]]
 PROFILE_RUNNER = """\
 import cProfile, io, pstats, sys
 from doit.doit_cmd import DoitMain
+top = int(sys.argv[1])  # read before sys.argv becomes a plain doit's
 sys.argv = ["doit"]  # as the command line of a plain doit (devloop builds what it can reach)
 prof = cProfile.Profile()
 out = sys.stdout
@@ -349,7 +350,7 @@ finally:
     sys.stdout = out
 for key in ("cumulative", "tottime"):
     s = io.StringIO()
-    pstats.Stats(prof, stream=s).sort_stats(key).print_stats(int(sys.argv[1]))
+    pstats.Stats(prof, stream=s).sort_stats(key).print_stats(top)
     print(s.getvalue())
     print("=====")
 """

@@ -72,6 +72,13 @@ class LockUpToDate(UptodateCalculator):
     def setup(self, dep_manager: Any, tasks_dict: Any) -> None:
         self._dep_manager = dep_manager
 
+    def configure_task(self, task: Any) -> None:
+        """doit probes every uptodate item for this hook when it builds a task; a step needs none.
+
+        Defined so the probe finds it: a missing attribute costs doit a raised and caught
+        AttributeError per task, 14,000 of them at 1000 features.
+        """
+
     def __str__(self) -> str:
         """devloop's reason, in ``devloop why``'s words: what ``doit info`` prints for a step not up to date.
 

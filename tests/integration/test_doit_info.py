@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.conftest import WS
 
 
@@ -43,3 +45,22 @@ def test_info_on_a_waiting_step_says_what_to_write(ws: WS) -> None:
     r = ws.doit("info", "plan:a")
     assert "LockUpToDate object" not in r.stdout
     assert f"devloop: {label} - {'; '.join(reasons)}" in r.stdout and "plans/a/plan.md" in r.stdout
+
+
+def test_doit_finds_the_configure_task_hook_instead_of_raising_for_it(tmp_path: Path) -> None:
+    """doit probes each uptodate item with hasattr(item, 'configure_task'); a miss costs a caught exception."""
+    from doit.task import Task
+
+    from devloop.tasks import LockUpToDate
+
+    seen: list[str] = []
+
+    class Watched(LockUpToDate):
+        def configure_task(self, task: Task) -> None:
+            seen.append(task.name)
+            super().configure_task(task)  # the hook devloop defines (an AttributeError without it)
+
+    probe = Watched(tmp_path, "a", "plan")
+    task = Task("plan:a", [], uptodate=[probe])
+    assert seen == ["plan:a"] and task.uptodate[0][0] is probe
+    assert task.task_dep == [] and task.setup_tasks == []  # the hook adds nothing to the task
