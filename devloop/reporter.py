@@ -144,8 +144,9 @@ class DevloopReporter:
             self.console.complete_run()  # the user's failures, summed up as doit does
             if not self.printed and not self.uptodate and not self.errors:
                 return  # only the user's tasks ran: nothing of devloop's to say
-        from devloop.tasks import NOT_DEPLOYED
+        from devloop.tasks import FAST, NOT_DEPLOYED
 
+        self.uptodate += FAST.get("settled", 0)  # steps the fast path proved up to date without building them
         if NOT_DEPLOYED:
             names = sorted(set(NOT_DEPLOYED))
             f, others = names[0], "; likewise for the others" if len(names) > 1 else ""

@@ -480,9 +480,84 @@ def setup(namespace: dict[str, Any]) -> None:
     def task_devloop() -> Any:
         """The development loop, one sub-task per feature and step."""
         argv = command_line()
+        settled = fast_path(ws, argv, namespace)
+        if settled is not None:  # every step proven up to date: doit gets the group tasks only
+            FAST["settled"] = settled
+            if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
+                print(f"devloop: fast path ({settled} steps proven up to date)", file=sys.stderr)
+            yield from ({"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER if s != "smoke")
+            return
         yield from task_dicts(ws, argv is None or wants_smoke(argv))
 
     namespace["task_devloop"] = task_devloop
+
+
+FAST: dict[str, int] = {}  # "settled": the steps the fast path proved up to date (the reporter counts them)
+# doit run options that change nothing when every step is up to date; any other takes the full graph
+_FAST_OPTIONS = {"num_process", "par_type", "verbosity", "seek_file", "dodoFile", "cwdPath", "continue"}
+
+
+def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) -> int | None:
+    """How many steps a plain ``doit`` would find up to date, when the verdict memo proves all of them; else None.
+
+    Then doit need not build, judge and skip thousands of tasks that would
+    all be skipped: it is given the loop's group tasks only, and the reporter
+    says "Everything is up to date (N steps)" as a full run would. Any doubt
+    takes the full graph: a command other than a plain run (``list``,
+    ``info``, ``forget``, a task or target named, ``smoke``), an option that
+    is not harmless here (``-a``, ``-s``, ``--pdb``...), ``always_execute``
+    in a doit setting, a task of the user's own, or one step the memo does
+    not vouch for (a fresh clone, an edit, a deleted output, a new feature).
+    ``DEVLOOP_FAST_PATH=0`` turns it off; ``trace`` says on stderr when it answers.
+    """
+    if os.environ.get("DEVLOOP_FAST_PATH", "1") == "0" or argv is None:
+        return None
+    try:
+        command, names, given = _doit_words(argv, with_options=True)
+    except Exception:  # doit will say what is wrong with its arguments; the full graph meets it
+        return None
+    if command != "run" or names or not set(given) <= _FAST_OPTIONS or _theirs(namespace):
+        return None
+    if _always_by_setting(ws.root, namespace):
+        return None
+    settled = 0
+    memo = ws.verdicts
+    for feature in ws.features():
+        for step in ORDER:
+            if step == "smoke":
+                continue  # a plain doit never builds smoke
+            if memo.get(f"{feature}:{step}") is None:
+                return None
+            settled += 1
+    return settled
+
+
+def _theirs(namespace: dict[str, Any]) -> bool:
+    """The dodo.py defines tasks of its own (doit's ``task_*`` functions or objects with ``create_doit_tasks``)."""
+    for key, value in list(namespace.items()):
+        if key.startswith("task_") and key != "task_devloop" and callable(value):
+            return True
+        if not isinstance(value, type) and hasattr(value, "create_doit_tasks"):
+            return True
+    config = namespace.get("DOIT_CONFIG") or {}
+    return any(t not in DEFAULT for t in config.get("default_tasks") or ())
+
+
+def _always_by_setting(root: Path, namespace: dict[str, Any]) -> bool:
+    """``always_execute`` (or any run setting beyond the harmless ones) in DOIT_CONFIG, doit.cfg or pyproject."""
+    config = namespace.get("DOIT_CONFIG") or {}
+    if config.get("always_execute") or config.get("always") or config.get("single") or config.get("pdb"):
+        return True
+    for name in ("doit.cfg", "pyproject.toml"):
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if name == "pyproject.toml" and "tool.doit" not in text:
+            continue
+        if any(word in text for word in ("always", "single", "pdb")):
+            return True
+    return False
 
 
 # doit's commands that neither run a task nor write doit's database: with a broken devloop.yaml they list the
@@ -519,8 +594,11 @@ def _is_ours(name: str) -> bool:
     return any(fnmatch.fnmatchcase(step, base) for step in ORDER)
 
 
-def _doit_words(argv: list[str]) -> tuple[str, list[str]]:
-    """doit's command and the task names (or targets) given to it, read with doit's own option parser."""
+def _doit_words(argv: list[str], with_options: bool = False) -> Any:
+    """doit's command and the task names (or targets) given to it, read with doit's own option parser.
+
+    ``with_options`` adds a third item: the names of the options given.
+    """
     from doit.cmd_base import DodoTaskLoader, DoitCmdBase
     from doit.cmdparse import CmdOption, CmdParse
     from doit.doit_cmd import DoitMain
@@ -533,8 +611,11 @@ def _doit_words(argv: list[str]) -> tuple[str, list[str]]:
     options = tuple(cls.cmd_options)
     if issubclass(cls, DoitCmdBase):
         options = DoitCmdBase.base_options + DodoTaskLoader.cmd_options + options
-    _params, positional = CmdParse([CmdOption(o) for o in options]).parse_only(args)
-    return command, [a for a in positional if not a.startswith("-") and "=" not in a]
+    params, positional = CmdParse([CmdOption(o) for o in options]).parse_only(args)
+    words = [a for a in positional if not a.startswith("-") and "=" not in a]
+    if with_options:
+        return command, words, [k for k in dict(params) if k != "codec_cls"] + [a for a in positional if "=" in a]
+    return command, words
 
 
 def _without_config(namespace: dict[str, Any], ws: Workspace, exc: DevloopError) -> None:

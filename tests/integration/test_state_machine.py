@@ -90,6 +90,7 @@ class LoopMachine(RuleBasedStateMachine):
         self.tmp = Path(tempfile.mkdtemp(prefix="devloop-states-"))
         self.ws = LoopWS.create(self.tmp, features=FEATURES)
         self.ws.config(extra=POLICY)
+        self.ws.env["DEVLOOP_FAST_PATH"] = "trace"  # every rule runs with the fast path on, and says when it answers
         self.modes: dict[str, str] = {}
         self.risk = False
         self.approved: set[tuple[str, str, str]] = set()  # (feature, gate, subject) approved by this test
@@ -160,7 +161,25 @@ class LoopMachine(RuleBasedStateMachine):
         if not args and "Everything is up to date" in r.stdout:
             stale = [k for k, ok in self.content_fresh().items() if not ok and k[1] != "smoke"]
             self.check(not stale, "said-fresh", f"doit said everything is up to date, but by content {stale} are not")
+        if "devloop: fast path" in r.stderr:
+            self.full_graph_agrees(args, r.stdout)
         return r
+
+    def full_graph_agrees(self, args: tuple[str, ...], said: str) -> None:
+        """The fast path answered: the full graph, built and judged by doit, must run nothing either."""
+        before, n = self.records(), len(self.ws.calls())
+        self.ws.env["DEVLOOP_FAST_PATH"] = "0"
+        try:
+            full = self.ws.doit(*args)
+        finally:
+            self.ws.env["DEVLOOP_FAST_PATH"] = "trace"
+        ran = [line for line in full.stdout.splitlines() if line.startswith("Step: ")]
+        self.check(
+            not ran and len(self.ws.calls()) == n and self.records() == before and full.stdout == said,
+            "fast-path",
+            f"the fast path said {said!r}, but the full graph printed {full.stdout!r} and called "
+            f"{len(self.ws.calls()) - n} agent(s)",
+        )
 
     def check_output(self, out: str, what: str) -> None:
         tasks = {f"{s}:{f}" for s in ORDER for f in FEATURES}
@@ -260,6 +279,14 @@ class LoopMachine(RuleBasedStateMachine):
                 os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
         os.utime(self.ws.root, ns=(then, then))
         time.sleep(2.2)  # utime cannot set the ctime back: wait until every ctime is settled too
+
+    @rule(parallel=st.booleans())
+    def settled_noop(self, parallel: bool) -> None:
+        """Settle every file, then run doit twice: where the first finds nothing to do, the second takes the
+        fast path, and :meth:`full_graph_agrees` runs the full graph beside it."""
+        self.age()
+        self.doit()
+        self.doit(*(("-n", "2") if parallel else ()))
 
     @rule(feature=st.sampled_from(FEATURES), rel=st.sampled_from(("plan.md", "validation.md")))
     def edit_keeping_size_and_mtime(self, feature: str, rel: str) -> None:

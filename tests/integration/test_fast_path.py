@@ -1,0 +1,106 @@
+"""A no-op doit that the verdict memo proves: doit is given the loop's group tasks only, and says the same."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import WS
+from tests.integration.test_verdict_memo import age
+
+# doit in the workspace's own process, then what the fast path found (None: the full graph was built)
+PROBE = """
+import json, sys
+from doit.doit_cmd import DoitMain
+from devloop import tasks
+sys.argv = ["doit", *sys.argv[1:]]
+code = DoitMain().run(sys.argv[1:])
+print("PROBE " + json.dumps({"code": code, "settled": tasks.FAST.get("settled")}), file=sys.stderr)
+"""
+
+
+def probe(ws: WS, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
+    r = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=ws.root, env={**ws.env, **(env or {})},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    line = next(x for x in r.stderr.splitlines() if x.startswith("PROBE "))
+    return r, json.loads(line[len("PROBE ") :])
+
+
+@pytest.fixture
+def settled(ws: WS) -> WS:
+    """Two features through the whole loop, and one more doit so the memo holds every verdict."""
+    ws.config()
+    ws.add_feature("a")
+    ws.add_feature("b")
+    assert ws.doit().returncode == 0
+    age(ws.root)  # the memo keeps only verdicts on files settled past the racy window
+    assert "Everything is up to date" in ws.doit().stdout
+    return ws
+
+
+@pytest.mark.parametrize("args", [(), ("-n", "2"), ("-v2",), ("-n", "2", "-P", "thread"), ("--continue",)])
+def test_a_proven_no_op_builds_no_step_task_and_says_what_the_full_graph_says(
+    settled: WS, args: tuple[str, ...]
+) -> None:
+    calls = len(settled.calls())
+    fast, seen = probe(settled, *args)
+    assert seen == {"code": 0, "settled": 14}  # 2 features x 7 steps (a plain doit never builds smoke)
+    full, off = probe(settled, *args, env={"DEVLOOP_FAST_PATH": "0"})
+    assert off == {"code": 0, "settled": None}
+    assert fast.stdout == full.stdout == "Everything is up to date (14 steps); no agent was called.\n"
+    assert len(settled.calls()) == calls
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("list",), ("info", "plan:a"), ("plan:a",), ("plans/a/plan.md",), ("smoke",), ("-a",), ("-s", "plan:a"),
+     ("forget", "plan:a"), ("x=1",)],
+)  # fmt: skip
+def test_anything_but_a_plain_run_takes_the_full_graph(settled: WS, args: tuple[str, ...]) -> None:
+    _, seen = probe(settled, *args)
+    assert seen["settled"] is None
+
+
+def test_an_edit_a_deleted_output_or_a_new_feature_takes_the_full_graph_and_runs_what_it_must(settled: WS) -> None:
+    (settled.root / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")
+    r, seen = probe(settled)
+    assert seen["settled"] is None and "Step: plan_review:a" in r.stdout
+    age(settled.root)
+    assert probe(settled)[1]["settled"] is None  # this run records the verdicts (the files are settled now)
+    assert probe(settled)[1]["settled"] == 14  # and the next no-op is fast again
+    (settled.root / "plans/b/evaluation.md").unlink()
+    r, seen = probe(settled)
+    assert seen["settled"] is None and "Step: evaluate:b" in r.stdout
+    settled.devloop("new", "c", "Build c")
+    r, seen = probe(settled)
+    assert seen["settled"] is None and "Step: plan:c" in r.stdout
+
+
+def test_a_task_of_the_user_s_own_or_always_execute_in_a_setting_takes_the_full_graph(settled: WS) -> None:
+    dodo = settled.root / "dodo.py"
+    plain = dodo.read_text()
+    dodo.write_text(plain + "\n\ndef task_hello():\n    return {'actions': ['true']}\n")
+    r, seen = probe(settled)
+    assert seen["settled"] is None and r.returncode == 0
+    dodo.write_text(plain)
+    (settled.root / "doit.cfg").write_text("[GLOBAL]\nalways_execute = True\n")
+    assert probe(settled)[1]["settled"] is None
+    (settled.root / "doit.cfg").unlink()
+    age(settled.root)
+    probe(settled)  # a full run settles what the -a run above re-judged
+    assert probe(settled)[1]["settled"] == 14
+
+
+def test_the_full_run_after_a_fast_one_finds_doit_s_database_as_it_left_it(settled: WS) -> None:
+    db = settled.root / ".devloop/doit.db"
+    before = json.loads(db.read_text())
+    assert probe(settled)[1]["settled"] == 14
+    after = json.loads(db.read_text())
+    assert {k: v for k, v in after.items() if ":" in k} == {k: v for k, v in before.items() if ":" in k}
+    full, off = probe(settled, env={"DEVLOOP_FAST_PATH": "0"})
+    assert off["settled"] is None and "Everything is up to date (14 steps)" in full.stdout
