@@ -44,12 +44,13 @@ from pathlib import Path
 
 import status as S  # bench/status.py: workspace generators and command helpers
 
-TARGETS = {  # the ratios issue 17 asks for, by number of features (the largest size listed below it applies)
-    "noop": {10: 1.05, 100: 1.05, 300: 1.1, 1000: 1.1},
-    "rss": 1.15,
+TARGETS = {  # the ratios issue 29 asks for, by number of features (the largest size listed below it applies)
+    "noop": {10: 1.0, 100: 0.85, 1000: 0.5},
+    "rss": {10: 1.0, 100: 1.0, 1000: 0.6},
+    "make": {1000: 1.0},
     "fresh": 1.5,
     "first": 1.2,
-    "edit": 1.2,
+    "edit": {10: 1.5, 100: 1.5, 1000: 1.3},
     "status": 1.2,
 }
 
@@ -216,10 +217,11 @@ def ratio(a: list[Sample], b: list[Sample]) -> tuple[float, float, float]:
     return statistics.median(x.seconds for x in a) / statistics.median(y.seconds for y in b), min(pairs), max(pairs)
 
 
-def target_for(n: int) -> float:
-    table = TARGETS["noop"]
+def target_for(n: int, kind: str = "noop") -> float:
+    table = TARGETS[kind]
+    assert isinstance(table, dict)
     fitting = [k for k in table if k <= n]
-    return table[max(fitting)] if fitting else table[min(table)]
+    return table[max(fitting)] if fitting else float("inf")
 
 
 def verdict(value: float, target: float) -> str:
@@ -241,20 +243,19 @@ def report(sizes: list[Size]) -> None:
         rows = [
             ("no-op doit, devloop / bare", "noop devloop", "noop bare", target_for(size.n)),
             ("fresh-clone no-op / warm no-op", "fresh devloop", "noop devloop", TARGETS["fresh"]),
-            ("edit + doit, devloop / bare", "edit devloop", "edit bare", TARGETS["edit"]),
+            ("edit + doit, devloop / bare", "edit devloop", "edit bare", target_for(size.n, "edit")),
             ("devloop status / doit list --all (bare)", "status devloop", "list bare", TARGETS["status"]),
         ]
         if "noop make" in size.times:
-            rows.append(("no-op, devloop / make (for scale)", "noop devloop", "noop make", float("inf")))
+            rows.append(("no-op, devloop / make", "noop devloop", "noop make", target_for(size.n, "make")))
         for label, a, b, target in rows:
             med, lo, hi = ratio(size.times[a], size.times[b])
             tail = verdict(med, target) if target != float("inf") else ""
             print(f"  {label:<44} {med:5.2f}× (pairs {lo:.2f}-{hi:.2f})  {tail}")
         rss = size.rss("noop devloop") / size.rss("noop bare")
-        print(
-            f"  {'peak RSS of the no-op, devloop / bare':<44} {rss:5.2f}× "
-            f"({size.rss('noop devloop'):.0f} / {size.rss('noop bare'):.0f} MB)  {verdict(rss, TARGETS['rss'])}"
-        )
+        mb = f"({size.rss('noop devloop'):.0f} / {size.rss('noop bare'):.0f} MB)"
+        label = "peak RSS of the no-op, devloop / bare"
+        print(f"  {label:<44} {rss:5.2f}× {mb}  {verdict(rss, target_for(size.n, 'rss'))}")
         print()
     if len(sizes) > 1:
         large = sizes[-1]
