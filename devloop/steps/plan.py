@@ -49,7 +49,7 @@ def block_problem(ws: Workspace, validation: str) -> str | None:
     A malformed block fails planning, where the planner can be asked again,
     rather than the smoke run after a deploy.
     """
-    from devloop.checks.model import parse_check_block
+    from devloop.checks.parse import parse_check_block  # the light path first: pydantic only when it must
     from devloop.errors import DevloopError
 
     try:
