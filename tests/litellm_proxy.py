@@ -3,7 +3,7 @@
 ``scripts/litellm-proxy`` installs it into ``.venv/litellm`` (a venv of its own); without it the tests that
 use the ``litellm_proxy`` fixture are skipped. Usage in a test module::
 
-    from tests.litellm_proxy import LiteLLMProxy, litellm_proxy_fixture  # noqa: F401  (registers `litellm_proxy`)
+    from tests.litellm_proxy import LiteLLMProxy  # the `litellm_proxy` fixture comes from tests/integration/conftest.py
 
     def test_x(litellm_proxy: LiteLLMProxy) -> None:
         litellm_proxy.reset()

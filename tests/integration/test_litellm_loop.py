@@ -21,7 +21,6 @@ from tests.litellm_proxy import (
     PRICED,
     PRICED_AS,
     LiteLLMProxy,
-    litellm_proxy_fixture,  # noqa: F401  (registers the session's `litellm_proxy`)
     write_llm_config,
 )
 

@@ -29,7 +29,6 @@ from tests.litellm_proxy import (
     PRICED_AS,
     UPSTREAM_MODELS,
     LiteLLMProxy,
-    litellm_proxy_fixture,  # noqa: F401  (registers the session's `litellm_proxy`)
     write_llm_config,
 )
 
