@@ -52,16 +52,61 @@ def test_everything_fits_and_nothing_is_reported() -> None:
 
 
 def test_over_budget_the_diff_comes_first_and_the_rest_is_named() -> None:
+    # The whole diff (321 characters) goes in first; src/a.py's 500 characters would fit the 700 on their
+    # own but not in the 379 the diff leaves, so it is shown as diff only, and src/big.py is left out.
     texts = {"src/a.py": "a" * 500, "src/big.py": "b" * 5000}
     shown = fit(["src/a.py", "src/big.py"], texts, DIFF, 700)
-    assert shown.diff.startswith("diff --git a/src/a.py")
-    assert "src/big.py" in shown.left_out  # no diff part and too big whole
-    assert shown.whole == [] or shown.whole == ["src/a.py"]
-    summary = shown.summary()
-    assert "larger than the budget of 700 characters (max_code_chars)" in summary
-    assert "Left out (neither diff nor text): " in summary and "src/big.py" in summary
+    assert shown.diff == DIFF
+    assert shown.in_diff == ["img.png", "src/a.py", "src/gone.py"]
+    assert shown.whole == [] and shown.files == []
+    assert shown.diff_only == ["src/a.py"]
+    assert shown.left_out == ["src/big.py"]  # no diff part and too big whole
+    assert shown.summary() == (
+        "The change is larger than the budget of 700 characters (max_code_chars)."
+        " Shown as diff only: src/a.py. Left out (neither diff nor text): src/big.py."
+    )
     every = set(shown.whole) | set(shown.in_diff) | set(shown.left_out)
     assert {"src/a.py", "src/big.py", "src/gone.py", "img.png"} <= every  # nothing vanishes
+
+
+def part(path: str, body: str) -> str:
+    return f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-x\n+{body}\n"
+
+
+def test_over_budget_parts_go_in_the_order_given_and_one_too_big_does_not_stop_the_rest() -> None:
+    a, huge, c = part("src/a.py", "a"), part("src/huge.py", "h" * 1000), part("src/c.py", "c")
+    texts = {"src/c.py": "c" * 30, "src/huge.py": "h" * 2000, "src/a.py": "a" * 50}
+    # Paths in the order c, huge, a (the diff has a, huge, c): 60 characters left after c's and a's parts.
+    shown = fit(["src/c.py", "src/huge.py", "src/a.py"], texts, a + huge + c, len(a) + len(c) + 60)
+    assert shown.diff == c + a  # huge's part is skipped, a's (after it) still goes in
+    assert shown.in_diff == ["src/a.py", "src/c.py"]
+    assert shown.files == [("src/c.py", "c" * 30)]  # c first takes 30 of the 60; a's 50 no longer fit
+    assert shown.diff_only == ["src/a.py"]
+    assert shown.left_out == ["src/huge.py"]
+    assert shown.summary() == (
+        f"The change is larger than the budget of {len(a) + len(c) + 60:,} characters (max_code_chars)."
+        " Shown whole: src/c.py. Shown as diff only: src/a.py. Left out (neither diff nor text): src/huge.py."
+    )
+
+
+def test_a_part_or_file_exactly_the_size_of_the_room_left_fits() -> None:
+    exact = fit(["src/a.py"], {"src/a.py": "x"}, DIFF, len(DIFF))
+    assert exact.diff == DIFF and exact.whole == [] and exact.diff_only == ["src/a.py"] and exact.left_out == []
+    one_more = fit(["src/a.py"], {"src/a.py": "x"}, DIFF, len(DIFF) + 1)
+    assert one_more.diff == DIFF and one_more.whole == ["src/a.py"] and one_more.summary() == ""
+
+
+def test_over_budget_without_whole_files_only_diff_parts_are_named() -> None:
+    parts = per_file(DIFF)
+    budget = len(parts["src/a.py"]) + len(parts["src/gone.py"])  # no room left for img.png's part
+    shown = fit(["src/other.py"], {"src/other.py": "o"}, DIFF, budget, whole=False)
+    assert shown.diff == parts["src/a.py"] + parts["src/gone.py"]
+    assert shown.files == [] and shown.diff_only == []
+    assert shown.left_out == ["img.png"]  # src/other.py has no diff part and no text is asked for: not named
+    assert shown.summary() == (
+        f"The change is larger than the budget of {budget:,} characters (max_code_chars)."
+        " Left out (neither diff nor text): img.png."
+    )
 
 
 def test_a_file_whose_whole_text_does_not_fit_is_shown_as_diff_only() -> None:

@@ -134,8 +134,16 @@ def test_averages_minimums_and_sub4_counts() -> None:
     assert "| implementation_drift | 3.00 | 1 | 1 |" in text
     assert "- plan_quality: 2 features below 4 (recurring): a, b" in text
     assert "![Scores over time](chart.png)" in text
-    lowest = text.split("## Lowest-scoring features")[1].splitlines()[2]
-    assert lowest.startswith("- a (total 15;") or lowest.startswith("- c (total 14;")
+    # Lowest total first; a tie on the total (a and b, 15) goes to the earlier evaluation.
+    lowest = text.split("## Lowest-scoring features\n\n")[1].split("\n\n")[0].splitlines()
+    assert lowest == [
+        "- c (total 14; plan_quality 5, review_usefulness 4, implementation_drift 1, trigger_correctness 4;"
+        " evaluated 2026-03-10)",
+        "- a (total 15; plan_quality 2, review_usefulness 5, implementation_drift 4, trigger_correctness 4;"
+        " evaluated 2026-03-10)",
+        "- b (total 15; plan_quality 3, review_usefulness 4, implementation_drift 4, trigger_correctness 4;"
+        " evaluated 2026-03-10)",
+    ]
     assert "| first half | 1 |" in text and "| second half | 2 |" in text
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from devloop.provenance import hashing, verdicts
 from devloop.provenance.verdicts import FILE, Verdicts, stamp_of
+from tests.polling import wait_until
 
 OLD = 10_000_000_000  # ns: older than the racy window, so a stat proves the content
 
@@ -97,10 +98,21 @@ def test_a_rewrite_with_same_size_and_mtime_put_back_is_seen_through_ctime(tmp_p
     m.save()
     plan = root / "plans/a/plan.md"
     st = plan.stat()
-    time.sleep(0.01)  # a later ctime tick
+    # The file system's clock (coarse: a few ms a tick) must first move past the recorded ctime, or the
+    # rewrite would carry the same one: touch a scratch file beside the workspace until its ctime is later.
+    tick = tmp_path / "tick"
+    tick.touch()
+
+    def clock_moved_on() -> bool:
+        os.utime(tick)  # its ctime: now, by the file system's clock
+        return tick.stat().st_ctime_ns > st.st_ctime_ns
+
+    assert wait_until(clock_moved_on, timeout=5)
     plan.write_text("# PLAN\n")  # same size
     os.utime(plan, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p or rsync -t would
-    assert plan.stat().st_size == st.st_size and plan.stat().st_mtime_ns == st.st_mtime_ns
+    now = plan.stat()
+    assert (now.st_size, now.st_mtime_ns, now.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+    assert now.st_ctime_ns > st.st_ctime_ns  # the one trace of the rewrite
     assert memo(root).get("a:plan") is None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from devloop.checks.base import CheckContext
 from devloop.checks.command import environment
+from devloop.workspace import Workspace
 from tests.conftest import WS
 
 PASSWORD = "pa55-w0rd-9f3e1c"
@@ -100,12 +101,20 @@ def test_an_agent_running_devloop_inside_a_step_is_refused(ws: WS) -> None:
     script["a/plan/plan"] = {**plan, "run": attempts[0]}
     ws.set_script(script)
     ws.env["PATH"] = f"{Path(sys.executable).parent}:{ws.env['PATH']}"
-    for argv in attempts:
+    for n, argv in enumerate(attempts, 1):
         script["a/plan/plan"] = {**plan, "run": argv}
         ws.set_script(script)
-        assert ws.devloop("redo", "a", "plan").returncode == 0 or argv == attempts[0]
+        # Each pass asks for a new attempt of plan (even the first, before plan ever ran) and gets one.
+        redo = ws.devloop("redo", "a", "plan")
+        assert redo.returncode == 0, redo.stdout + redo.stderr
+        assert redo.stdout == "plan:a will be regenerated. Next: doit\n" and redo.stderr == ""
+        forced = Workspace(ws.root).read_lock("a").step("plan").force
+        assert forced is not None and (forced.by, forced.reason) == ("redo", "devloop redo")
         r = ws.doit("plan:a")
         assert r.returncode == 0, r.stdout + r.stderr
+        step = Workspace(ws.root).read_lock("a").step("plan")
+        assert (step.state, step.force, step.attempts) == ("done", None, n)
+        assert [c["step"] for c in ws.calls()] == ["plan"] * n  # the agent ran again, once per redo
     ran = [json.loads(line) for line in (ws.log.parent / "ran.jsonl").read_text().splitlines()]
     assert [x["rc"] for x in ran] == [4, 4, 4], ran
     for x in ran:

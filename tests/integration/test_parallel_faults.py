@@ -10,12 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.loopws import LoopWS
+from tests.polling import wait_until
 
 FEATURES = ("a", "b", "c", "d")
 
@@ -23,15 +23,6 @@ FEATURES = ("a", "b", "c", "d")
 @pytest.fixture
 def lws(tmp_path: Path) -> LoopWS:
     return LoopWS.create(tmp_path, features=FEATURES)
-
-
-def wait_for(predicate, within: float = 30.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def children_of(pid: int) -> list[int]:
@@ -54,6 +45,17 @@ def alive(pid: int) -> bool:
         return False
 
 
+def undisturbed(pid: int) -> bool:
+    """Asleep with no signal pending: nothing is on its way to end the process (False once it is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return False
+    status = dict(line.split(":", 1) for line in lines if ":" in line)
+    asleep = status["State"].split()[0] == "S"
+    return asleep and int(status["SigPnd"], 16) == 0 and int(status["ShdPnd"], 16) == 0
+
+
 def temp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*.tmp") if ".git" not in p.parts]
 
@@ -62,14 +64,14 @@ def test_kill_9_of_doit_n_4_leaves_a_workspace_the_next_run_takes_over(lws):
     lws.control(modes={"plan": "slow"}, sleep=120)
     proc = lws.start_doit("-n", "4")
     try:
-        assert wait_for(lambda: len(lws.live_agents()) == 4), f"four planners never ran: {lws.live_agents()}"
+        assert wait_until(lambda: len(lws.live_agents()) == 4), f"four planners never ran: {lws.live_agents()}"
         workers = children_of(proc.pid)
         assert len(workers) >= 4, f"doit -n 4 started {workers}"
         os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the OOM killer does
         proc.communicate(timeout=30)
         # Its workers die with it, and stop their agents on the way out.
-        assert wait_for(lambda: not any(alive(w) for w in workers)), "workers outlived their killed parent"
-        assert wait_for(lambda: not lws.live_agents()), f"agents outlived the run: {lws.live_agents()}"
+        assert wait_until(lambda: not any(alive(w) for w in workers)), "workers outlived their killed parent"
+        assert wait_until(lambda: not lws.live_agents()), f"agents outlived the run: {lws.live_agents()}"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -105,7 +107,7 @@ def test_a_busy_workspace_answers_doit_n_4_at_once(lws, progressed):
         assert r.returncode == 4, r.stdout + r.stderr
     finally:
         lws.interrupt(first)
-    assert wait_for(lambda: not lws.live_agents())
+    assert wait_until(lambda: not lws.live_agents())
 
 
 def test_temp_files_of_dead_writers_are_swept_and_nothing_else(lws):
@@ -165,10 +167,10 @@ def test_under_bubblewrap_an_agent_dies_with_doit_even_after_kill_9(tmp_path):
     lws.control(modes={"plan": "slow"}, sleep=120)
     proc = lws.start_doit()
     try:
-        assert wait_for(lambda: len(lws.live_agents()) == 1), "the planner never ran"
+        assert wait_until(lambda: len(lws.live_agents()) == 1), "the planner never ran"
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
-        assert wait_for(lambda: lws.live_agents() == []), "the agent outlived doit"
+        assert wait_until(lambda: lws.live_agents() == []), "the agent outlived doit"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -182,11 +184,15 @@ def test_an_agent_left_by_kill_9_of_a_plain_doit_is_ended_before_the_next_run_st
     lws.control(modes={"plan": "slow"}, sleep=120)
     proc = lws.start_doit()
     try:
-        assert wait_for(lambda: len(lws.live_agents()) == 1), "the planner never ran"
+        assert wait_until(lambda: len(lws.live_agents()) == 1), "the planner never ran"
         [agent] = lws.live_agents()
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
-        time.sleep(0.5)
+        # Whatever ends a process with its parent (PR_SET_PDEATHSIG, bwrap --die-with-parent) is sent as the
+        # parent exits, before it can be reaped: from here the agent is either on its way out (a signal pending
+        # or being acted on) or asleep with nothing pending. Wait for it to be gone or undisturbed, not a pause.
+        settled = wait_until(lambda: not alive(agent) or undisturbed(agent), timeout=10)
+        assert settled, "the agent neither died nor went back to sleep"
         assert alive(agent), "the agent died with doit: nothing left for this test to check"
     finally:
         if proc.poll() is None:

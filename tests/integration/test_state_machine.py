@@ -38,6 +38,7 @@ from devloop.provenance.hashing import MISSING, hash_file, hash_output
 from devloop.provenance.state import FeatureLock
 from tests.fakes.loop_agent import make_answer
 from tests.loopws import LoopWS, next_lines
+from tests.polling import wait_until
 
 FEATURES = ("a", "b")
 ORDER = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "smoke", "evaluate"]
@@ -115,6 +116,10 @@ class LoopMachine(RuleBasedStateMachine):
 
     def control(self) -> None:
         self.ws.control(modes=self.modes, risk=self.risk)
+
+    def logged_calls(self) -> int:
+        """Calls the agents have logged, whole lines only (each is one write, just before a slow agent sleeps)."""
+        return self.ws.log.read_text().count("\n") if self.ws.log.exists() else 0
 
     def lock(self, f: str) -> FeatureLock:
         return self.ws.lock(f)
@@ -397,6 +402,7 @@ class LoopMachine(RuleBasedStateMachine):
     def interrupt(self, parallel: bool) -> None:
         slow = {s: "slow" for s in ORDER}
         self.ws.control(modes=slow, risk=self.risk, sleep=60)
+        before = self.logged_calls()
         proc = self.ws.start_doit(*(("-n", "2") if parallel else ()))
         try:
             deadline = time.monotonic() + 20
@@ -406,7 +412,13 @@ class LoopMachine(RuleBasedStateMachine):
                 second = self.ws.doit()
                 self.check(second.returncode == 4, "busy", f"a second doit exited {second.returncode}")
                 self.check(second.stdout == "", "busy", f"a second doit printed {second.stdout!r}")
-                time.sleep(0.3)
+
+                # Ctrl-C once every agent started is inside its call (it logs the call, then sleeps: slow). Should
+                # that never hold, Ctrl-C lands anyway, at another moment of the run: a case as valid as this one.
+                def inside() -> bool:
+                    return 0 < len(self.ws.live_agents()) <= self.logged_calls() - before
+
+                wait_until(lambda: proc.poll() is not None or inside(), timeout=10)
                 out, err = self.ws.interrupt(proc)
                 self.check(proc.returncode == 130, "interrupt", f"doit exited {proc.returncode} on Ctrl-C: {err}")
                 self.check("Traceback" not in err, "interrupt", f"Ctrl-C printed a traceback: {err[-1500:]}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.loopws import LoopWS, next_lines
+from tests.polling import wait_until
 
 P = "plans/a"
 
@@ -21,6 +22,11 @@ P = "plans/a"
 @pytest.fixture
 def ws(tmp_path: Path) -> LoopWS:
     return LoopWS.create(tmp_path)
+
+
+def logged_calls(ws: LoopWS) -> int:
+    """Calls the agents have logged, whole lines only (each is one write, just before a slow agent sleeps)."""
+    return ws.log.read_text().count("\n") if ws.log.exists() else 0
 
 
 def finish(ws: LoopWS, feature: str = "a") -> None:
@@ -216,8 +222,10 @@ def test_6_ctrl_c_stops_every_agent_records_the_call_and_exits_130(tmp_path: Pat
     ws = LoopWS.create(tmp_path, features=("a", "b"))
     ws.control(modes={"plan": "slow"}, sleep=60)
     proc = ws.start_doit(*args)
-    assert ws.wait_for_agent()
-    time.sleep(0.5 if args else 0.1)  # with -n 2, let the second worker start its agent too
+    # Ctrl-C once every planner is inside its call (logged, then asleep): with -n 2, both features' at once.
+    planners = 2 if args else 1
+    inside = wait_until(lambda: logged_calls(ws) == planners and len(ws.live_agents()) == planners)
+    assert inside, f"{planners} planner(s) never ran: {logged_calls(ws)} logged, live {ws.live_agents()}"
     out, err = ws.interrupt(proc)
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err and "devloop: interrupted plan:" in err
@@ -227,7 +235,7 @@ def test_6_ctrl_c_stops_every_agent_records_the_call_and_exits_130(tmp_path: Pat
         time.sleep(0.05)
     assert ws.live_agents() == []  # no agent outlives the run
     stopped = [f for f in ("a", "b") if (rec := ws.lock(f).record("plan")) and rec.state == "interrupted"]
-    assert stopped
+    assert stopped == sorted(c["feature"] for c in ws.calls()), err  # every planner stopped in its call
     assert "interrupted by a signal" in ws.read("runs/ledger.jsonl")
     ws.control()
     r = ws.doit()
@@ -241,8 +249,8 @@ def test_6_sigterm_to_doit_alone_stops_its_agents(ws: LoopWS) -> None:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err
-    time.sleep(0.3)
-    assert ws.live_agents() == []
+    # Gone well within the agent's own 60 s: stopped by doit, not ended by itself.
+    assert wait_until(lambda: ws.live_agents() == [], timeout=5), f"agents outlived doit: {ws.live_agents()}"
 
 
 # -- 7 ---------------------------------------------------------------------------------------------
