@@ -370,14 +370,18 @@ def artifacts(ws: Workspace, feature: str) -> dict[str, list[str]]:
     target. Kept in the verdict memo while the lock is unchanged.
     """
     from devloop.provenance import LOCK_NAME
+    from devloop.provenance.hashing import stat_key
 
     key = f"{feature}:targets"
     hit = ws.verdicts.get(key)
     if isinstance(hit, dict):
         return hit
-    made = _artifacts(ws, feature)
-    if ws.verdicts.keeps:
-        ws.verdicts.record(key, made, [f"plans/{feature}/{LOCK_NAME}"])
+    lock_key = ("targets", feature, stat_key(str(ws.lock_path(feature))))  # this lock version, judged once
+    made = ws.memo.get(lock_key)
+    if made is None:
+        made = ws.memo[lock_key] = _artifacts(ws, feature)
+        if ws.verdicts.keeps:
+            ws.verdicts.record(key, made, [f"plans/{feature}/{LOCK_NAME}"])
     return made
 
 
@@ -484,7 +488,10 @@ def setup(namespace: dict[str, Any]) -> None:
         if settled is not None:  # every step proven up to date: doit gets the group tasks only
             FAST["settled"] = settled
             if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
-                print(f"devloop: fast path ({settled} steps proven up to date)", file=sys.stderr)
+                from devloop.provenance.hashing import COUNTS
+
+                files = f"; {COUNTS['read']} files hashed, {COUNTS['git']} proven by git's index"
+                print(f"devloop: fast path ({settled} steps proven up to date{files})", file=sys.stderr)
             yield from ({"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER if s != "smoke")
             return
         yield from task_dicts(ws, argv is None or wants_smoke(argv))
@@ -506,8 +513,13 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     takes the full graph: a command other than a plain run (``list``,
     ``info``, ``forget``, a task or target named, ``smoke``), an option that
     is not harmless here (``-a``, ``-s``, ``--pdb``...), ``always_execute``
-    in a doit setting, a task of the user's own, or one step the memo does
-    not vouch for (a fresh clone, an edit, a deleted output, a new feature).
+    in a doit setting, a task of the user's own, or one step not up to date
+    (an edit, a deleted output, a new feature). A step the memo does not
+    vouch for is judged from its lock, as doit's
+    ``uptodate`` would (a fresh clone: every step, with git's index proving
+    most files unchanged, see :mod:`devloop.provenance.gitclean`); the first
+    one not up to date ends the search.
+
     ``DEVLOOP_FAST_PATH=0`` turns it off; ``trace`` says on stderr when it answers.
     """
     if os.environ.get("DEVLOOP_FAST_PATH", "1") == "0" or argv is None:
@@ -522,13 +534,30 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
         return None
     settled = 0
     memo = ws.verdicts
-    for feature in ws.features():
-        for step in ORDER:
-            if step == "smoke":
-                continue  # a plain doit never builds smoke
-            if memo.get(f"{feature}:{step}") is None:
-                return None
-            settled += 1
+    if not memo.entries:  # a fresh clone, a new machine, an upgrade: let git vouch for unchanged files
+        from devloop.provenance import gitclean
+
+        gitclean.enable(ws.root)
+    memo.defer()  # what is judged here is kept at the end, each file stat'ed once
+    try:
+        for feature in ws.features():
+            for step in ORDER:
+                if step == "smoke":
+                    continue  # a plain doit never builds smoke
+                if memo.get(f"{feature}:{step}") is None:
+                    # judged from the lock (and kept in the memo when settled); the first step that is not
+                    # up to date sends the run to the full graph, which judges it again
+                    from devloop.engine import judged  # here: a no-op the memo proves never loads the steps
+                    from devloop.errors import DevloopError
+
+                    try:
+                        if not judged(ws, feature, step).fresh:
+                            return None
+                    except DevloopError:
+                        return None  # a damaged lock: the step reports it
+                settled += 1
+    finally:
+        memo.flush()
     return settled
 
 

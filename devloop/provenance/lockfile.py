@@ -10,7 +10,10 @@ features feels. Locks in block YAML (devloop before 0.x) are still read. It hold
 - ``steps``: per step, the hashes of its inputs, template and agent config it ran
   with, its outputs, its state, and (while unfinished) its attempt: a journal of
   the calls already made, so a killed run resumes without repeating them;
-- ``gates``: approval stamps holding the hash of what was approved.
+- ``gates``: approval stamps holding the hash of what was approved;
+- ``blobs``: for each content hash above, the git blob id of the same bytes,
+  so that a fresh clone need not hash a file git reports unchanged
+  (:mod:`devloop.provenance.gitclean`).
 
 What those records mean, and every change of them, lives in
 :mod:`devloop.provenance.state`; this module only parses and serialises.
@@ -26,6 +29,7 @@ from typing import Any
 from devloop.atomic import atomic_write_text
 from devloop.errors import CorruptLock
 from devloop.provenance import LOCK_NAME as LOCK_NAME  # re-exported: callers name it here
+from devloop.provenance import gitclean
 from devloop.provenance.hashing import hash_bytes
 from devloop.provenance.migrate import migrate_v1
 from devloop.provenance.state import VERSION, FeatureLock
@@ -65,7 +69,7 @@ def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> Featur
     cache = cache_dir / f"{feature}.json" if cache_dir is not None else None
     if raw[:1] in (b"#", b"{") and _json_form(raw.decode("utf-8", "replace")):
         try:
-            return _load(raw, feature)
+            return _learnt(_load(raw, feature))
         except _Bad as bad:
             raise CorruptLock(_explain(path, bad, cache)) from None
     sha = hash_bytes(raw)
@@ -73,7 +77,7 @@ def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> Featur
         try:
             cached = json.loads(cache.read_bytes())
             if cached.get("sha") == sha:
-                return FeatureLock.from_dict(cached["lock"], feature)
+                return _learnt(FeatureLock.from_dict(cached["lock"], feature))
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             pass
     try:
@@ -82,7 +86,33 @@ def read_lock(path: Path, feature: str, cache_dir: Path | None = None) -> Featur
         raise CorruptLock(_explain(path, bad, cache)) from None
     if cache is not None:
         _write_cache(cache, sha, lock.to_dict())
+    return _learnt(lock)
+
+
+def _learnt(lock: FeatureLock) -> FeatureLock:
+    """The lock, its hash/blob pairs noted for judging files git reports unchanged."""
+    if lock.blobs:
+        gitclean.learn(lock.blobs)
     return lock
+
+
+def _paired(lock: FeatureLock) -> None:
+    """Give the lock the blob id of every content hash it records, where known (see ``blobs`` above)."""
+    hashes: set[str] = set()
+    todo: list[Any] = [
+        lock.artifacts,
+        [s.to_dict() for s in lock.steps.values()],
+        [g.subject for g in lock.gates.values()],
+    ]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+        elif isinstance(value, str) and len(value) == 64:
+            hashes.add(value)
+    lock.blobs = gitclean.pairs_for(hashes, lock.blobs)
 
 
 def _write_cache(cache: Path, sha: str, data: dict[str, Any]) -> None:
@@ -208,6 +238,7 @@ _LOCK = {
     "gates": {"*": {"step": str, "subject": _HASHES, "status": str}},
     "deploy": dict,
     "smoke": dict,
+    "blobs": _HASHES,
 }
 _KINDS = {
     dict: "a mapping",
@@ -337,6 +368,7 @@ def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> 
     """Write the lock (redacted: it is committed) and its JSON cache of what was written."""
     from devloop.redact import redact
 
+    _paired(lock)
     text = dump_lock(lock)
     if redact(text) != text:  # a secret in a detail or a recorded reason: mask it in every string value
         lock = FeatureLock.from_dict(_redacted(lock.to_dict()), lock.feature)

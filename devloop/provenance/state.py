@@ -410,6 +410,7 @@ class FeatureLock:
     gates: dict[str, Gate] = field(default_factory=dict)
     deploy: dict[str, Any] | None = None
     smoke: dict[str, Any] = field(default_factory=dict)
+    blobs: dict[str, str] = field(default_factory=dict)  # sha256 -> git blob id of the same bytes (fresh clones)
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as they were
 
     def step(self, name: str) -> StepRecord:
@@ -486,6 +487,8 @@ class FeatureLock:
             d["deploy"] = self.deploy
         if self.smoke:
             d["smoke"] = self.smoke
+        if self.blobs:
+            d["blobs"] = self.blobs
         return d
 
     @classmethod
@@ -494,7 +497,7 @@ class FeatureLock:
             from devloop.provenance.migrate import migrate_v1
 
             d = migrate_v1(d)
-        known = {"version", "feature", "artifacts", "steps", "gates", "deploy", "smoke"}
+        known = {"version", "feature", "artifacts", "steps", "gates", "deploy", "smoke", "blobs"}
         steps = d.get("steps") if isinstance(d.get("steps"), dict) else {}
         gates = d.get("gates") if isinstance(d.get("gates"), dict) else {}
         return cls(
@@ -504,6 +507,7 @@ class FeatureLock:
             gates={k: _gate(v) for k, v in gates.items() if isinstance(v, dict)},
             deploy=d.get("deploy") or None,
             smoke=dict(d.get("smoke") or {}),
+            blobs=dict(d["blobs"]) if isinstance(d.get("blobs"), dict) else {},
             extra={k: v for k, v in d.items() if k not in known},
         )
 

@@ -119,6 +119,7 @@ class Verdicts:
         self._now: dict[int, StatKey] = {}  # stats taken by this process, while nothing has run
         self.live = False  # set once a step may be writing files: every stat is taken afresh
         self._users: dict[int, set[str]] | None = None
+        self._deferred: list[tuple[str, Any, list[str], dict[str, Any]]] | None = None
         self._load()
 
     def _load(self) -> None:
@@ -164,11 +165,40 @@ class Verdicts:
     def record(self, answer_id: str, answer: Any, deps: list[str]) -> bool:
         """Keep ``answer`` resting on ``deps`` (paths relative to the root, or absolute), if they are settled.
 
-        Returns whether it was kept. Never call it with an answer computed
-        before the files were read: the keys are taken now.
+        Returns whether it was kept (while deferred: whether it may be).
+        Never call it with an answer computed before the files were read:
+        the keys are taken now, or at :meth:`flush` when deferred.
         """
         if not self.keeps:
             return False
+        if self._deferred is not None:
+            seen = {d: OBSERVED.get(d if d.startswith("/") else self.root + d, False) for d in deps}
+            self._deferred.append((answer_id, answer, deps, seen))
+            return True
+        return self._record(answer_id, answer, deps, stat_text, None)
+
+    def defer(self) -> None:
+        """Queue the answers recorded from now on; :meth:`flush` keeps them, taking each file's stat once."""
+        if self._deferred is None:
+            self._deferred = []
+
+    def flush(self) -> None:
+        """Keep the queued answers: a file shared by many answers (a feature's lock, its plan) is stat'ed once."""
+        queued, self._deferred = self._deferred or [], None
+        stats: dict[str, StatKey] = {}
+
+        def stat_once(path: str) -> StatKey:
+            key = stats.get(path, False)
+            if key is False:
+                key = stats[path] = stat_text(path)
+            return key  # type: ignore[return-value]
+
+        for answer_id, answer, deps, seen in queued:
+            self._record(answer_id, answer, deps, stat_once, seen)
+
+    def _record(
+        self, answer_id: str, answer: Any, deps: list[str], stat: Any, seen_then: dict[str, Any] | None
+    ) -> bool:
         limit = STARTED_NS - RACY_NS
         wanted: dict[str, StatKey] = {}
         todo = list(dict.fromkeys(deps))
@@ -177,8 +207,9 @@ class Verdicts:
             if rel in wanted:
                 continue
             full = rel if rel.startswith("/") else self.root + rel
-            key = stat_text(full)
-            seen = OBSERVED.get(full, False)  # what this process saw when it read it (None: missing; False: not read)
+            key = stat(full)
+            # what this process saw when it read it (None: missing; False: not read), when the answer was given
+            seen = OBSERVED.get(full, False) if seen_then is None else seen_then.get(rel, False)
             if seen is not False and key != key_text(seen):
                 return False  # it changed while this process used it
             if key is None:

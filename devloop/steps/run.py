@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from devloop.agents.base import AgentRequest, CallStatus, RoleKind
 from devloop.atomic import archive, atomic_write_text
 from devloop.errors import StepFailed
-from devloop.provenance.hashing import MISSING, hash_bytes, hash_file
+from devloop.provenance.hashing import MISSING, hash_content, hash_file
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.state import Attempt, FeatureLock, StepRecord, Wait
 from devloop.redact import redact
@@ -133,7 +133,7 @@ class StepRun:
         path = self.ws.confined(rel)
         text = redact(text)
         data = text.encode("utf-8")
-        new = hash_bytes(data)
+        new = hash_content(data)
         if path.exists():
             if hash_file(path) == new:
                 return self.register(rel, new)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -71,8 +73,9 @@ def test_an_edit_a_deleted_output_or_a_new_feature_takes_the_full_graph_and_runs
     r, seen = probe(settled)
     assert seen["settled"] is None and "Step: plan_review:a" in r.stdout
     age(settled.root)
-    assert probe(settled)[1]["settled"] is None  # this run records the verdicts (the files are settled now)
-    assert probe(settled)[1]["settled"] == 14  # and the next no-op is fast again
+    # the memo had only feature b's verdicts: a's are judged from its lock (and kept), and the run is fast
+    assert probe(settled)[1]["settled"] == 14
+    assert probe(settled)[1]["settled"] == 14
     (settled.root / "plans/b/evaluation.md").unlink()
     r, seen = probe(settled)
     assert seen["settled"] is None and "Step: evaluate:b" in r.stdout
@@ -104,3 +107,27 @@ def test_the_full_run_after_a_fast_one_finds_doit_s_database_as_it_left_it(settl
     assert {k: v for k, v in after.items() if ":" in k} == {k: v for k, v in before.items() if ":" in k}
     full, off = probe(settled, env={"DEVLOOP_FAST_PATH": "0"})
     assert off["settled"] is None and "Everything is up to date (14 steps)" in full.stdout
+
+
+def test_a_fresh_clone_is_judged_from_its_locks_with_git_vouching_for_unchanged_files(settled: WS, tmp_path) -> None:
+    """No memo, no doit database: every step is judged from the committed locks, and the files git's index
+    proves unchanged (the locks pair each hash with its blob id) are not read; no agent is called."""
+    settled.git("add", "-A")
+    settled.git("commit", "-qm", "loop")
+    clone = tmp_path / "clone"
+    assert settled.run(["git", "clone", "-q", str(settled.root), str(clone)]).returncode == 0
+    time.sleep(0.05)  # past the files' timestamp tick, so git's rewritten index holds no racily clean entry
+    assert settled.run(["git", "update-index", "--refresh"], cwd=clone).returncode == 0
+    calls = len(settled.calls())
+    env = {**settled.env, "DEVLOOP_FAST_PATH": "trace"}
+    r = subprocess.run([sys.executable, "-m", "doit"], cwd=clone, env=env, capture_output=True, text=True, timeout=120)
+    assert r.stdout == "Everything is up to date (14 steps); no agent was called.\n", r.stdout + r.stderr
+    said = re.search(
+        r"fast path \(14 steps proven up to date; (\d+) files hashed, (\d+) proven by git's index\)", r.stderr
+    )
+    assert said, r.stderr
+    assert int(said[2]) >= 10 and int(said[1]) == 0  # every file a step rests on is tracked and clean
+    assert len(settled.calls()) == calls
+    (clone / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")  # git's index no longer vouches for it
+    r = subprocess.run([sys.executable, "-m", "doit"], cwd=clone, env=env, capture_output=True, text=True, timeout=120)
+    assert "Step: plan_review:a" in r.stdout and "fast path" not in r.stderr

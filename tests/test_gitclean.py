@@ -1,0 +1,144 @@
+"""git's index as proof of a file's content: only entries git itself would call clean, paired by a lock."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from devloop.provenance import gitclean, hashing
+from devloop.provenance.hashing import hash_bytes, hash_file, key_of
+from devloop.provenance.lockfile import read_lock, write_lock
+from devloop.provenance.state import FeatureLock
+
+GIT = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"]
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run([*GIT, *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A committed repository whose index was written well after its files (no entry is racily clean)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    for name, text in {"a.txt": "alpha\n", "b.txt": "beta\n", "sub/c.txt": "gamma\n", "blank.md": "  \n"}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    os.symlink("a.txt", root / "link.txt")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "files")
+    time.sleep(0.05)  # past the timestamp tick of the files
+    git(root, "update-index", "--refresh")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tables() -> None:
+    gitclean.BLOBS.clear()
+    gitclean.SHAS.clear()
+    gitclean._index.clear()
+    hashing._seen.clear()
+
+
+def key(path: Path) -> tuple[int, int, int, int]:
+    return key_of(os.stat(path))
+
+
+def test_a_blob_id_is_git_s_own() -> None:
+    data = b"alpha\n"
+    assert gitclean.blob_id(data) == hashlib.sha1(b"blob 6\0alpha\n").hexdigest()
+
+
+def test_clean_files_give_the_blob_git_recorded(repo: Path) -> None:
+    index = gitclean.load(repo)
+    assert index is not None
+    for name in ("a.txt", "sub/c.txt"):
+        assert index.clean(name, key(repo / name)) == gitclean.blob_id((repo / name).read_bytes())
+    assert index.clean("link.txt", key(repo / "link.txt")) is None  # a symlink: not a file's bytes
+    assert index.clean("nope.txt", key(repo / "a.txt")) is None  # not tracked
+
+
+def test_a_changed_file_is_not_clean_even_with_its_old_size_and_mtime(repo: Path) -> None:
+    index = gitclean.load(repo)
+    assert index is not None
+    path = repo / "a.txt"
+    st = os.stat(path)
+    path.write_text("ALPHA\n")  # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # the old mtime put back: the ctime still moves
+    assert index.clean("a.txt", key(path)) is None
+
+
+def test_racily_clean_entries_and_flagged_entries_are_not_trusted(repo: Path) -> None:
+    index = gitclean.load(repo)
+    assert index is not None
+    k = key(repo / "a.txt")
+    assert index.clean("a.txt", k) is not None
+    newest = max(k[1], k[2])
+    index.written = newest  # the index written in the file's own timestamp tick: racily clean
+    assert index.clean("a.txt", k) is None
+    index.written = newest + 1
+    assert index.clean("a.txt", k) is not None
+    git(repo, "update-index", "--assume-unchanged", "sub/c.txt")
+    index = gitclean.load(repo)
+    assert index is not None and index.clean("sub/c.txt", key(repo / "sub/c.txt")) is None
+
+
+def test_only_a_hash_a_lock_paired_with_the_blob_is_given_and_nothing_is_read(repo: Path) -> None:
+    data = (repo / "a.txt").read_bytes()
+    sha = hash_bytes(data)
+    gitclean.enable(repo)
+    assert gitclean.lookup(f"{repo}/a.txt", key(repo / "a.txt")) is None  # no lock paired it: hash it
+    gitclean.learn({sha: gitclean.blob_id(data)})
+    before = dict(hashing.COUNTS)
+    assert hash_file(f"{repo}/a.txt") == sha
+    assert hashing.COUNTS["git"] == before["git"] + 1 and hashing.COUNTS["read"] == before["read"]
+    assert hash_file(f"{repo}/b.txt") == hash_bytes(b"beta\n")  # b.txt is not paired: read
+    assert hashing.COUNTS["read"] == before["read"] + 1
+
+
+def test_a_wrong_pair_is_never_used_for_a_file_git_does_not_vouch_for(repo: Path) -> None:
+    """A lock pairs a hash with a blob; a file whose stat no longer matches its index entry is read."""
+    data = (repo / "a.txt").read_bytes()
+    gitclean.learn({hash_bytes(data): gitclean.blob_id(data)})
+    gitclean.enable(repo)
+    (repo / "a.txt").write_text("changed\n")
+    assert hash_file(f"{repo}/a.txt") == hash_bytes(b"changed\n")
+
+
+def test_outside_a_repository_nothing_is_proven(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("x\n")
+    gitclean.learn({hash_bytes(b"x\n"): gitclean.blob_id(b"x\n")})
+    gitclean.enable(tmp_path)
+    assert gitclean.lookup(f"{tmp_path}/x.txt", key(tmp_path / "x.txt")) is None
+    assert hash_file(tmp_path / "x.txt") == hash_bytes(b"x\n")
+
+
+def test_a_lock_carries_the_blob_of_each_file_hash_it_records_and_a_read_teaches_them(tmp_path: Path) -> None:
+    (tmp_path / "plan.md").write_text("# Plan\n")
+    (tmp_path / "blank.md").write_text("\n")
+    sha = hash_file(tmp_path / "plan.md")
+    blank = hash_file(tmp_path / "blank.md")
+    lock = FeatureLock("f")
+    lock.artifacts["plans/f/plan.md"] = {"sha256": sha, "step": "plan"}
+    lock.step("plan").inputs = {"plans/f/brief.md": blank, "config": hash_bytes(b"not a file")}
+    path = tmp_path / "devloop.lock"
+    write_lock(path, lock)
+    assert lock.blobs == {sha: gitclean.blob_id(b"# Plan\n")}  # the blank one and the non-file one: none
+    gitclean.BLOBS.clear()
+    gitclean.SHAS.clear()
+    again = read_lock(path, "f")
+    assert again.blobs == lock.blobs and gitclean.SHAS == {gitclean.blob_id(b"# Plan\n"): sha}
+    # a pair stays while the lock still records its hash, even in a process that never read the file
+    again.step("plan").state = "done"
+    write_lock(path, again)
+    assert read_lock(path, "f").blobs == lock.blobs
+    del again.artifacts["plans/f/plan.md"]
+    write_lock(path, again)
+    assert read_lock(path, "f").blobs == {}
