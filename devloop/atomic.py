@@ -86,7 +86,7 @@ def sweep_temp_files(root: Path) -> list[Path]:
 
 
 def _stale_temp(path: Path, root: Path) -> bool:
-    from devloop.wslock import alive
+    from devloop.pids import alive
 
     named = _TEMP.fullmatch(path.name)
     if named:

@@ -35,19 +35,6 @@ def stamp_hash(lock: FeatureLock) -> str:
     return hash_json(lock.deploy) if lock.deploy else "not-deployed"
 
 
-def not_ready(ws: Any, feature: str) -> str | None:
-    """Why the loop has not passed the current code for a deploy (code review, deploy review), or None."""
-    from devloop.engine import feature_status
-
-    status = feature_status(ws, feature)
-    for step in ("code_review", "deploy_review"):
-        st = status[step]
-        if not st.fresh:
-            why = "; ".join(st.reasons)
-            return f"{step}:{feature} has not passed the current code ({st.state}: {why})"
-    return None
-
-
 def commands(ws: Any, feature: str) -> Any:
     """The feature's deploy section, or the workspace's."""
     feature_cfg = ws.config.features.get(feature)

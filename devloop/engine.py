@@ -164,7 +164,7 @@ def resting_on(ws: Workspace, feature: str, step_name: str, lock: FeatureLock) -
     from devloop.gcpdetect import deploy_tree
     from devloop.provenance import LOCK_NAME
     from devloop.steps.change import resting_on as change_deps
-    from devloop.tasks import artifacts
+    from devloop.targets import artifacts
 
     step = STEPS[step_name]
     rec = lock.record(step_name)

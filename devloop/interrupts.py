@@ -14,11 +14,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
 _requested = threading.Event()
+# How to stop the children that are running, given by the module that starts them (devloop.procs registers
+# itself on import): a signal for all of them at once, and the full stop (signal, grace, SIGKILL). Nothing
+# registered means no child was ever started.
+_signal_children: list[Callable[[signal.Signals], None]] = []
+_stop_children: list[Callable[[], None]] = []
 _held = 0  # > 0 while the main thread starts a child: the stop waits until the child is registered
 _pending: list[str] = []
 
@@ -31,12 +36,17 @@ def requested() -> bool:
     return _requested.is_set()
 
 
-def _handler(signum: int, frame: FrameType | None) -> None:
-    from devloop import procs
+def on_stop(signal_all: Callable[[signal.Signals], None], stop_all: Callable[[], None]) -> None:
+    """Register how to stop the running children: called once by the module that starts them."""
+    _signal_children.append(signal_all)
+    _stop_children.append(stop_all)
 
+
+def _handler(signum: int, frame: FrameType | None) -> None:
     first = not _requested.is_set()
     _requested.set()
-    procs.signal_all(signal.SIGTERM)
+    for signal_all in _signal_children:
+        signal_all(signal.SIGTERM)
     if first:
         if _held:
             _pending.append(signal.Signals(signum).name)
@@ -119,9 +129,8 @@ def install() -> None:
         def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
             """An interrupt that reached the top outside a step: one line, exit 130, no traceback."""
             if issubclass(kind, KeyboardInterrupt):
-                from devloop import procs
-
-                procs.stop_all()
+                for stop_all in _stop_children:
+                    stop_all()
                 sys.stdout.flush()
                 if not stop_workers():  # doit -n workers say it themselves, per step they stopped
                     print("devloop: interrupted; every agent was stopped. Next: doit", file=sys.__stderr__, flush=True)

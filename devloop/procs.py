@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devloop import interrupts
+
 KILL_GRACE_S = 2.0  # between SIGTERM and SIGKILL
 DRAIN_S = 0.5  # how long to keep reading pipes once the program has ended and its group is killed
 SLICE_S = 0.25  # longest blocking wait: a signal taken by another thread is acted on within this
@@ -67,8 +69,6 @@ def run_in_group(
     program is stopped when ``stop_on_overflow`` (an answer that large is
     refused anyway), else the rest is read and dropped.
     """
-    from devloop import interrupts
-
     start = time.monotonic()
     proc: subprocess.Popen[bytes] | None = None
     try:
@@ -401,7 +401,7 @@ def end_leftovers(state_dir: Path) -> list[str]:
     """
     import json
 
-    from devloop.wslock import alive
+    from devloop.pids import alive
 
     folder = state_dir / GROUPS
     try:
@@ -429,3 +429,6 @@ def end_leftovers(state_dir: Path) -> list[str]:
             said.append(f"ended {entry.get('program')} (process group {pgid}), left running by an earlier run")
         path.unlink(missing_ok=True)
     return said
+
+
+interrupts.on_stop(signal_all, stop_all)  # a Ctrl-C or SIGTERM stops every child started here

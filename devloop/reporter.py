@@ -32,8 +32,8 @@ class DevloopReporter:
         self.stopped: set[str] = set()  # features whose stop was already reported
         from pathlib import Path
 
+        from devloop.doitrun import command_line
         from devloop.standpoint import person_dir
-        from devloop.tasks import command_line
 
         self.root = Path.cwd()  # doit runs from the folder of dodo.py: the workspace root
         self.here = person_dir(self.root, command_line())
@@ -144,7 +144,7 @@ class DevloopReporter:
             self.console.complete_run()  # the user's failures, summed up as doit does
             if not self.printed and not self.uptodate and not self.errors:
                 return  # only the user's tasks ran: nothing of devloop's to say
-        from devloop.tasks import FAST, NOT_DEPLOYED
+        from devloop.doitrun import FAST, NOT_DEPLOYED
 
         self.uptodate += FAST.get("settled", 0)  # steps the fast path proved up to date without building them
         if NOT_DEPLOYED:

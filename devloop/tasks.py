@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from doit.dependency import MD5Checker, UptodateCalculator
 
+from devloop.doitrun import FAST, NOT_DEPLOYED, command_line
 from devloop.steps.order import DEFAULT, ORDER, SUMMARIES, doit_dep
+from devloop.targets import artifacts
 from devloop.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -189,7 +191,6 @@ def _stop(exc: DevloopError) -> NoReturn:
 
 
 _workspaces: dict[Path, Workspace] = {}
-NOT_DEPLOYED: list[str] = []  # features a `doit smoke` skipped: no deploy recorded
 
 
 def _workspace(root: Path) -> Workspace:
@@ -295,19 +296,6 @@ def wants_smoke(argv: list[str]) -> bool:
     return any("smoke" in a for a in argv) or bool(words and words[0] in _WHOLE_GRAPH)
 
 
-ARGS: list[str] | None = None  # doit's arguments, when doit is run in-process (``devloop run``)
-
-
-def command_line() -> list[str] | None:
-    """The arguments of this doit command, or None when they cannot be known (then every task is built)."""
-    if ARGS is not None:
-        return ARGS
-    prog = sys.argv[0] if sys.argv else ""
-    if os.path.basename(prog) == "doit" or prog.endswith(os.path.join("doit", "__main__.py")):
-        return sys.argv[1:]
-    return None
-
-
 def task_dicts(ws: Workspace, with_smoke: bool = True) -> list[dict[str, Any]]:
     steps = ORDER if with_smoke else [s for s in ORDER if s != "smoke"]
     tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": SUMMARIES[s]} for s in steps]
@@ -351,60 +339,6 @@ READS = {
     "code_review": ("plan.md", "validation.md", "deviations.md"),
     "deploy_review": ("plan.md",),
 }
-
-# What each step always writes, besides what its lock record lists.
-ALWAYS = {
-    "plan": ("plan.md", "validation.md"),
-    "plan_review": ("plan-review.md",),
-    "implement": ("deviations.md",),
-    "code_review": ("reviews.md",),
-    "evaluate": ("evaluation.md",),
-}
-
-
-def artifacts(ws: Workspace, feature: str) -> dict[str, list[str]]:
-    """Each step's artifacts as doit targets: the files it always writes, and those its lock record lists.
-
-    Only the feature's own files (``plans/<f>/``, its smoke script): code
-    may be shared between features, and doit refuses two tasks with one
-    target. Kept in the verdict memo while the lock is unchanged.
-    """
-    from devloop.provenance import LOCK_NAME
-    from devloop.provenance.hashing import stat_key
-
-    key = f"{feature}:targets"
-    hit = ws.verdicts.get(key)
-    if isinstance(hit, dict):
-        return hit
-    lock_key = ("targets", feature, stat_key(str(ws.lock_path(feature))))  # this lock version, judged once
-    made = ws.memo.get(lock_key)
-    if made is None:
-        made = ws.memo[lock_key] = _artifacts(ws, feature)
-        if ws.verdicts.keeps:
-            ws.verdicts.record(key, made, [f"plans/{feature}/{LOCK_NAME}"])
-    return made
-
-
-def _artifacts(ws: Workspace, feature: str) -> dict[str, list[str]]:
-    from devloop.errors import DevloopError
-
-    try:
-        lock = ws.read_lock_shared(feature)
-    except DevloopError:  # a damaged lock is reported by the step itself, in its own words
-        lock = None
-    own = (f"plans/{feature}/", f"scripts/smoke/{feature}.sh")
-    claimed: set[str] = set()  # a file a later step rewrites (plan.md in a revision) stays its maker's
-    out: dict[str, list[str]] = {}
-    for step in ORDER:
-        paths = [f"plans/{feature}/{name}" for name in ALWAYS.get(step, ())]
-        if step == "implement":
-            paths.append(f"scripts/smoke/{feature}.sh")
-        record = lock.steps.get(step) if lock is not None else None
-        if record is not None and step != "smoke":
-            paths += [p for p in record.outputs if p.startswith(own) and "/.history/" not in p]
-        out[step] = sorted(set(paths) - claimed)
-        claimed.update(paths)
-    return out
 
 
 def _drop_truncated_db(path: Path) -> None:
@@ -499,7 +433,6 @@ def setup(namespace: dict[str, Any]) -> None:
     namespace["task_devloop"] = task_devloop
 
 
-FAST: dict[str, int] = {}  # "settled": the steps the fast path proved up to date (the reporter counts them)
 # doit run options that change nothing when every step is up to date; any other takes the full graph
 _FAST_OPTIONS = {"num_process", "par_type", "verbosity", "seek_file", "dodoFile", "cwdPath", "continue"}
 

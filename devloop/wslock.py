@@ -35,6 +35,7 @@ from typing import Any
 
 from devloop.confine import journal
 from devloop.errors import WorkspaceBusy
+from devloop.pids import alive
 
 LOCK_NAME = "workspace.lock"
 WORKERS_NAME = "workers.lock"
@@ -53,21 +54,6 @@ def holder(state_dir: Path) -> int | None:
         return int((state_dir / LOCK_NAME).read_text().strip() or 0) or None
     except (OSError, ValueError):
         return None
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is running; a killed process its parent has not reaped yet is not."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True  # no /proc: trust kill()
-    return state not in ("Z", "X")
 
 
 def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.checks.model import parse_check_block
+from devloop.checks.parse import parse_check_block
 from devloop.config.load import parse_config
 from devloop.errors import ConfigError
 from devloop.safeyaml import MAX_DEPTH, YamlLimit, load

@@ -14,7 +14,6 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from devloop.checks.block import format_errors
 from devloop.checks.expr import WINDOW_NAMES, Expr, check_template, compile_expr
-from devloop.checks.parse import parse_check_block as parse_check_block  # where it lived: plan.py imports it
 from devloop.checks.specs import BigQuerySpec, CommandSpec, Duration, HttpSpec, LoggingSpec, Spec, StrictModel
 from devloop.errors import ConfigError
 

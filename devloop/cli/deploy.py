@@ -24,11 +24,22 @@ def _locked(root: Path | None, feature: str) -> Workspace:
     return ws
 
 
+def _not_passed(ws: Workspace, feature: str) -> str | None:
+    """Why the loop has not passed the current code for a deploy (code review, deploy review), or None."""
+    from devloop.engine import feature_status
+
+    status = feature_status(ws, feature)
+    for step in ("code_review", "deploy_review"):
+        st = status[step]
+        if not st.fresh:
+            why = "; ".join(st.reasons)
+            return f"{step}:{feature} has not passed the current code ({st.state}: {why})"
+    return None
+
+
 def _ready(ws: Workspace, feature: str, force: bool) -> str | None:
     """Refuse a deploy of code the loop has not passed, unless forced (then say why, for the stamp)."""
-    from devloop.deploys import not_ready
-
-    why = not_ready(ws, feature)
+    why = _not_passed(ws, feature)
     if why and not force:
         raise UsageError(f"{why}. Run doit until it passes, or record the deploy anyway with --force")
     return why

@@ -38,7 +38,7 @@ def _runtime(rel: str, name: str) -> bool:
     temp = _TEMP.match(name)
     if temp is None:
         return False
-    from devloop.wslock import alive
+    from devloop.pids import alive
 
     return alive(int(temp.group(1)))
 

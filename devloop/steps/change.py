@@ -76,6 +76,11 @@ def change_of(ws: Workspace, feature: str, lock: FeatureLock) -> Change:
     return change
 
 
+def code_files(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
+    """The feature's code as every judge sees it: its change plus its ``paths:`` (see the module docstring)."""
+    return change_of(ws, feature, lock).files
+
+
 def resting_on(ws: Workspace, feature: str, lock: FeatureLock) -> list[str] | None:
     """Besides file contents, what ``change_of`` depends on, as paths whose stat changes with it.
 

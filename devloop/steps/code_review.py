@@ -22,7 +22,7 @@ from devloop.provenance.state import FeatureLock
 from devloop.review import policy as P
 from devloop.review.record import render as render_record
 from devloop.steps.base import Ask, AskResult, Done, Step, waiting_on
-from devloop.steps.change import Shown, change_of, fit
+from devloop.steps.change import Shown, change_of, code_files, fit
 from devloop.steps.change import diff as change_diff
 from devloop.steps.change import notes as change_notes
 from devloop.steps.change import shown as change_shown
@@ -36,11 +36,6 @@ _ROUND = re.compile(r"^round(\d+)-.+\.md$")
 
 class StallError(StepFailed):
     """Too many reviewers down: no merge verdict can be given."""
-
-
-def code_files(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
-    """The feature's code as every judge sees it: its change plus its ``paths:`` (see devloop.steps.change)."""
-    return change_of(ws, feature, lock).files
 
 
 def check_location(ws: Workspace, file: str, line: int) -> str | None:

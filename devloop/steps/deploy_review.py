@@ -8,7 +8,8 @@ from devloop.prompts import read_text, render
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
-from devloop.steps.code_review import check_location, code_files, git_diff, numbered
+from devloop.steps.change import code_files
+from devloop.steps.code_review import check_location, git_diff, numbered
 from devloop.steps.red_team import risk_tags
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace

@@ -17,7 +17,8 @@ from devloop.errors import StepFailed
 from devloop.prompts import read_text, render
 from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Ask, Done, Step, waiting_on
-from devloop.steps.code_review import check_location, code_files, git_diff
+from devloop.steps.change import code_files
+from devloop.steps.code_review import check_location, git_diff
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 

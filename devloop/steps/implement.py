@@ -14,6 +14,7 @@ from devloop.prompts import read_text, render
 from devloop.provenance.state import FeatureLock
 from devloop.redact import redact
 from devloop.steps.base import Done, Step
+from devloop.steps.change import code_files
 from devloop.steps.run import StepRun
 from devloop.workspace import Workspace
 
@@ -50,8 +51,6 @@ class ImplementStep(Step):
         carried, carried_deleted = _carried(run)
         base = run.scratch["base_commit"]
         rotation = tuple(ws.config.roles.implementer_rotation)
-        from devloop.steps.code_review import code_files
-
         changed = run.author(
             "implement",
             "implementer",
@@ -108,8 +107,6 @@ class ImplementStep(Step):
                 deviations_path=f"plans/{f}/deviations.md",
                 plan=read_text(ws, f"plans/{f}/plan.md"),
             )
-            from devloop.steps.code_review import code_files
-
             call = f"gate-fix{n}"
             more = run.author(
                 call,
