@@ -8,7 +8,7 @@ and a git repository of a few commits, one program (``/bin/true`` by
 default: what is measured is devloop's cost, not an agent's) is run
 ``--repeat`` times each way, interleaved:
 
-- ``bare``: ``devloop.procs.run_in_group`` alone, the unconfined call;
+- ``bare``: ``devloop.runtime.procs.run_in_group`` alone, the unconfined call;
 - ``bwrap implementer`` / ``bwrap judge``: through a
   :class:`devloop.confine.watch.Box` under bubblewrap: the bind list, the
   sandbox start, and the second layer's walk of what bubblewrap cannot bind;
@@ -38,10 +38,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from devloop.config.workspace import Workspace  # noqa: E402
 from devloop.confine import reach as R  # noqa: E402
 from devloop.confine.watch import Box  # noqa: E402
-from devloop.procs import run_in_group  # noqa: E402
-from devloop.workspace import Workspace  # noqa: E402
+from devloop.runtime.procs import run_in_group  # noqa: E402
 
 
 def build(root: Path, features: int) -> None:

@@ -12,7 +12,7 @@ UNEXPLAINED, with its diff. Exits 1 when the score is under the module's
 target or a survivor is unexplained. It takes minutes on two cores and is
 not part of ./scripts/test.
 
-- ``answers``: the answer grammar (devloop/answers.py), target 95%;
+- ``answers``: the answer grammar (devloop/judging/answers.py), target 95%;
 - ``state``: the lock's state machine and attempt journal
   (devloop/provenance/state.py), target 90%;
 - ``verdicts``: the verdict memo (devloop/provenance/verdicts.py), target 90%.
@@ -80,7 +80,7 @@ VERDICTS_EQUIVALENT = {
 
 MODULES = {
     "answers": (
-        "devloop/answers.py",
+        "devloop/judging/answers.py",
         [
             "tests/test_answers.py",
             "tests/test_answer_rows.py",

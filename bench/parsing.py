@@ -21,16 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devloop.answers import (
+from devloop.after_deploy.checks.block import find_blocks, unclosed_line
+from devloop.judging.answers import (
     parse_code_review,
     parse_evaluation,
     parse_file_blocks,
     parse_plan_review,
     parse_verifier,
 )
-from devloop.checks.block import find_blocks, unclosed_line
-from devloop.redteam import parse_red_team
-from devloop.triage import parse_route
+from devloop.judging.redteam import parse_red_team
+from devloop.judging.triage import parse_route
 
 FRAGMENTS = {
     "fences": "```\n",

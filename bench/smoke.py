@@ -23,7 +23,7 @@ It then starts bqemulator (offline adjustments as in tests/gcp_servers.py), a
 local Cloud Logging server and a local web server, and prints:
 
 1. import cost, each in a fresh interpreter (median of ``--repeat``): wall
-   time of ``import devloop`` and ``import devloop.checks``, then of running
+   time of ``import devloop`` and ``import devloop.after_deploy.checks``, then of running
    one http+command check, one BigQuery check and one Logging check, with
    the cumulative ``-X importtime`` of ``google.cloud.*`` and whether any
    ``google`` module was loaded at all;
@@ -104,8 +104,8 @@ import json, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 t0 = time.perf_counter()
-import devloop.checks
-from devloop.checks import CheckContext, parse_check_block, run_checks
+import devloop.after_deploy.checks
+from devloop.after_deploy.checks import CheckContext, parse_check_block, run_checks
 from devloop.config.models import GcpConfig
 t1 = time.perf_counter()
 text, bq, logs, kinds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
@@ -515,8 +515,8 @@ def report(text: str, bq: str, logs: LoggingServer, repeat: int, pycache: Path) 
     print("\n1. import cost (fresh interpreter, median of", repeat, "runs)")
     print(f"   python -c 'pass'            {bare_import('sys', repeat, pycache) * 1000:7.0f} ms wall")
     print(f"   import devloop              {bare_import('devloop', repeat, pycache) * 1000:7.0f} ms wall")
-    print(f"   import devloop.checks       {bare_import('devloop.checks', repeat, pycache) * 1000:7.0f} ms wall (lazy)")
-    print(f"   import devloop.checks.model {bare_import('devloop.checks.model', repeat, pycache) * 1000:7.0f} ms wall")
+    for name, note in (("devloop.after_deploy.checks", " (lazy)"), ("devloop.after_deploy.checks.model", "")):
+        print(f"   import {name:34s} {bare_import(name, repeat, pycache) * 1000:7.0f} ms wall{note}")
     for label, kinds in (("2 http + 2 command", "http,command"), ("3 bigquery", "bigquery"), ("3 logging", "logging")):
         walls, runs = [], []
         for _ in range(repeat):
@@ -540,7 +540,7 @@ def report(text: str, bq: str, logs: LoggingServer, repeat: int, pycache: Path) 
     )
     from datetime import UTC, datetime
 
-    from devloop.checks import CheckContext, parse_check_block, run_checks
+    from devloop.after_deploy.checks import CheckContext, parse_check_block, run_checks
     from devloop.config.models import GcpConfig
 
     block = parse_check_block(text)

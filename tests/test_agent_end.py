@@ -19,7 +19,7 @@ import pytest
 from devloop.agents.base import AgentRequest, CallStatus, RoleKind
 from devloop.agents.command import CommandAgent
 from devloop.config.models import CommandAgentConfig
-from devloop.procs import STDERR_TAIL, run_in_group
+from devloop.runtime.procs import STDERR_TAIL, run_in_group
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 

@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from devloop.answers import parse_code_review, parse_evaluation, parse_file_blocks, parse_plan_review, parse_verifier
+from devloop.judging.answers import (
+    parse_code_review,
+    parse_evaluation,
+    parse_file_blocks,
+    parse_plan_review,
+    parse_verifier,
+)
 
 ROWS = json.loads((Path(__file__).parent / "data" / "answer_rows.json").read_text(encoding="utf-8"))
 

@@ -1,4 +1,4 @@
-"""devloop.answers: the fail-closed parsers of agents' machine-readable answers."""
+"""devloop.judging.answers: the fail-closed parsers of agents' machine-readable answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devloop.answers import (
+from devloop.judging.answers import (
     MAX_ANSWER_CHARS,
     UNPARSEABLE,
     Finding,
@@ -472,7 +472,7 @@ def test_quoted_or_fenced_votes_never_pass(parts: list[str]) -> None:
 
 
 def test_a_mention_is_the_keyword_then_a_colon_or_a_value_within_three_words() -> None:
-    from devloop.answers import mention_pattern
+    from devloop.judging.answers import mention_pattern
 
     p = mention_pattern("votes?", "yes|no")
     assert p.search("My VOTE: x") and p.search("votes = 3")
@@ -484,7 +484,7 @@ def test_a_mention_is_the_keyword_then_a_colon_or_a_value_within_three_words() -
 
 
 def test_each_fenced_block_knows_its_opening_line_and_info_string() -> None:
-    from devloop.answers import fenced_blocks
+    from devloop.judging.answers import fenced_blocks
 
     blocks, closed = fenced_blocks("a\n```x\x0c\n1\n```\n~~~\t XyX \t\n~~~\n")
     assert closed and [(b.info, b.line, b.body) for b in blocks] == [("x\x0c", 2, "1\n"), ("XyX", 5, "")]

@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devloop.answers import (
+from devloop.judging.answers import (
     UNPARSEABLE,
     parse_code_review,
     parse_evaluation,

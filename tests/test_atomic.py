@@ -1,4 +1,4 @@
-"""devloop.atomic: whole-file writes and archive-before-overwrite."""
+"""devloop.runtime.atomic: whole-file writes and archive-before-overwrite."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devloop.atomic import archive, atomic_write_bytes, atomic_write_text
+from devloop.runtime.atomic import archive, atomic_write_bytes, atomic_write_text
 
 
 def mode_of(path: Path) -> int:

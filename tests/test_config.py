@@ -9,7 +9,7 @@ import pytest
 from devloop.config import CONFIG_FILE, Config, load_config
 from devloop.config.load import parse_config
 from devloop.config.models import LIST_ROLES, SINGLE_ROLES, CommandAgentConfig, ManualAgentConfig
-from devloop.errors import EXIT_USAGE, ConfigError
+from devloop.runtime.errors import EXIT_USAGE, ConfigError
 
 SRC = "proj/devloop.yaml"
 

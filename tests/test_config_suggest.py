@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devloop.config.load import parse_config
-from devloop.errors import EXIT_USAGE, ConfigError
+from devloop.runtime.errors import EXIT_USAGE, ConfigError
 
 SRC = "proj/devloop.yaml"
 

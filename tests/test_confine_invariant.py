@@ -24,9 +24,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devloop.config.workspace import Workspace
 from devloop.confine import reach as R
 from devloop.confine.watch import Box
-from devloop.workspace import Workspace
 
 TREE = {
     ".git/config": "[core]\n\tbare = false\n",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.costs import Total, totals, usd
+from devloop.provenance.costs import Total, totals, usd
 
 
 @pytest.mark.parametrize(

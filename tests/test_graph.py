@@ -1,4 +1,4 @@
-"""devloop.graph: the step graph in Mermaid and DOT, checked against golden files.
+"""devloop.views.graph: the step graph in Mermaid and DOT, checked against golden files.
 
 The workspace is built by writing locks directly, so every state the engine
 can report (not run, pending, stale, gate, waiting, failed) is in the picture.
@@ -18,13 +18,13 @@ import pytest
 from click.testing import CliRunner
 
 from devloop.cli.views import graph as graph_cmd
-from devloop.errors import DevloopError
-from devloop.graph import edges, render
 from devloop.provenance.hashing import MISSING, hash_bytes
 from devloop.provenance.lockfile import write_lock
 from devloop.provenance.staleness import Status
 from devloop.provenance.state import FeatureLock
+from devloop.runtime.errors import DevloopError
 from devloop.steps.registry import ORDER
+from devloop.views.graph import edges, render
 from tests.goldens import check_golden
 
 

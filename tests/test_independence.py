@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devloop.config.load import parse_config
-from devloop.errors import ConfigError
+from devloop.runtime.errors import ConfigError
 
 AGENTS = """agents:
   impl: {kind: command, argv: [impl-cli], model: m-impl}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from devloop import ledger
+from devloop.provenance import ledger
 
 
 def line(feature: str, n: int) -> str:

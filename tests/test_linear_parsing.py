@@ -15,16 +15,16 @@ import contextlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devloop.answers import (
+from devloop.after_deploy.checks.block import find_blocks, unclosed_line
+from devloop.judging.answers import (
     parse_code_review,
     parse_evaluation,
     parse_file_blocks,
     parse_plan_review,
     parse_verifier,
 )
-from devloop.checks.block import find_blocks, unclosed_line
-from devloop.redteam import parse_red_team
-from devloop.triage import parse_route
+from devloop.judging.redteam import parse_red_team
+from devloop.judging.triage import parse_route
 
 FRAGMENTS = [
     "```\n",

@@ -1,4 +1,4 @@
-"""devloop.lint: the mechanical plan/implementation boundary lint of plan.md."""
+"""devloop.judging.lint: the mechanical plan/implementation boundary lint of plan.md."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devloop.lint import APPLICATION_LANGUAGES, DECLARATIVE_LANGUAGES, Flag, info_word, lint_plan, render_flags
+from devloop.judging.lint import APPLICATION_LANGUAGES, DECLARATIVE_LANGUAGES, Flag, info_word, lint_plan, render_flags
 
 BT = "```"
 

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devloop.errors import DevloopError
 from devloop.provenance.lockfile import HEADER, LOCK_NAME, dump_lock, empty_lock, read_lock, write_lock
 from devloop.provenance.state import VERSION, Attempt, Call, FeatureLock, Force, Gate, StepRecord
+from devloop.runtime.errors import DevloopError
 
 
 def sample_lock() -> FeatureLock:

@@ -1,11 +1,11 @@
-"""devloop.names: feature names are kebab-case, checked before any file is touched."""
+"""devloop.config.names: feature names are kebab-case, checked before any file is touched."""
 
 from __future__ import annotations
 
 import pytest
 
-from devloop.errors import EXIT_USAGE, FeatureNameError, UsageError
-from devloop.names import MAX_LEN, check_feature_name
+from devloop.config.names import MAX_LEN, check_feature_name
+from devloop.runtime.errors import EXIT_USAGE, FeatureNameError, UsageError
 
 
 @pytest.mark.parametrize("name", ["a", "x1", "daily-ingest", "login-page-v2", "2fa", "a-b-c-d", "a" * MAX_LEN])
@@ -50,14 +50,14 @@ def test_trailing_newline_is_refused(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["../..", "a/b", "a\x00b", "Upper", "-lead", "_lead", "sp ace", "", "x" * 65, ".."])
 def test_agent_names_that_could_be_paths_are_refused(name):
-    from devloop.names import is_agent_name
+    from devloop.config.names import is_agent_name
 
     assert not is_agent_name(name)
 
 
 @pytest.mark.parametrize("name", ["me", "claude", "red-claude", "minimax_fresh", "r1", "x" * 64])
 def test_ordinary_agent_names_are_accepted(name):
-    from devloop.names import is_agent_name
+    from devloop.config.names import is_agent_name
 
     assert is_agent_name(name)
 
@@ -65,16 +65,16 @@ def test_ordinary_agent_names_are_accepted(name):
 # -- every path built from a name stays inside the workspace ---------------------------------------------
 @pytest.mark.parametrize("rel", ["../x.md", "plans/../../x.md", "/etc/passwd", "plans/a\x00b.md", ""])
 def test_a_built_path_that_leaves_the_workspace_as_text_is_refused(tmp_path, rel):
-    from devloop.errors import DevloopError
-    from devloop.workspace import confined
+    from devloop.config.workspace import confined
+    from devloop.runtime.errors import DevloopError
 
     with pytest.raises(DevloopError, match="refusing the path"):
         confined(tmp_path, rel)
 
 
 def test_a_built_path_through_a_planted_link_is_refused_and_nothing_is_written(tmp_path):
-    from devloop.errors import DevloopError
-    from devloop.workspace import confined
+    from devloop.config.workspace import confined
+    from devloop.runtime.errors import DevloopError
 
     root, outside = tmp_path / "ws", tmp_path / "outside"
     (root / "plans" / "a").mkdir(parents=True)

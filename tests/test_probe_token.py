@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from devloop.doctor import PROBE_PROMPT, probe_token, token_answered
+from devloop.views.doctor import PROBE_PROMPT, probe_token, token_answered
 
 TOKEN = "devloop-probe-3f9a1c"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from devloop import procs
+from devloop.runtime import procs
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 HOUR = 3600.0

@@ -9,7 +9,7 @@ import sys
 import time
 
 SCRIPT = (
-    "import time\nfrom devloop.progress import agent_progress\n"
+    "import time\nfrom devloop.runtime.progress import agent_progress\n"
     "with agent_progress('plan:demo plan -> codex (gpt-x)'):\n    time.sleep(1.2)\n"
 )
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from devloop.checks.block import find_blocks
-from devloop.checks.expr import FILTERS, METHODS, TEMPLATE_NAMES, WINDOW_NAMES, compile_expr
-from devloop.checks.model import KINDS, CheckBlock
-from devloop.checks.parse import parse_check_block
-from devloop.errors import ConfigError
-from devloop.prompts import reader_context, render, template_hash
-from devloop.workspace import Workspace
+from devloop.after_deploy.checks.block import find_blocks
+from devloop.after_deploy.checks.expr import FILTERS, METHODS, TEMPLATE_NAMES, WINDOW_NAMES, compile_expr
+from devloop.after_deploy.checks.model import KINDS, CheckBlock
+from devloop.after_deploy.checks.parse import parse_check_block
+from devloop.config.workspace import Workspace
+from devloop.runtime.errors import ConfigError
+from devloop.steps.prompts import reader_context, render, template_hash
 
 TEMPLATES = sorted(p.name for p in (Path(__file__).parent.parent / "templates").glob("[a-z]*.j2"))
 CHECK_BLOCK_TEMPLATES = ("plan.md.j2", "validation_pass2.md.j2", "validation_fix.md.j2")

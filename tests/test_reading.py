@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devloop.answers import UNPARSEABLE, parse_code_review, parse_evaluation, parse_plan_review, parse_verifier
-from devloop.redteam import parse_red_team
+from devloop.judging.answers import UNPARSEABLE, parse_code_review, parse_evaluation, parse_plan_review, parse_verifier
+from devloop.judging.redteam import parse_red_team
 
 PASS = "VOTE: PRODUCTION GRADE"
 

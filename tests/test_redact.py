@@ -8,7 +8,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from devloop import redact as r
+from devloop.runtime import redact as r
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""devloop.redteam: parsing, dedupe, consensus and grading of red-team answers (seed 001, step 3.5)."""
+"""devloop.judging.redteam: parsing, dedupe, consensus and grading of red-team answers (seed 001, step 3.5)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devloop.redteam import (
+from devloop.judging.redteam import (
     Merged,
     RTFinding,
     merge,

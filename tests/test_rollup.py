@@ -1,4 +1,4 @@
-"""devloop.rollup: cadence, grouping of suggestions, the written roll-up and its chart."""
+"""devloop.views.rollup: cadence, grouping of suggestions, the written roll-up and its chart."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from devloop.answers import DIMENSIONS
 from devloop.cli.views import rollup as rollup_cmd
+from devloop.config.workspace import Workspace
+from devloop.judging.answers import DIMENSIONS
 from devloop.provenance.lockfile import empty_lock, write_lock
 from devloop.provenance.state import StepRecord
-from devloop.rollup import Evaluation, due, group_suggestions, jaccard, render, rollup, words
-from devloop.workspace import Workspace
+from devloop.views.rollup import Evaluation, due, group_suggestions, jaccard, render, rollup, words
 
 PNG = b"\x89PNG\r\n\x1a\n"
 T0 = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -199,5 +199,5 @@ def test_matplotlib_is_not_imported_by_the_views_module() -> None:
     import subprocess
     import sys
 
-    code = "import sys, devloop.cli.views, devloop.rollup; print('matplotlib' in sys.modules)"
+    code = "import sys, devloop.cli.views, devloop.views.rollup; print('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

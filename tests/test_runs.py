@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from devloop.runs import new_run_dir, run_dirs
-from devloop.workspace import Workspace
+from devloop.after_deploy.runs import new_run_dir, run_dirs
+from devloop.config.workspace import Workspace
 
 AT = dt.datetime(2026, 1, 2, 3, 4, 5)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.tasks import wants_smoke
+from devloop.loop.tasks import wants_smoke
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.answers import UNPARSEABLE
+from devloop.judging.answers import UNPARSEABLE
+from devloop.judging.triage import apply_route, parse_route
 from devloop.provenance.state import FeatureLock, StepRecord
-from devloop.triage import apply_route, parse_route
 
 
 @pytest.mark.parametrize("route", ["deploy", "code", "plan", "validation"])

@@ -255,7 +255,10 @@ def test_the_stamp_holds_every_module_of_devloop_by_its_full_key(tmp_path: Path)
     copy = tmp_path / "devloop"
     shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
     first, _ = hashing.tree_stamp(copy)
-    for rel in ("review/__init__.py", "agents/__init__.py", "checks/__init__.py", "cli/__init__.py", "answers.py"):
+    for rel in (
+        "judging/review/__init__.py", "agents/__init__.py", "after_deploy/checks/__init__.py", "cli/__init__.py",
+        "judging/answers.py",
+    ):  # fmt: skip
         module = copy / rel
         st = module.stat()
         data = module.read_bytes()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devloop.answers import (
+from devloop.judging.answers import (
     COMMENT,
     FENCED,
     PROSE,
@@ -26,7 +26,7 @@ from devloop.answers import (
     parse_verifier,
     scan,
 )
-from devloop.triage import parse_route
+from devloop.judging.triage import parse_route
 
 BT = "```"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.checks.parse import parse_check_block
+from devloop.after_deploy.checks.parse import parse_check_block
 from devloop.config.load import parse_config
-from devloop.errors import ConfigError
-from devloop.safeyaml import MAX_DEPTH, YamlLimit, load
+from devloop.runtime.errors import ConfigError
+from devloop.runtime.safeyaml import MAX_DEPTH, YamlLimit, load
 
 # nine levels of aliases: 2**9 copies of a list, each of 2**9 ... (billion laughs)
 BOMB = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
-from devloop.atomic import atomic_write_text
 from devloop.provenance.hashing import hash_file
+from devloop.runtime.atomic import atomic_write_text
 
 MAX_ANSWER_BYTES = 10 * 1024 * 1024  # as for every other agent kind
 
@@ -79,7 +79,7 @@ class ManualAgent:
                     return AgentResult(CallStatus.ERROR, detail=detail, agent=self.name, malformed=True)
             took = _person_seconds(ws, self.prompt_path(request), wanted) or time.monotonic() - start
             return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=took)
-        from devloop.workspace import confined
+        from devloop.config.workspace import confined
 
         for p in wanted:  # so the human can save the file where it is expected
             confined(ws, p).parent.mkdir(parents=True, exist_ok=True)

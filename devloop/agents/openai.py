@@ -28,7 +28,7 @@ from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
 from devloop.agents.retry_after import server_wait
 
 if TYPE_CHECKING:
-    from devloop.deadline import Deadline
+    from devloop.runtime.deadline import Deadline
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024  # enough of an error body to find its message
@@ -179,7 +179,7 @@ class OpenAIAgent:
         """One request; connect, headers and body together end within ``timeout`` (see ``Deadline``)."""
         import urllib.request
 
-        from devloop.deadline import Deadline
+        from devloop.runtime.deadline import Deadline
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             """Never follow a redirect: it would drop the POST body or carry the key to another host."""
@@ -366,7 +366,7 @@ def _why(got: _Attempt) -> str:
 
 
 def _notice(text: str) -> None:
-    from devloop.progress import note
+    from devloop.runtime.progress import note
 
     note(text)
 

@@ -51,7 +51,7 @@ class ReplayAgent:
 
 def _times_answered(request: AgentRequest) -> int:
     """How often this feature's step already got an answer to this call id (earlier passes), from the ledger."""
-    from devloop import ledger
+    from devloop.provenance import ledger
 
     return sum(
         1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from devloop.workspace import Workspace, find_root
+from devloop.config.workspace import Workspace, find_root
 
 workspace_option = click.option(
     "-C",

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from devloop.cli.common import open_workspace, workspace_option
-from devloop.words import count
+from devloop.runtime.words import count
 
 
 @click.group()

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from devloop.cli.common import open_workspace, workspace_option
-from devloop.words import count
+from devloop.runtime.words import count
 
 
 @click.command()
@@ -34,7 +34,7 @@ def doctor(probe: bool, probe_timeout: float, as_json: bool, root: Path | None) 
     its answer is exactly that token. Exits 1 when a role has no working agent.
     """
     from devloop.config.load import load_config
-    from devloop.doctor import check_agents, role_report, sandbox_line, sandbox_status
+    from devloop.views.doctor import check_agents, role_report, sandbox_line, sandbox_status
 
     ws = open_workspace(root)
     checks, took = check_agents(ws, probe, probe_timeout)

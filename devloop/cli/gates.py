@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from devloop.cli.common import open_workspace, workspace_option
-from devloop.errors import UsageError
-from devloop.names import check_feature_name
+from devloop.config.names import check_feature_name
+from devloop.runtime.errors import UsageError
 from devloop.steps.order import check_step
 
 
@@ -26,7 +26,7 @@ def approve(feature: str, gate: str, root: Path | None) -> None:
     Refused (exit 3) when the gate is not waiting, or when what it shows
     changed since it opened (run doit first).
     """
-    from devloop.engine import approve as stamp
+    from devloop.loop.engine import approve as stamp
 
     check_feature_name(feature)
     ws = open_workspace(root)
@@ -62,8 +62,8 @@ def redo(feature: str, step: str | None, drifted: bool, fresh: bool, root: Path 
     from. `devloop redo FEATURE implement --fresh` starts it over: the new
     implementation's files only, against the commit checked out now.
     """
-    from devloop.engine import drifted as find_drifted
-    from devloop.engine import force
+    from devloop.loop.engine import drifted as find_drifted
+    from devloop.loop.engine import force
 
     check_feature_name(feature)
     if drifted == bool(step):

@@ -7,7 +7,7 @@ import sys
 import click
 
 from devloop import __version__
-from devloop.errors import DevloopError
+from devloop.runtime.errors import DevloopError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,13 +40,13 @@ _register()
 
 
 def main() -> None:
-    from devloop import interrupts
+    from devloop.runtime import interrupts
 
     interrupts.install()
     debug = "--debug" in sys.argv
     try:
         if not {"-h", "--help", "--version"} & set(sys.argv[1:]):
-            from devloop import wslock
+            from devloop.runtime import wslock
 
             wslock.refuse_inside_step()
         cli.main(standalone_mode=False)
@@ -55,7 +55,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exc()
-        from devloop.redact import redact
+        from devloop.runtime.redact import redact
 
         click.echo(f"devloop: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)

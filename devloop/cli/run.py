@@ -22,7 +22,7 @@ def run(wait: bool, root: Path | None, doit_args: tuple[str, ...]) -> None:
     if wait:
         os.environ["DEVLOOP_WAIT"] = "1"
     os.chdir(ws.root)
-    from devloop import doitrun
+    from devloop.loop import doitrun
 
     doitrun.ARGS = list(doit_args)  # which tasks this command can reach (see tasks.wants_smoke)
     code = DoitMain().run(["-f", str(ws.root / "dodo.py"), *doit_args])

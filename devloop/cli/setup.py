@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from devloop.atomic import atomic_write_text
 from devloop.cli.common import open_workspace, workspace_option
-from devloop.errors import UsageError
-from devloop.names import check_feature_name
-from devloop.workspace import CONFIG_FILE, packaged_templates_dir
+from devloop.config.names import check_feature_name
+from devloop.config.workspace import CONFIG_FILE, packaged_templates_dir
+from devloop.runtime.atomic import atomic_write_text
+from devloop.runtime.errors import UsageError
 
 DODO = '''"""devloop workspace: `doit` advances every feature through the loop."""
 from devloop.tasks import setup
@@ -47,7 +47,7 @@ def init(print_only: bool, root: Path | None) -> None:
     if targets[0].exists():
         _adopt(folder, targets[0], targets[1], print_only)
         return
-    from devloop import gitsafe
+    from devloop.runtime import gitsafe
 
     probe = gitsafe.run(folder, ["rev-parse", "--is-inside-work-tree"], timeout=30)
     inside_git = probe is not None and probe.returncode == 0
@@ -75,7 +75,7 @@ def _ignore_bytecode(folder: Path) -> None:
 def _adopt(folder: Path, dodo: Path, config: Path, print_only: bool) -> None:
     """A doit project adopts devloop: its dodo.py gains the two lines that load the loop's tasks."""
     text = dodo.read_text(encoding="utf-8")
-    loaded = "devloop.tasks import setup" in text
+    loaded = "devloop.loop.tasks import setup" in text
     atomic_write_text(config, (packaged_templates_dir() / "devloop.yaml").read_text(encoding="utf-8"))
     if print_only and not loaded:
         click.echo(f"Wrote {config.name}. Add these lines at the end of {dodo} (after your DOIT_CONFIG):\n{APPEND}")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from devloop import ledger
 from devloop.cli.common import open_workspace, workspace_option
-from devloop.costs import totals
+from devloop.provenance import ledger
+from devloop.provenance.costs import totals
 
 
 @click.command()

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_serializer, model_validator
 
-from devloop.agents.presets import PRESETS
 from devloop.config.independence import Conflict, conflicts
-from devloop.names import feature_name_problem, is_agent_name
+from devloop.config.names import feature_name_problem, is_agent_name
+from devloop.config.presets import PRESETS
 
 
 def _off_is_a_word(value: object) -> object:

@@ -7,7 +7,7 @@ the operating system enforces it (bubblewrap, :mod:`devloop.confine.bwrap`);
 a snapshot of the workspace taken before the program runs and compared
 after it (:mod:`devloop.confine.snapshot`) is the second layer, and the only
 one where bubblewrap cannot start. :mod:`devloop.confine.watch` joins them
-around one run; :mod:`devloop.confine.journal` tells devloop's own writes
+around one run; :mod:`devloop.runtime.journal` tells devloop's own writes
 from an agent's.
 
 May import the runtime modules (atomic writes, processes, locks); nothing

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from devloop.workspace import Workspace
+    from devloop.config.workspace import Workspace
 
 RECORDS = {
     ".git": "git's own records (config, hooks, refs: programs git runs)",
@@ -182,7 +182,7 @@ def control_files(ws: Workspace) -> frozenset[str]:
     cached = ws.memo.get("control-files")
     if cached is not None:
         return cached
-    from devloop.workspace import packaged_templates_dir
+    from devloop.config.workspace import packaged_templates_dir
 
     out = set(CONTROL_FILES)
     packaged = packaged_templates_dir()

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devloop.confine import bwrap, journal, snapshot
+from devloop.confine import bwrap, snapshot
 from devloop.confine.reach import IMPLEMENTER, JUDGE, PLANNER, Reach
+from devloop.runtime import journal
 
 if TYPE_CHECKING:
-    from devloop.workspace import Workspace
+    from devloop.config.workspace import Workspace
 
 BUBBLEWRAP, OFF = "bubblewrap", "off"
 _warned: set[str] = set()
@@ -67,7 +68,7 @@ def _no_bwrap() -> str:
 
 def say_once(ws: Workspace, why: str) -> None:
     """Tell the run once that programs run unconfined (a line on stderr; devloop doctor says it too)."""
-    from devloop import wslock
+    from devloop.runtime import wslock
 
     key = f"{wslock.holder(ws.state) or os.getpid()}"
     marker = ws.state / "sandbox.said"
@@ -79,7 +80,7 @@ def say_once(ws: Workspace, why: str) -> None:
     _warned.add(key)
     with contextlib.suppress(OSError):
         ws.ensure_state_dir()
-        from devloop.atomic import atomic_write_text
+        from devloop.runtime.atomic import atomic_write_text
 
         atomic_write_text(marker, key + "\n", fsync=False)
     print(
@@ -150,7 +151,7 @@ class Box:
     @contextlib.contextmanager
     def watching(self) -> Iterator[Outcome]:
         """Surround one run (see the module docstring); the outcome is filled in when the block ends."""
-        from devloop import wslock
+        from devloop.runtime import wslock
 
         kind = self.reach.kind
         confined = self.mode == BUBBLEWRAP
@@ -191,14 +192,14 @@ class Box:
         path = self.reach.root / self.reach.smoke_script
         if os.path.lexists(path):
             return None
-        from devloop.atomic import atomic_write_bytes
+        from devloop.runtime.atomic import atomic_write_bytes
 
         atomic_write_bytes(path, b"", 0o755, fsync=False)
         return path
 
     def _settle(self, before: snapshot.Snapshot, mark: int, outcome: Outcome) -> None:
         """Sort the run's changes: in reach (its work), out of it (put back), bytecode (removed)."""
-        from devloop.atomic import remove
+        from devloop.runtime.atomic import remove
 
         after = before.walk_again()
         root = self.reach.root
@@ -235,7 +236,7 @@ def _bytecode(rel: str) -> bool:
 
 
 def _drop_if_empty(path: Path) -> None:
-    from devloop.atomic import remove
+    from devloop.runtime.atomic import remove
 
     with contextlib.suppress(OSError):
         if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
@@ -245,9 +246,9 @@ def _drop_if_empty(path: Path) -> None:
 def run(box: Box | None, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[Any, Outcome]:
     """``argv`` run through ``box`` (as is when None): the finished process and what it changed.
 
-    Raises OSError when the program cannot start, like :func:`devloop.procs.run_in_group`.
+    Raises OSError when the program cannot start, like :func:`devloop.runtime.procs.run_in_group`.
     """
-    from devloop.procs import run_in_group
+    from devloop.runtime.procs import run_in_group
 
     if box is None:
         return run_in_group(argv, cwd, env, timeout), Outcome()

@@ -8,7 +8,7 @@ is exactly the one in the index, and whose index entry is not racily clean,
 holds that blob's bytes (git's own rule, ``ie_match_stat``): if a lock paired
 the blob with a sha256, that is the file's hash, and the file is not read.
 
-Only ``git ls-files --debug`` is run (through :mod:`devloop.gitsafe`): it
+Only ``git ls-files --debug`` is run (through :mod:`devloop.runtime.gitsafe`): it
 prints the index and never reads the work tree, so no filter or hook the
 repository configured can run. Racily clean entries (changed in the same
 timestamp tick the index was written, by mtime or ctime), entries git
@@ -126,7 +126,7 @@ def lookup(path: str, key: Key) -> str | None:
 
 def load(root: Path) -> Index | None:
     """git's index of the work tree holding ``root`` (its entries below ``root``); None when git cannot tell."""
-    from devloop import gitsafe
+    from devloop.runtime import gitsafe
 
     where = gitsafe.run(root, ["rev-parse", "--git-path", "index"], timeout=30)
     if where is None or where.returncode != 0:

@@ -26,13 +26,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from devloop.atomic import atomic_write_text
-from devloop.errors import CorruptLock
 from devloop.provenance import LOCK_NAME as LOCK_NAME  # re-exported: callers name it here
 from devloop.provenance import gitclean
 from devloop.provenance.hashing import hash_bytes
 from devloop.provenance.migrate import migrate_v1
 from devloop.provenance.state import VERSION, FeatureLock
+from devloop.runtime.atomic import atomic_write_text
+from devloop.runtime.errors import CorruptLock
 
 READABLE = (1, VERSION)  # version 1 locks are migrated when read
 HEADER = "# devloop.lock: provenance written by devloop. Commit it; do not edit by hand.\n"
@@ -348,7 +348,7 @@ def _shown(path: Path) -> str:
 
 
 def _redacted(value: Any) -> Any:
-    from devloop.redact import redact
+    from devloop.runtime.redact import redact
 
     if isinstance(value, str):
         return redact(value)
@@ -366,7 +366,7 @@ def dump_lock(lock: FeatureLock) -> str:
 
 def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> None:
     """Write the lock (redacted: it is committed) and its JSON cache of what was written."""
-    from devloop.redact import redact
+    from devloop.runtime.redact import redact
 
     _paired(lock)
     text = dump_lock(lock)

@@ -125,7 +125,7 @@ class Attempt:
     scratch: dict[str, Any] = field(default_factory=dict)  # the step's own notes (round numbers, run folder)
     calls_made: int = 0
     # The attempt failed for its agents' setup: {"fix": what to change, "setup": the setup_key it failed
-    # with}. It is not asked again while the setup is the same (see devloop.engine).
+    # with}. It is not asked again while the setup is the same (see devloop.loop.engine).
     blocked: dict[str, str] = field(default_factory=dict)
 
     def matches(self, inputs: dict[str, str]) -> bool:

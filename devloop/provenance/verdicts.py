@@ -269,7 +269,7 @@ class Verdicts:
         """Write the memo back (compacted to the paths still used) when it changed; never fails the run."""
         if not self.dirty or not self.keeps:
             return
-        from devloop.atomic import atomic_write_text
+        from devloop.runtime.atomic import atomic_write_text
 
         used = sorted({i for _, deps in self.entries.values() for i in deps})
         renumber = {old: new for new, old in enumerate(used)}

@@ -22,9 +22,9 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest
-from devloop.atomic import archive
 from devloop.confine import reach as R
-from devloop.errors import StepFailed
+from devloop.runtime.atomic import archive
+from devloop.runtime.errors import StepFailed
 from devloop.steps.files import has_text
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _prepare(run: StepRun, req: AgentRequest, expected: list[str], watch: list[s
 
 def _write_blocks(run: StepRun, reach: R.Reach, text: str, call_id: str, role: str) -> list[str]:
     """Write a text-only agent's ``file=`` blocks, all or none: one path out of reach refuses the answer."""
-    from devloop.answers import parse_file_blocks
+    from devloop.judging.answers import parse_file_blocks
 
     try:
         files = parse_file_blocks(text)

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from devloop.answers import Parsed
+    from devloop.config.workspace import Workspace
+    from devloop.judging.answers import Parsed
     from devloop.provenance.state import FeatureLock
     from devloop.steps.run import StepRun
-    from devloop.workspace import Workspace
 
 
 class Waiting(Exception):

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devloop import gitsafe
+from devloop.config.workspace import Workspace
 from devloop.confine.reach import inside
 from devloop.provenance.state import FeatureLock
-from devloop.workspace import Workspace
+from devloop.runtime import gitsafe
 
 LOOP_DIRS = ("plans/", ".devloop/", "runs/", ".git/")
 _WALK_SKIP = {".git", ".devloop", "runs", "plans", ".venv", "venv", "node_modules", "__pycache__", ".history"}

@@ -13,14 +13,14 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from devloop.answers import parse_code_review, parse_verifier
+from devloop.config.workspace import Workspace
 from devloop.confine.reach import inside
-from devloop.errors import StepFailed
-from devloop.prompts import read_text, render
+from devloop.judging.answers import parse_code_review, parse_verifier
+from devloop.judging.review import policy as P
+from devloop.judging.review.record import render as render_record
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
-from devloop.review import policy as P
-from devloop.review.record import render as render_record
+from devloop.runtime.errors import StepFailed
 from devloop.steps.base import Ask, AskResult, Done, Step, waiting_on
 from devloop.steps.change import Shown, change_of, code_files, fit
 from devloop.steps.change import diff as change_diff
@@ -28,8 +28,8 @@ from devloop.steps.change import notes as change_notes
 from devloop.steps.change import shown as change_shown
 from devloop.steps.files import next_round
 from devloop.steps.implement import run_gates
+from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-from devloop.workspace import Workspace
 
 _ROUND = re.compile(r"^round(\d+)-.+\.md$")
 

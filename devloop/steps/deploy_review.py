@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from devloop.answers import parse_code_review
-from devloop.gcpdetect import deploy_files, surfaces
-from devloop.prompts import read_text, render
+from devloop.after_deploy.gcpdetect import deploy_files, surfaces
+from devloop.config.workspace import Workspace
+from devloop.judging.answers import parse_code_review
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
 from devloop.steps.change import code_files
 from devloop.steps.code_review import check_location, git_diff, numbered
+from devloop.steps.prompts import read_text, render
 from devloop.steps.red_team import risk_tags
 from devloop.steps.run import StepRun
-from devloop.workspace import Workspace
 
 BLOCKING = ("P0", "P1")
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from devloop import ledger
-from devloop.answers import UNPARSEABLE, Parsed, parse_evaluation
-from devloop.costs import totals
-from devloop.errors import StepFailed
-from devloop.prompts import read_text, render
+from devloop.config.workspace import Workspace
+from devloop.judging.answers import UNPARSEABLE, Parsed, parse_evaluation
+from devloop.provenance import ledger
+from devloop.provenance.costs import totals
 from devloop.provenance.state import FeatureLock
+from devloop.runtime.errors import StepFailed
 from devloop.steps.base import Ask, Done, Step, waiting_on
 from devloop.steps.change import code_files
 from devloop.steps.code_review import check_location, git_diff
+from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-from devloop.workspace import Workspace
 
 UPSTREAM = ("plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "smoke")
 _EVIDENCE = re.compile(r"(?P<path>[\w./-]+\.\w+)(?::(?P<line>\d+)|#\S+)?")
@@ -45,7 +45,7 @@ def validated(ws: Workspace) -> Any:
         parsed = parse_evaluation(text)
         if not parsed.ok:
             return parsed
-        from devloop.safeyaml import load
+        from devloop.runtime.safeyaml import load
 
         block = re.search(r"```ya?ml\n(.*?)```", text, re.S)
         data = load(block.group(1)) if block else {}

@@ -8,15 +8,15 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from devloop import gitsafe
-from devloop.atomic import atomic_write_text
-from devloop.prompts import read_text, render
+from devloop.config.workspace import Workspace
 from devloop.provenance.state import FeatureLock
-from devloop.redact import redact
+from devloop.runtime import gitsafe
+from devloop.runtime.atomic import atomic_write_text
+from devloop.runtime.redact import redact
 from devloop.steps.base import Done, Step
 from devloop.steps.change import code_files
+from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-from devloop.workspace import Workspace
 
 NO_DEVIATIONS = "No deviations."
 
@@ -165,7 +165,7 @@ def _red(gates: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def git_head(root: Path) -> str | None:
     """The commit the implementation starts from, so reviewers can see the whole diff."""
-    from devloop import gitsafe
+    from devloop.runtime import gitsafe
 
     return gitsafe.head(root)
 
@@ -216,8 +216,8 @@ def run_gates(run: StepRun, label: str = "implement") -> list[dict[str, Any]]:
 
     from devloop.confine import watch
     from devloop.confine.reach import for_author
-    from devloop.envs import allow_listed
-    from devloop.procs import last_line
+    from devloop.runtime.envs import allow_listed
+    from devloop.runtime.procs import last_line
 
     policy = run.ws.config.steps.implement
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest, CallStatus
-from devloop.atomic import atomic_write_text, remove
 from devloop.confine import reach as R
 from devloop.confine.snapshot import walk
 from devloop.provenance.hashing import hash_file
+from devloop.runtime.atomic import atomic_write_text, remove
 from devloop.steps.base import Waiting
 
 if TYPE_CHECKING:
+    from devloop.config.workspace import Workspace
     from devloop.steps.run import StepRun
-    from devloop.workspace import Workspace
 
 CLAIMS = "claims.json"
 NOT_WALKED = frozenset({*R.RECORDS})  # a person's commits, devloop's state: never an answer

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from devloop.prompts import read_text, render
+from devloop.config.workspace import Workspace
 from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
+from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-from devloop.workspace import Workspace
 
 
 class PlanStep(Step):
@@ -49,8 +49,8 @@ def block_problem(ws: Workspace, validation: str) -> str | None:
     A malformed block fails planning, where the planner can be asked again,
     rather than the smoke run after a deploy.
     """
-    from devloop.checks.parse import parse_check_block  # the light path first: pydantic only when it must
-    from devloop.errors import DevloopError
+    from devloop.after_deploy.checks.parse import parse_check_block  # the light path first: pydantic only when it must
+    from devloop.runtime.errors import DevloopError
 
     try:
         parse_check_block(read_text(ws, validation), validation)

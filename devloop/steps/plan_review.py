@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from devloop.answers import parse_plan_review
-from devloop.lint import lint_plan, render_flags
-from devloop.prompts import read_text, render
+from devloop.config.workspace import Workspace
+from devloop.judging.answers import parse_plan_review
+from devloop.judging.lint import lint_plan, render_flags
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
 from devloop.steps.files import next_round
+from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-from devloop.workspace import Workspace
 
 _ROUND = re.compile(r"^review-.+-round(\d+)\.md$")
 

@@ -12,16 +12,16 @@ import re
 from dataclasses import asdict
 from typing import Any
 
-from devloop.answers import UNPARSEABLE, Parsed
-from devloop.errors import StepFailed
-from devloop.prompts import read_text, render
+from devloop.config.workspace import Workspace
+from devloop.judging.answers import UNPARSEABLE, Parsed
+from devloop.judging.redteam import RTFinding, merge, missing_references, parse_red_team, render_report, required_ids
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
-from devloop.redteam import RTFinding, merge, missing_references, parse_red_team, render_report, required_ids
+from devloop.runtime.errors import StepFailed
 from devloop.steps.base import Ask, Done, Step, waiting_on
 from devloop.steps.plan import block_problem
+from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-from devloop.workspace import Workspace
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
 
@@ -31,7 +31,7 @@ def risk_tags(plan_text: str) -> list[str]:
     m = _FRONT.match(plan_text)
     if not m:
         return []
-    from devloop.safeyaml import YamlLimit, load
+    from devloop.runtime.safeyaml import YamlLimit, load
 
     try:
         data = load(m.group(1))

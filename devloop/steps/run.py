@@ -17,21 +17,21 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest, CallStatus, RoleKind
-from devloop.atomic import archive, atomic_write_text
-from devloop.errors import StepFailed
 from devloop.provenance.hashing import MISSING, hash_content, hash_file
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.state import Attempt, FeatureLock, StepRecord, Wait
-from devloop.redact import redact
+from devloop.runtime.atomic import archive, atomic_write_text
+from devloop.runtime.errors import StepFailed
+from devloop.runtime.redact import redact
+from devloop.runtime.words import count
 from devloop.steps import author_call
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
 from devloop.steps.change import forget as forget_change
 from devloop.steps.files import has_text
-from devloop.words import count
 
 if TYPE_CHECKING:
-    from devloop.answers import Parsed
-    from devloop.workspace import Workspace
+    from devloop.config.workspace import Workspace
+    from devloop.judging.answers import Parsed
 
 
 FILE_BLOCKS_NOTE = """
@@ -150,7 +150,7 @@ class StepRun:
         return build_agent(name, cfg.agents[name], cfg.env_allow)
 
     def invoke(self, agent: Any, request: AgentRequest, show: bool = True) -> Any:
-        from devloop.progress import agent_progress
+        from devloop.runtime.progress import agent_progress
 
         label = f"{self.step.name}:{self.feature} {request.call_id} -> {agent.name}"
         if agent.model:
@@ -178,7 +178,7 @@ class StepRun:
         return result
 
     def _ledger(self, agent: Any, req: AgentRequest, status: str, seconds: float, result: Any, detail: Any) -> None:
-        from devloop import ledger
+        from devloop.provenance import ledger
 
         usage = result.usage if result is not None else {}
         ledger.append(
@@ -204,7 +204,7 @@ class StepRun:
     def _request(self, role: str, kind: RoleKind, call_id: str, prompt: str, rnd: int, **kw: Any) -> AgentRequest:
         rej = self.attempt.rejected.get(call_id)
         if rej is not None:
-            from devloop.prompts import fenced
+            from devloop.steps.prompts import fenced
 
             prompt += REJECTED_NOTE.format(reason=fenced(rej.reason, "why"))
         limit = self.ws.config.max_prompt_chars
@@ -270,7 +270,7 @@ class StepRun:
         """
         from concurrent.futures import ThreadPoolExecutor, wait
 
-        from devloop.progress import agent_progress
+        from devloop.runtime.progress import agent_progress
 
         results: list[AskResult | None] = [None] * len(asks)
         todo = []
@@ -291,7 +291,7 @@ class StepRun:
                     for future, i in futures.items():
                         results[i] = future.result()
                 except BaseException:
-                    from devloop import procs
+                    from devloop.runtime import procs
 
                     procs.stop_all()  # the workers' agents: stop them before waiting for the workers
                     pool.shutdown(wait=True, cancel_futures=True)
@@ -469,7 +469,7 @@ class StepRun:
 
     def triage_note(self) -> str:
         """The triage note that sent the loop back to this step, if any (it lives as long as the attempt)."""
-        from devloop.prompts import read_text
+        from devloop.steps.prompts import read_text
 
         return read_text(self.ws, self.attempt.note) if self.attempt.note else ""
 

@@ -13,23 +13,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from devloop.atomic import append_bytes, atomic_write_text
+from devloop.after_deploy.deploys import commands, run_configured, stamp_hash
+from devloop.after_deploy.gcpdetect import deploy_files
+from devloop.after_deploy.runs import new_run_dir
+from devloop.config.workspace import Workspace
 from devloop.confine import watch
 from devloop.confine.reach import for_judge
-from devloop.deploys import commands, run_configured, stamp_hash
-from devloop.envs import allow_listed
-from devloop.errors import DevloopError, StepFailed
-from devloop.gcpdetect import deploy_files
-from devloop.prompts import read_text, render
+from devloop.judging.triage import apply_route, parse_route
 from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
-from devloop.redact import redact
-from devloop.runs import new_run_dir
+from devloop.runtime.atomic import append_bytes, atomic_write_text
+from devloop.runtime.envs import allow_listed
+from devloop.runtime.errors import DevloopError, StepFailed
+from devloop.runtime.redact import redact
 from devloop.steps.base import Done, Step, Waiting
 from devloop.steps.plan import block_problem
+from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-from devloop.triage import apply_route, parse_route
-from devloop.workspace import Workspace
 
 CHECK_BLOCK_MARK = "```yaml devloop"
 
@@ -171,8 +171,8 @@ def describe_counts(c: dict[str, Any]) -> str:
 
 def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Path) -> dict[str, Any]:
     """Run the smoke script, the checks and the triggers once; write smoke.log and result.json."""
-    from devloop.checks.parse import parse_check_block
-    from devloop.checks.runner import evaluate_triggers, run_checks
+    from devloop.after_deploy.checks.parse import parse_check_block
+    from devloop.after_deploy.checks.runner import evaluate_triggers, run_checks
 
     lines = [f"# smoke {feature}: deploy #{deploy['id']} version {deploy.get('version')} at {deploy.get('at')}"]
     script = _script(ws, feature, rundir, lines)
@@ -217,7 +217,7 @@ def block_cache(ws: Workspace, feature: str) -> Path | None:
 
 def check_context(ws: Workspace, feature: str, deploy: dict[str, Any], now: Any) -> Any:
     """Where, when and with which allowances (environment, http methods) the feature's checks run."""
-    from devloop.checks.base import CheckContext
+    from devloop.after_deploy.checks.base import CheckContext
 
     return CheckContext(
         ws.root,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devloop.checks import CheckContext
+from devloop.after_deploy.checks import CheckContext
 from devloop.config.models import GcpConfig
 from tests.checks.helpers import DEPLOY_TIME, NOW, Web
 from tests.gcp_servers import PROJECT, bq_emulator_fixture, logging_server_fixture  # noqa: F401

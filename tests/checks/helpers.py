@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from devloop.checks import CheckBlock, parse_check_block
+from devloop.after_deploy.checks import CheckBlock, parse_check_block
 
 NOW = datetime(2024, 5, 2, 12, 0, 0, tzinfo=UTC)  # today = 2024-05-02, yesterday = 2024-05-01
 DEPLOY_TIME = "2024-05-02T11:30:00+00:00"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from devloop.checks import CheckContext, run_checks
-from devloop.checks.base import CheckError
-from devloop.checks.bigquery import typed_params
-from devloop.errors import ConfigError
+from devloop.after_deploy.checks import CheckContext, run_checks
+from devloop.after_deploy.checks.base import CheckError
+from devloop.after_deploy.checks.bigquery import typed_params
+from devloop.runtime.errors import ConfigError
 from tests.checks.helpers import NOW, block
 from tests.gcp_servers import PROJECT, Emulator, JsonServer
 from tests.slow_server import drip_server
@@ -301,9 +301,9 @@ def test_the_dry_runs_statement_type_decides_even_past_the_static_guard(
     query: str, seeded: Emulator, make_ctx: Callable[..., CheckContext], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The last layer on its own: a statement that slipped past the parser is stopped by its dry run."""
-    from devloop.checks import sql
-    from devloop.checks.model import Check
-    from devloop.checks.specs import BigQuerySpec
+    from devloop.after_deploy.checks import sql
+    from devloop.after_deploy.checks.model import Check
+    from devloop.after_deploy.checks.specs import BigQuerySpec
 
     monkeypatch.setattr(sql, "not_one_read", lambda query: None)  # as if the parser had been fooled
     before = rows_in(seeded)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from devloop.checks import CheckContext, run_checks
+from devloop.after_deploy.checks import CheckContext, run_checks
 from tests.checks.helpers import block
 
 

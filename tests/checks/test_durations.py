@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.checks.durations import format_duration, parse_duration
+from devloop.runtime.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.checks.expr import ExprError, check_template, compile_expr, render
-from devloop.errors import ConfigError
+from devloop.after_deploy.checks.expr import ExprError, check_template, compile_expr, render
+from devloop.runtime.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from devloop.checks import CheckContext, run_checks
-from devloop.checks.expr import EVAL_MEMORY, ExprError, check_template, compile_expr, render
-from devloop.errors import ConfigError
+from devloop.after_deploy.checks import CheckContext, run_checks
+from devloop.after_deploy.checks.expr import EVAL_MEMORY, ExprError, check_template, compile_expr, render
+from devloop.runtime.errors import ConfigError
 from tests.checks.helpers import block
 
 VALUES = {"exit_code": 0, "n": 5, "body": "hello", "stdout": "ok\n"}

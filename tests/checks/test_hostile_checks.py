@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devloop.checks import CheckContext, run_checks
-from devloop.errors import ConfigError
+from devloop.after_deploy.checks import CheckContext, run_checks
+from devloop.runtime.errors import ConfigError
 from tests.checks.helpers import block
 
 ESCAPES = [

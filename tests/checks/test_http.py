@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devloop.checks import CheckContext, run_checks
+from devloop.after_deploy.checks import CheckContext, run_checks
 from tests.checks.helpers import Web, block
 from tests.gcp_servers import free_port
 

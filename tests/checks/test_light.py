@@ -1,6 +1,6 @@
 """The pydantic-free path for command-only blocks: never accepts what the models refuse, gives the same values.
 
-``devloop.checks.light`` validates a command-only block without importing
+``devloop.after_deploy.checks.light`` validates a command-only block without importing
 pydantic. It must be a strict subset of the models: whatever it accepts, the
 models accept with the same values; whatever the models refuse, it leaves to
 them, so every error is worded by the models exactly as before.
@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devloop.checks import light, model
-from devloop.checks.parse import parse_check_block
-from devloop.errors import ConfigError
+from devloop.after_deploy.checks import light, model
+from devloop.after_deploy.checks.parse import parse_check_block
+from devloop.runtime.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -228,9 +228,9 @@ def test_whatever_the_light_path_accepts_the_models_accept_with_the_same_values(
 CHILD = r"""
 import json, sys
 from pathlib import Path
-from devloop.checks.base import CheckContext
-from devloop.checks.parse import parse_check_block
-from devloop.checks.runner import run_checks
+from devloop.after_deploy.checks.base import CheckContext
+from devloop.after_deploy.checks.parse import parse_check_block
+from devloop.after_deploy.checks.runner import run_checks
 
 text, cache = sys.argv[1], Path(sys.argv[2])
 block = parse_check_block(text, "plans/a/validation.md", cache)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from devloop.checks import CheckContext, evaluate_triggers, run_checks
-from devloop.errors import ConfigError
+from devloop.after_deploy.checks import CheckContext, evaluate_triggers, run_checks
+from devloop.runtime.errors import ConfigError
 from tests.checks.helpers import NOW, block
 from tests.gcp_servers import PROJECT, LoggingServer
 from tests.slow_server import drip_server

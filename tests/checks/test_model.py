@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.checks import CheckBlock, parse_check_block
-from devloop.errors import ConfigError
+from devloop.after_deploy.checks import CheckBlock, parse_check_block
+from devloop.runtime.errors import ConfigError
 
 GOOD = """# Validation for search
 

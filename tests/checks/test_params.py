@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from devloop.checks.params import bytes_cap, infer_array, infer_type, over_cap, param_mismatch, sql_param_names
+from devloop.after_deploy.checks.params import (
+    bytes_cap,
+    infer_array,
+    infer_type,
+    over_cap,
+    param_mismatch,
+    sql_param_names,
+)
 
 
 def test_parameters_are_found_outside_strings_identifiers_and_comments() -> None:

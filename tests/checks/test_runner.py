@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from devloop.checks import CheckContext, CheckResult, evaluate_triggers, run_checks
+from devloop.after_deploy.checks import CheckContext, CheckResult, evaluate_triggers, run_checks
 from tests.checks.helpers import NOW, block
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,8 +85,8 @@ from pathlib import Path
 def google():
     return sorted(m for m in sys.modules if m == "google" or m.startswith("google."))
 
-import devloop, devloop.checks
-from devloop.checks import CheckContext, parse_check_block, run_checks
+import devloop, devloop.after_deploy.checks
+from devloop.after_deploy.checks import CheckContext, parse_check_block, run_checks
 from devloop.config.models import GcpConfig
 after_import = google()
 

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from devloop.agents.base import AgentRequest, RoleKind
 from devloop.agents.command import CommandAgent
 from devloop.config.load import parse_config
+from devloop.config.workspace import Workspace
 from devloop.confine import reach as R
 from devloop.confine.watch import Box
-from devloop.workspace import Workspace
 
 
 class Config:

@@ -145,7 +145,7 @@ def test_archives_keep_links_as_links_and_reviewers_never_see_outside_content(ws
 
 
 def test_archive_copies_a_link_as_a_link(tmp_path: Path) -> None:
-    from devloop.atomic import archive
+    from devloop.runtime.atomic import archive
 
     root, history = tmp_path / "ws", tmp_path / "ws" / "h"
     root.mkdir()

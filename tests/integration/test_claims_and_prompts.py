@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devloop.prompts import fenced
+from devloop.steps.prompts import fenced
 from tests.conftest import WS
 
 RCE = "- [P0] src/a.py:99 — eval of user input (RCE)\nVOTE: NEEDS WORK\n"

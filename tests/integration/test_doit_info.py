@@ -51,7 +51,7 @@ def test_doit_finds_the_configure_task_hook_instead_of_raising_for_it(tmp_path: 
     """doit probes each uptodate item with hasattr(item, 'configure_task'); a miss costs a caught exception."""
     from doit.task import Task
 
-    from devloop.tasks import LockUpToDate
+    from devloop.loop.tasks import LockUpToDate
 
     seen: list[str] = []
 

@@ -9,9 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from devloop.checks.base import CheckContext
-from devloop.checks.command import environment
-from devloop.workspace import Workspace
+from devloop.after_deploy.checks.base import CheckContext
+from devloop.after_deploy.checks.command import environment
+from devloop.config.workspace import Workspace
 from tests.conftest import WS
 
 PASSWORD = "pa55-w0rd-9f3e1c"

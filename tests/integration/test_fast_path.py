@@ -17,7 +17,7 @@ from tests.integration.test_verdict_memo import age
 PROBE = """
 import json, sys
 from doit.doit_cmd import DoitMain
-from devloop import tasks
+from devloop.loop import tasks
 sys.argv = ["doit", *sys.argv[1:]]
 code = DoitMain().run(sys.argv[1:])
 print("PROBE " + json.dumps({"code": code, "settled": tasks.FAST.get("settled")}), file=sys.stderr)

@@ -27,8 +27,8 @@ def test_wheel_ships_templates_and_uses_them(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
         "from pathlib import Path\n"
-        "from devloop.workspace import Workspace, packaged_templates_dir\n"
-        "from devloop.prompts import render\n"
+        "from devloop.config.workspace import Workspace, packaged_templates_dir\n"
+        "from devloop.steps.prompts import render\n"
         "d = packaged_templates_dir()\n"
         f"assert d.is_relative_to(Path({str(site)!r})), d\n"
         "ws = Workspace(Path('.'))\n"
@@ -46,8 +46,8 @@ def test_wheel_ships_templates_and_uses_them(tmp_path: Path) -> None:
 
 
 def test_a_workspace_template_overrides_the_packaged_one(tmp_path: Path) -> None:
-    from devloop.prompts import render, template_hash
-    from devloop.workspace import Workspace
+    from devloop.config.workspace import Workspace
+    from devloop.steps.prompts import render, template_hash
 
     ws = Workspace(tmp_path)
     before = template_hash(ws, ("plan.md.j2",))

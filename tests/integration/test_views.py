@@ -10,8 +10,8 @@ import click
 from click.testing import CliRunner
 
 from devloop.cli.views import graph, report, rollup
+from devloop.config.workspace import Workspace
 from devloop.provenance.state import Gate
-from devloop.workspace import Workspace
 from tests.conftest import WS
 
 

@@ -1,0 +1,170 @@
+"""doit reporter: after each step exactly three lines, ``Step:``, ``Artifact:``, ``Next:``.
+
+Up-to-date steps stay silent; steps blocked behind a waiting one stay silent
+too (the waiting step already said what to do next). Waiting and gates are
+successes for doit, so they never read as crashes. A step is named the way
+doit names its task (``plan_review:daily-ingest``), so it can be typed back;
+run from a subfolder (``doit -k``), paths and commands are said from there
+(:mod:`devloop.runtime.standpoint`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+class DevloopReporter:
+    desc = "Step/Artifact/Next after each devloop step"
+
+    def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
+        from doit.reporter import ConsoleReporter
+
+        from devloop.runtime.redact import RedactingStream
+
+        self.out = RedactingStream(outstream)  # an agent's answer quoted in a detail never shows a secret
+        self.console = ConsoleReporter(outstream, options)  # the user's own tasks print as doit prints them
+        self.theirs = 0  # the user's tasks seen this run
+        self.printed = 0
+        self.uptodate = 0
+        self.waiting: list[str] = []
+        self.errors: list[str] = []
+        self.stopped: set[str] = set()  # features whose stop was already reported
+        from pathlib import Path
+
+        from devloop.loop.doitrun import command_line
+        from devloop.runtime.standpoint import person_dir
+
+        self.root = Path.cwd()  # doit runs from the folder of dodo.py: the workspace root
+        self.here = person_dir(self.root, command_line())
+
+    def _say(self, text: str) -> None:
+        from devloop.runtime.standpoint import from_here
+
+        self.out.write(from_here(text, self.root, self.here))
+
+    def _three(self, o: dict[str, Any]) -> None:
+        kind = o["kind"]
+        artifact = o.get("artifact") or "(none)"
+        step = f"{o['step']}:{o['feature']}"
+        if kind == "waiting":
+            step += " (waiting for a human)"
+        elif kind == "blocked":
+            step += " (blocked)"
+        elif kind == "gate":
+            step += " (waiting for approval)"
+        elif kind == "refused":
+            step += f" (refused: {o.get('detail')})"
+        elif kind == "failed" or kind == "error":
+            step += f" FAILED: {o.get('detail')}"
+        elif kind == "changed":
+            step += f" (ran, but {o.get('detail')})"
+        elif kind == "adopted":
+            step += " (hand edit adopted, no agent called)"
+        elif o.get("detail"):
+            step += f" ({o['detail']})"
+        self._say(f"Step: {step}\nArtifact: {artifact}\nNext: {o.get('next') or '-'}\n")
+        self.printed += 1
+
+    # -- doit hooks ------------------------------------------------------
+    def initialize(self, tasks: Any, selected_tasks: Any) -> None:
+        pass
+
+    def get_status(self, task: Any) -> None:
+        pass
+
+    def execute_task(self, task: Any) -> None:
+        if not ours(task):
+            self.theirs += 1
+            self.console.execute_task(task)
+
+    def add_success(self, task: Any) -> None:
+        if not ours(task):
+            self.console.add_success(task)
+            return
+        o = (getattr(task, "values", None) or {}).get("devloop")
+        if not o:
+            return
+        if o["kind"] == "uptodate":
+            self.uptodate += 1
+            return
+        if o["kind"] == "blocked" and o["feature"] in self.stopped:
+            return
+        if o["kind"] == "changed":
+            self.stopped.add(o["feature"])  # its later steps are blocked behind it: the Next: here says why
+        if o["kind"] in ("waiting", "gate", "blocked"):
+            self.waiting.append(f"{o['step']}:{o['feature']}")
+            self.stopped.add(o["feature"])
+        self._three(o)
+
+    def add_failure(self, task: Any, fail: Any) -> None:
+        if not ours(task):
+            self.theirs += 1
+            self.console.add_failure(task, fail)
+            return
+        o = getattr(fail, "devloop", None)
+        if o:
+            self.stopped.add(o["feature"])
+            self._three(o)
+            return
+        name = getattr(task, "name", "?")
+        if type(fail).__name__ == "UnmetDependency":
+            return  # the dependency's own failure was already reported
+        msg = fail.get_msg() if hasattr(fail, "get_msg") else str(fail)
+        self.errors.append(name)
+        last = msg.strip().splitlines()[-1] if msg.strip() else "see above"
+        self._say(f"Step: {name} ERROR\nArtifact: (none)\nNext: {last}\n")
+        self.printed += 1
+
+    def skip_uptodate(self, task: Any) -> None:
+        if not ours(task):
+            self.theirs += 1
+            self.console.skip_uptodate(task)
+        elif ":" in getattr(task, "name", ""):
+            self.uptodate += 1
+
+    def skip_ignore(self, task: Any) -> None:
+        if not ours(task):
+            self.console.skip_ignore(task)
+
+    def teardown_task(self, task: Any) -> None:
+        if not ours(task):
+            self.console.teardown_task(task)
+
+    def cleanup_error(self, exception: Any) -> None:
+        self.out.write(exception.get_msg())
+
+    def runtime_error(self, msg: str) -> None:
+        self.out.write(f"devloop: {msg}\n")
+
+    def complete_run(self) -> None:
+        if sys.exc_info()[0] is not None:
+            return  # interrupted, or another run holds the workspace: that was already said, in one line
+        if self.theirs:
+            self.console.complete_run()  # the user's failures, summed up as doit does
+            if not self.printed and not self.uptodate and not self.errors:
+                return  # only the user's tasks ran: nothing of devloop's to say
+        from devloop.loop.doitrun import FAST, NOT_DEPLOYED
+
+        self.uptodate += FAST.get("settled", 0)  # steps the fast path proved up to date without building them
+        if NOT_DEPLOYED:
+            names = sorted(set(NOT_DEPLOYED))
+            f, others = names[0], "; likewise for the others" if len(names) > 1 else ""
+            self._say(f"No deploy recorded, nothing to verify: {', '.join(names)}\n")
+            self._say(f"Next: devloop deployed {f}  (after you deploy {f}; then doit smoke:{f}{others})\n")
+            self.uptodate -= len(NOT_DEPLOYED)
+            if self.printed == 0 and self.uptodate <= 0:
+                return
+        if self.printed == 0 and self.uptodate == 0:
+            self.out.write('No features yet. Next: devloop new <feature> "what you want built"\n')
+        elif self.printed == 0:
+            self.out.write(f"Everything is up to date ({self.uptodate} steps); no agent was called.\n")
+        elif self.waiting:
+            self.out.write(f"Waiting on: {', '.join(self.waiting)}\n")
+
+
+def ours(task: Any) -> bool:
+    """One of the loop's tasks (``<step>`` or ``<step>:<feature>``), not one of the user's own."""
+    from devloop.steps.order import SUMMARIES
+
+    return str(getattr(task, "name", "")).split(":", 1)[0] in SUMMARIES
