@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
 from devloop.config.presets import PRESETS, Preset, expand, failure_lines, looks_unavailable, read_answer
+from devloop.config.workspace import ensure_state_dir
 from devloop.runtime.envs import allow_listed
 from devloop.runtime.procs import OUTPUT_LIMIT, run_in_group
 from devloop.runtime.redact import register
@@ -165,7 +166,6 @@ def _call_dir(request: AgentRequest) -> Path:
     """
     if request.box is None:
         return Path(tempfile.mkdtemp(prefix="devloop-agent-"))
-    from devloop.config.workspace import ensure_state_dir
 
     calls = ensure_state_dir(request.workspace) / "calls"
     calls.mkdir(exist_ok=True)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
+from devloop.config.workspace import confined
 from devloop.provenance.hashing import hash_file
 from devloop.runtime.atomic import atomic_write_text
 
@@ -79,7 +80,6 @@ class ManualAgent:
                     return AgentResult(CallStatus.ERROR, detail=detail, agent=self.name, malformed=True)
             took = _person_seconds(ws, self.prompt_path(request), wanted) or time.monotonic() - start
             return AgentResult(CallStatus.ANSWERED, text=text, agent=self.name, duration_s=took)
-        from devloop.config.workspace import confined
 
         for p in wanted:  # so the human can save the file where it is expected
             confined(ws, p).parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus, RoleKind
 from devloop.agents.retry_after import server_wait
+from devloop.runtime.deadline import Deadline
+from devloop.runtime.progress import note
 
 if TYPE_CHECKING:
     from devloop.runtime.deadline import Deadline
@@ -178,8 +180,6 @@ class OpenAIAgent:
     def _attempt(self, url: str, data: bytes, headers: dict[str, str]) -> _Attempt:
         """One request; connect, headers and body together end within ``timeout`` (see ``Deadline``)."""
         import urllib.request
-
-        from devloop.runtime.deadline import Deadline
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             """Never follow a redirect: it would drop the POST body or carry the key to another host."""
@@ -366,8 +366,6 @@ def _why(got: _Attempt) -> str:
 
 
 def _notice(text: str) -> None:
-    from devloop.runtime.progress import note
-
     note(text)
 
 

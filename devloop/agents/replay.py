@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from devloop.agents.base import AgentRequest, AgentResult, CallStatus
+from devloop.provenance import ledger
 
 
 class ReplayAgent:
@@ -51,7 +52,6 @@ class ReplayAgent:
 
 def _times_answered(request: AgentRequest) -> int:
     """How often this feature's step already got an answer to this call id (earlier passes), from the ledger."""
-    from devloop.provenance import ledger
 
     return sum(
         1

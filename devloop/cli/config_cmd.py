@@ -19,7 +19,7 @@ def config() -> None:
 @config.command()
 def schema() -> None:
     """Print the JSON Schema of devloop.yaml (for editor completion)."""
-    from devloop.config.models import Config
+    from devloop.config.models import Config  # lazy: loads pydantic
 
     click.echo(json.dumps(Config.model_json_schema(), indent=2))
 

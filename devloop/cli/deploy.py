@@ -8,15 +8,19 @@ from typing import Any
 
 import click
 
+from devloop.after_deploy.deploys import commands, run_configured, stamp
+from devloop.after_deploy.runs import new_run_dir
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.config.names import check_feature_name
 from devloop.config.workspace import Workspace
+from devloop.loop import monitoring
+from devloop.loop.engine import feature_status
+from devloop.runtime import wslock
 from devloop.runtime.errors import UsageError
 
 
 def _locked(root: Path | None, feature: str) -> Workspace:
     """The workspace of an existing FEATURE, with the workspace lock held."""
-    from devloop.runtime import wslock
 
     ws = open_workspace(root)
     _feature(ws, feature)
@@ -26,7 +30,6 @@ def _locked(root: Path | None, feature: str) -> Workspace:
 
 def _not_passed(ws: Workspace, feature: str) -> str | None:
     """Why the loop has not passed the current code for a deploy (code review, deploy review), or None."""
-    from devloop.loop.engine import feature_status
 
     status = feature_status(ws, feature)
     for step in ("code_review", "deploy_review"):
@@ -46,8 +49,6 @@ def _ready(ws: Workspace, feature: str, force: bool) -> str | None:
 
 
 def _record(ws: Workspace, feature: str, version: str | None, by: str | None, forced: str | None) -> dict[str, Any]:
-    from devloop.after_deploy.deploys import stamp
-
     lock = ws.read_lock(feature)
     new = stamp(lock, version, by, forced)
     ws.write_lock(feature, lock)
@@ -91,8 +92,6 @@ def deploy(feature: str, version: str | None, force: bool, root: Path | None) ->
     Refused (exit 3) while the code review or deploy review of the current
     code has not passed, unless --force.
     """
-    from devloop.after_deploy.deploys import commands, run_configured
-    from devloop.after_deploy.runs import new_run_dir
 
     ws = _locked(root, feature)
     forced = _ready(ws, feature, force)
@@ -116,7 +115,6 @@ def monitor(feature: str, duration: str | None, interval: str | None, root: Path
     configured rollback command first, then asks triage where to go back to.
     Ctrl-C stops watching; nothing is rolled back for it.
     """
-    from devloop.loop import monitoring
 
     ws = open_workspace(root)
     _feature(ws, feature)

@@ -33,8 +33,8 @@ def doctor(probe: bool, probe_timeout: float, as_json: bool, root: Path | None) 
     With --probe every agent is asked, in parallel, to answer with a random token, and passes only if
     its answer is exactly that token. Exits 1 when a role has no working agent.
     """
-    from devloop.config.load import load_config
-    from devloop.views.doctor import check_agents, role_report, sandbox_line, sandbox_status
+    from devloop.config.load import load_config  # lazy: loads pydantic
+    from devloop.views.doctor import check_agents, role_report, sandbox_line, sandbox_status  # lazy: loads pydantic
 
     ws = open_workspace(root)
     checks, took = check_agents(ws, probe, probe_timeout)

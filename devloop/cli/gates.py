@@ -10,8 +10,12 @@ import click
 
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.config.names import check_feature_name
+from devloop.loop.engine import approve as stamp
+from devloop.loop.engine import drifted as find_drifted
+from devloop.loop.engine import force
 from devloop.runtime.errors import UsageError
 from devloop.steps.order import check_step
+from devloop.steps.person import claim as record
 
 
 @click.command()
@@ -26,7 +30,6 @@ def approve(feature: str, gate: str, root: Path | None) -> None:
     Refused (exit 3) when the gate is not waiting, or when what it shows
     changed since it opened (run doit first).
     """
-    from devloop.loop.engine import approve as stamp
 
     check_feature_name(feature)
     ws = open_workspace(root)
@@ -62,8 +65,6 @@ def redo(feature: str, step: str | None, drifted: bool, fresh: bool, root: Path 
     from. `devloop redo FEATURE implement --fresh` starts it over: the new
     implementation's files only, against the commit checked out now.
     """
-    from devloop.loop.engine import drifted as find_drifted
-    from devloop.loop.engine import force
 
     check_feature_name(feature)
     if drifted == bool(step):
@@ -96,7 +97,6 @@ def claim(feature: str, paths: tuple[str, ...], root: Path | None) -> None:
     PATHS are relative to the current folder. The claims last until the
     feature's implementation is taken.
     """
-    from devloop.steps.person import claim as record
 
     check_feature_name(feature)
     ws = open_workspace(root)

@@ -12,7 +12,10 @@ import click
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.config.names import check_feature_name
 from devloop.config.workspace import Workspace
+from devloop.loop.advice import next_action
+from devloop.loop.engine import feature_status, feature_view
 from devloop.provenance.staleness import LABELS, Status
+from devloop.runtime.errors import UsageError
 from devloop.steps.order import ORDER
 
 
@@ -69,14 +72,11 @@ def _view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     hit = ws.views.get(f"{feature}:status")
     if hit is not None:
         return {s: Status(v[0], list(v[1])) for s, v in hit[0].items()}, hit[1]
-    from devloop.loop.engine import feature_view
 
     return feature_view(ws, feature)
 
 
 def _next(ws: Workspace, feature: str, steps: dict[str, Any]) -> str:
-    from devloop.loop.advice import next_action
-
     return next_action(ws, feature, steps, ws.read_lock_shared(feature))
 
 
@@ -102,13 +102,10 @@ def _plain_table(rows: dict[str, Any]) -> None:
 @workspace_option
 def why(feature: str, root: Path | None) -> None:
     """Say, for each step of FEATURE that is not up to date, exactly why."""
-    from devloop.loop.engine import feature_status
 
     check_feature_name(feature)
     ws = open_workspace(root)
     if feature not in ws.features():
-        from devloop.runtime.errors import UsageError
-
         raise UsageError(f"no feature {feature!r} in {ws.root} (plans/{feature}/brief.md is missing)")
     steps = feature_status(ws, feature)
     for step, st in steps.items():

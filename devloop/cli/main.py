@@ -29,6 +29,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
+    # lazy: off the path of a no-op doit and devloop --help
     from devloop.cli import config_cmd, deploy, doctor, gates, inspect, run, setup, usage, views
 
     for module in (setup, inspect, views, gates, deploy, usage, doctor, config_cmd, run):
@@ -40,13 +41,13 @@ _register()
 
 
 def main() -> None:
-    from devloop.runtime import interrupts
+    from devloop.runtime import interrupts  # lazy: off the path of a no-op doit and devloop --help
 
     interrupts.install()
     debug = "--debug" in sys.argv
     try:
         if not {"-h", "--help", "--version"} & set(sys.argv[1:]):
-            from devloop.runtime import wslock
+            from devloop.runtime import wslock  # lazy: off the path of a no-op doit and devloop --help
 
             wslock.refuse_inside_step()
         cli.main(standalone_mode=False)
@@ -55,7 +56,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exc()
-        from devloop.runtime.redact import redact
+        from devloop.runtime.redact import redact  # lazy: off the path of a no-op doit and devloop --help
 
         click.echo(f"devloop: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from devloop.cli.common import open_workspace, workspace_option
+from devloop.loop import doitrun
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -22,7 +23,6 @@ def run(wait: bool, root: Path | None, doit_args: tuple[str, ...]) -> None:
     if wait:
         os.environ["DEVLOOP_WAIT"] = "1"
     os.chdir(ws.root)
-    from devloop.loop import doitrun
 
     doitrun.ARGS = list(doit_args)  # which tasks this command can reach (see tasks.wants_smoke)
     code = DoitMain().run(["-f", str(ws.root / "dodo.py"), *doit_args])

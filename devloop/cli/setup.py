@@ -9,6 +9,7 @@ import click
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.config.names import check_feature_name
 from devloop.config.workspace import CONFIG_FILE, packaged_templates_dir
+from devloop.runtime import gitsafe
 from devloop.runtime.atomic import atomic_write_text
 from devloop.runtime.errors import UsageError
 
@@ -47,7 +48,6 @@ def init(print_only: bool, root: Path | None) -> None:
     if targets[0].exists():
         _adopt(folder, targets[0], targets[1], print_only)
         return
-    from devloop.runtime import gitsafe
 
     probe = gitsafe.run(folder, ["rev-parse", "--is-inside-work-tree"], timeout=30)
     inside_git = probe is not None and probe.returncode == 0

@@ -8,8 +8,13 @@ import click
 
 from devloop.cli.common import open_workspace, workspace_option
 from devloop.config.names import check_feature_name
-from devloop.config.workspace import Workspace
+from devloop.config.workspace import Workspace, ensure_state_dir
+from devloop.loop.engine import feature_status
+from devloop.runtime.atomic import atomic_write_text
 from devloop.runtime.errors import UsageError
+from devloop.views.graph import PICTURES, draw, open_file, render
+from devloop.views.report import write
+from devloop.views.rollup import rollup as write_rollup
 
 
 def _feature(ws: Workspace, feature: str) -> str:
@@ -29,7 +34,6 @@ def rollup(force: bool, root: Path | None) -> None:
     the month changed since the last roll-up; suggestions seen in two or more evaluations become proposed
     changes to the loop, at the top of the file.
     """
-    from devloop.views.rollup import rollup as write_rollup
 
     ws = open_workspace(root)
     cadence = ws.config.rollup
@@ -65,8 +69,6 @@ def graph(feature: str | None, fmt: str | None, output: Path | None, open_it: bo
     evaluate waiting on a smoke run. Pictures (svg, png, --open) need
     Graphviz's dot on PATH (apt install graphviz, brew install graphviz).
     """
-    from devloop.loop.engine import feature_status
-    from devloop.views.graph import PICTURES, draw, open_file, render
 
     if fmt is None:
         fmt = "svg" if open_it else "mermaid"
@@ -80,15 +82,12 @@ def graph(feature: str | None, fmt: str | None, output: Path | None, open_it: bo
         if output is None:
             click.echo(text, nl=False)
             return
-        from devloop.runtime.atomic import atomic_write_text
 
         output.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(output, text)
         click.echo(f"Wrote {_shown(output)}")
         return
     if output is None:
-        from devloop.config.workspace import ensure_state_dir
-
         output = ensure_state_dir(ws.root) / (f"graph-{feature}.{fmt}" if feature else f"graph.{fmt}")
     draw(render(rows, "dot"), fmt, output)
     click.echo(f"Wrote {_shown(output)}")
@@ -117,7 +116,6 @@ def _shown(path: Path) -> str:
 @workspace_option
 def report(feature: str, out: Path | None, root: Path | None) -> None:
     """One markdown page on how FEATURE went: steps, reviews, gates, deploys, smoke runs, costs, artifacts."""
-    from devloop.views.report import write
 
     ws = open_workspace(root)
     path = write(ws, _feature(ws, feature), out)

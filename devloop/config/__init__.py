@@ -1,7 +1,10 @@
-"""devloop.yaml: the pydantic models and the one loader that parses it.
+"""devloop.yaml and the workspace: the pydantic models and the one loader that parses them.
 
-Importing this package costs nothing until a name is used (PEP 562): the
-no-op ``doit`` reads devloop.yaml's cached view without pydantic.
+Also the workspace object (paths, the config's cached view, locks and
+memos), feature names and the presets of real agent CLIs. May import
+provenance and the runtime. Importing this package costs nothing until a
+name is used (PEP 562): the no-op ``doit`` reads devloop.yaml's cached view
+without pydantic.
 """
 
 from __future__ import annotations

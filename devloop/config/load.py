@@ -116,7 +116,7 @@ def _line_of(text: str, loc: list[object]) -> int | None:
     """The line of devloop.yaml that ``loc`` (as written in the YAML) points at: the deepest key that exists."""
     import yaml
 
-    from devloop.runtime.safeyaml import _Limited
+    from devloop.runtime.safeyaml import _Limited  # lazy: loads yaml
 
     try:
         loader = _Limited(text, 1)
@@ -162,7 +162,7 @@ def format_validation_error(source: str, err: ValidationError, text: str | None 
 
 
 def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
-    from devloop.runtime.safeyaml import YamlLimit, load
+    from devloop.runtime.safeyaml import YamlLimit, load  # lazy: loads yaml
 
     try:
         data = load(text) if text.strip() else {}

@@ -13,7 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devloop.provenance.hashing import hash_bytes, stat_key
+from devloop.provenance import LOCK_NAME
+from devloop.provenance.hashing import hash_bytes, package_stamp, stat_key
 from devloop.runtime.atomic import atomic_write_text
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def find_root(start: Path) -> Path:
     A command run outside any workspace is a usage error (exit 3), never a
     silent "no features" in whatever folder it was typed.
     """
-    from devloop.runtime.errors import UsageError
+    from devloop.runtime.errors import UsageError  # lazy: off the path of a no-op doit and devloop --help
 
     start = start.resolve()
     for marker in (CONFIG_FILE, "dodo.py"):
@@ -79,7 +80,7 @@ class Workspace:
         """
         if not self.plans.is_dir():
             return []
-        from devloop.config.names import is_feature_name
+        from devloop.config.names import is_feature_name  # lazy: off the path of a no-op doit and devloop --help
 
         found, refused = [], []
         for p in self.plans.iterdir():
@@ -114,8 +115,6 @@ class Workspace:
     def lock_path(self, feature: str) -> Path:
         path = self.memo.get(("lock_path", feature))
         if path is None:
-            from devloop.provenance import LOCK_NAME
-
             path = self.memo[("lock_path", feature)] = self.plans / feature / LOCK_NAME
         return path
 
@@ -125,7 +124,7 @@ class Workspace:
         return self.state / "cache" / "locks" if self.state.is_dir() else None
 
     def read_lock(self, feature: str) -> FeatureLock:
-        from devloop.provenance.lockfile import read_lock
+        from devloop.provenance.lockfile import read_lock  # lazy: off the path of a no-op doit and devloop --help
 
         return read_lock(self.lock_path(feature), feature, self.lock_cache)
 
@@ -138,27 +137,27 @@ class Workspace:
         return lock
 
     def write_lock(self, feature: str, lock: FeatureLock) -> None:
-        from devloop.provenance.lockfile import write_lock
+        from devloop.provenance.lockfile import write_lock  # lazy: off the path of a no-op doit and devloop --help
 
         write_lock(self.lock_path(feature), lock, self.lock_cache)
 
     @cached_property
     def verdicts(self) -> Verdicts:
         """The per-machine memo of settled statuses (see :mod:`devloop.provenance.verdicts`)."""
-        from devloop.provenance.verdicts import Verdicts
+        from devloop.provenance.verdicts import Verdicts  # lazy: off the path of a no-op doit and devloop --help
 
         return Verdicts(self.root, self.state, self._stamp)
 
     @cached_property
     def views(self) -> Verdicts:
         """The same memo for whole status rows (``devloop status``), in a file of its own."""
-        from devloop.provenance.verdicts import VIEWS, Verdicts
+        from devloop.provenance.verdicts import VIEWS, Verdicts  # lazy: off the path of a no-op doit and devloop --help
 
         return Verdicts(self.root, self.state, self._stamp, VIEWS)
 
     @cached_property
     def _stamp(self) -> tuple[str, bool]:
-        from devloop.provenance.verdicts import stamp_of
+        from devloop.provenance.verdicts import stamp_of  # lazy: off the path of a no-op doit and devloop --help
 
         return stamp_of(self.root, [packaged_templates_dir(), self.root / "templates"])
 
@@ -175,7 +174,7 @@ class Workspace:
     @cached_property
     def model(self) -> Config:
         """devloop.yaml validated by pydantic (errors name the file and field)."""
-        from devloop.config.load import load_config
+        from devloop.config.load import load_config  # lazy: loads pydantic
 
         return load_config(self.root)
 
@@ -223,6 +222,7 @@ def _say_refused(root: Path, names: list[str]) -> None:
     import re
     import sys
 
+    # lazy: off the path of a no-op doit and devloop --help
     from devloop.config.names import feature_name_problem, is_feature_name
 
     for name in sorted(names):
@@ -269,7 +269,7 @@ def _wrap(value: Any) -> Any:
 
 def confined(root: Path, rel: str) -> Path:
     """See :meth:`Workspace.confined`."""
-    from devloop.runtime.errors import DevloopError
+    from devloop.runtime.errors import DevloopError  # lazy: off the path of a no-op doit and devloop --help
 
     parts = Path(rel).parts
     if "\0" in rel or not rel or Path(rel).is_absolute() or ".." in parts:
@@ -286,6 +286,5 @@ def confined(root: Path, rel: str) -> Path:
 
 def _schema_stamp() -> str:
     """devloop's code as installed, without importing the schema (the cache exists to avoid pydantic)."""
-    from devloop.provenance.hashing import package_stamp
 
     return f":{package_stamp()[0]}"

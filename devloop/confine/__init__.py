@@ -10,6 +10,7 @@ one where bubblewrap cannot start. :mod:`devloop.confine.watch` joins them
 around one run; :mod:`devloop.runtime.journal` tells devloop's own writes
 from an agent's.
 
-May import the runtime modules (atomic writes, processes, locks); nothing
-here imports steps, agents or views.
+May import config and the runtime (atomic writes, processes, locks, the
+journal of devloop's own writes); nothing here imports steps, agents or
+views.
 """

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import devloop
+from devloop.config.workspace import packaged_templates_dir
+
 if TYPE_CHECKING:
     from devloop.config.workspace import Workspace
 
@@ -182,7 +185,6 @@ def control_files(ws: Workspace) -> frozenset[str]:
     cached = ws.memo.get("control-files")
     if cached is not None:
         return cached
-    from devloop.config.workspace import packaged_templates_dir
 
     out = set(CONTROL_FILES)
     packaged = packaged_templates_dir()
@@ -214,7 +216,6 @@ def installed(root: Path) -> tuple[str, ...]:
     An agent that could rewrite either would run its code in devloop's next
     process, with devloop's whole environment.
     """
-    import devloop
 
     out = []
     real_root = os.path.realpath(root)

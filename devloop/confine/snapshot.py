@@ -23,6 +23,8 @@ from pathlib import Path
 
 from devloop.confine.reach import Reach
 from devloop.runtime import journal
+from devloop.runtime.atomic import archive, atomic_write_bytes, remove
+from devloop.runtime.pids import alive
 
 COPY_BUDGET = 128 * 1024 * 1024  # bytes of content copied per snapshot
 COPY_MAX_FILE = 16 * 1024 * 1024  # a file larger than this is watched, not copied
@@ -38,7 +40,6 @@ def _runtime(rel: str, name: str) -> bool:
     temp = _TEMP.match(name)
     if temp is None:
         return False
-    from devloop.runtime.pids import alive
 
     return alive(int(temp.group(1)))
 
@@ -184,7 +185,6 @@ def put_back(
     is removed. What devloop itself appended meanwhile (``notes``: the
     ledger's lines of this window) is appended again to the restored file.
     """
-    from devloop.runtime.atomic import archive, atomic_write_bytes, remove
 
     root = snap.root
     out = PutBack()

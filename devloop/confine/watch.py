@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devloop.confine import bwrap, snapshot
-from devloop.confine.reach import IMPLEMENTER, JUDGE, PLANNER, Reach
-from devloop.runtime import journal
+from devloop.confine.reach import IMPLEMENTER, JUDGE, PLANNER, Reach, described
+from devloop.runtime import journal, wslock
+from devloop.runtime.atomic import atomic_write_bytes, atomic_write_text, remove
+from devloop.runtime.procs import run_in_group
 
 if TYPE_CHECKING:
     from devloop.config.workspace import Workspace
@@ -68,7 +70,6 @@ def _no_bwrap() -> str:
 
 def say_once(ws: Workspace, why: str) -> None:
     """Tell the run once that programs run unconfined (a line on stderr; devloop doctor says it too)."""
-    from devloop.runtime import wslock
 
     key = f"{wslock.holder(ws.state) or os.getpid()}"
     marker = ws.state / "sandbox.said"
@@ -80,7 +81,6 @@ def say_once(ws: Workspace, why: str) -> None:
     _warned.add(key)
     with contextlib.suppress(OSError):
         ws.ensure_state_dir()
-        from devloop.runtime.atomic import atomic_write_text
 
         atomic_write_text(marker, key + "\n", fsync=False)
     print(
@@ -103,7 +103,6 @@ class Outcome:
 
     def why(self, who: str) -> str:
         """One sentence for the record and the re-asked prompt."""
-        from devloop.confine.reach import described
 
         text = f"{who} changed files out of its reach: {described(self.refused)}"
         if self.undone:
@@ -151,7 +150,6 @@ class Box:
     @contextlib.contextmanager
     def watching(self) -> Iterator[Outcome]:
         """Surround one run (see the module docstring); the outcome is filled in when the block ends."""
-        from devloop.runtime import wslock
 
         kind = self.reach.kind
         confined = self.mode == BUBBLEWRAP
@@ -192,14 +190,12 @@ class Box:
         path = self.reach.root / self.reach.smoke_script
         if os.path.lexists(path):
             return None
-        from devloop.runtime.atomic import atomic_write_bytes
 
         atomic_write_bytes(path, b"", 0o755, fsync=False)
         return path
 
     def _settle(self, before: snapshot.Snapshot, mark: int, outcome: Outcome) -> None:
         """Sort the run's changes: in reach (its work), out of it (put back), bytecode (removed)."""
-        from devloop.runtime.atomic import remove
 
         after = before.walk_again()
         root = self.reach.root
@@ -236,8 +232,6 @@ def _bytecode(rel: str) -> bool:
 
 
 def _drop_if_empty(path: Path) -> None:
-    from devloop.runtime.atomic import remove
-
     with contextlib.suppress(OSError):
         if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
             remove(path)
@@ -248,7 +242,6 @@ def run(box: Box | None, argv: list[str], cwd: Path, env: dict[str, str], timeou
 
     Raises OSError when the program cannot start, like :func:`devloop.runtime.procs.run_in_group`.
     """
-    from devloop.runtime.procs import run_in_group
 
     if box is None:
         return run_in_group(argv, cwd, env, timeout), Outcome()

@@ -490,7 +490,7 @@ def parse_evaluation(text: str) -> Parsed:
     yaml_blocks = [b for b in blocks if b.info.lower() in ("yaml", "yml")]
     if len(yaml_blocks) != 1:
         return Parsed(UNPARSEABLE, f"expected exactly one fenced yaml block, found {len(yaml_blocks)}")
-    from devloop.runtime.safeyaml import YamlLimit, load
+    from devloop.runtime.safeyaml import YamlLimit, load  # lazy: loads yaml
 
     try:
         data = load(yaml_blocks[0].body)

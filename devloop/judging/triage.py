@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from devloop.judging.answers import UNPARSEABLE, Keyword, Parsed, mention_pattern, one_verdict
+from devloop.provenance.lockfile import now_iso
 from devloop.provenance.state import FeatureLock, Force
 
 ROUTES = {"deploy": "deploy_review", "code": "implement", "plan": "plan", "validation": "implement"}
@@ -29,7 +30,6 @@ def parse_route(text: str) -> Parsed:
 
 def apply_route(lock: FeatureLock, route: str, note: str) -> str:
     """Invalidate the one step the route names; it re-runs with the triage note in its prompt."""
-    from devloop.provenance.lockfile import now_iso
 
     step = ROUTES[route]
     reason = f"triage route {route} ({note})"

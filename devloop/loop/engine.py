@@ -13,13 +13,26 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from devloop.config.workspace import Workspace
+from devloop.after_deploy.gcpdetect import deploy_tree
+from devloop.config.workspace import CONFIG_FILE, Workspace
+from devloop.loop.advice import next_action
+from devloop.loop.targets import artifacts
+from devloop.provenance import LOCK_NAME
 from devloop.provenance.hashing import hash_file, hash_json, hash_output
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.staleness import Current, Status, assess
-from devloop.provenance.state import GATE, RUNNING, FeatureLock, Force, Gate, StepRecord, bounded
+from devloop.provenance.state import GATE, RUNNING, FeatureLock, Force, Gate, GateError, StepRecord, bounded
+from devloop.runtime import wslock
+from devloop.runtime.atomic import archive
+from devloop.runtime.envs import BASE_ENV
 from devloop.runtime.errors import DevloopError, StepFailed, UsageError
+from devloop.runtime.redact import redact
+from devloop.steps.base import GateStop, Waiting
+from devloop.steps.change import resting_on as change_deps
+from devloop.steps.person import forget_walks
+from devloop.steps.prompts import template_hash
 from devloop.steps.registry import STEPS, next_step, upstream_of
+from devloop.steps.run import StepRun
 
 
 @dataclass
@@ -62,8 +75,6 @@ def setup_key(ws: Workspace) -> str:
     A step that failed for its agents' setup (no key, a refused key, an unknown model, a missing
     program) is not asked again until this changes. Values are hashed together, never stored.
     """
-    from devloop.config.workspace import CONFIG_FILE
-    from devloop.runtime.envs import BASE_ENV
 
     names = set(BASE_ENV) | set(ws.config.env_allow)
     for agent in ws.config.agents.values():
@@ -82,7 +93,6 @@ def current(
     ws: Workspace, feature: str, step_name: str, lock: FeatureLock, outputs: list[str] | None = None
 ) -> Current:
     """The hashes the step would run with now; ``outputs`` overrides the recorded ones."""
-    from devloop.steps.prompts import template_hash
 
     step = STEPS[step_name]
     rec = lock.record(step_name)
@@ -141,8 +151,6 @@ def step_status(ws: Workspace, feature: str, step_name: str, lock: FeatureLock |
 
 
 def _run_alive(ws: Workspace) -> bool:
-    from devloop.runtime import wslock
-
     pid = wslock.holder(ws.state)
     if not pid or pid == os.getpid():
         return False
@@ -161,10 +169,6 @@ def resting_on(ws: Workspace, feature: str, step_name: str, lock: FeatureLock) -
     change set git's ignore rules and index. devloop.yaml and the templates
     are in the memo's stamp (:func:`devloop.provenance.verdicts.stamp_of`).
     """
-    from devloop.after_deploy.gcpdetect import deploy_tree
-    from devloop.loop.targets import artifacts
-    from devloop.provenance import LOCK_NAME
-    from devloop.steps.change import resting_on as change_deps
 
     step = STEPS[step_name]
     rec = lock.record(step_name)
@@ -204,8 +208,6 @@ def feature_view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     unless a step is running or was interrupted: that depends on processes,
     not files.
     """
-    from devloop.after_deploy.gcpdetect import deploy_tree
-    from devloop.loop.advice import next_action
 
     memo = ws.views
     key = f"{feature}:status"
@@ -242,7 +244,6 @@ def feature_status(ws: Workspace, feature: str, lock: FeatureLock | None = None)
 
 def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     """Bring one step of one feature up to date. Never raises for agent trouble."""
-    from devloop.runtime import wslock
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
@@ -333,10 +334,6 @@ def _adopt(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: 
 
 
 def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Current) -> Outcome:
-    from devloop.runtime.atomic import archive
-    from devloop.steps.base import GateStop, Waiting
-    from devloop.steps.run import StepRun
-
     step = STEPS[step_name]
     ws.config  # noqa: B018 - validate the full config before any agent call
     rec = lock.step(step_name)
@@ -355,8 +352,6 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
     attempt = rec.start(cur.inputs, resumable, now_iso())
     resumed = before is not None and attempt is before
     if not resumed:
-        from devloop.steps.person import forget_walks
-
         forget_walks(ws, feature, step_name)
     ws.write_lock(feature, lock)  # a run killed from here on reads as interrupted, and resumes
     run = StepRun(ws, feature, step, lock, rec)
@@ -373,8 +368,6 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
         return Outcome("gate", feature, step_name, artifact=g.artifact, next=nxt, calls=run.calls)
     except StepFailed as f:
         if f.fix:
-            from devloop.runtime.redact import redact
-
             run.attempt.blocked = {"fix": redact(f.fix), "setup": setup_key(ws)}
         _stop(ws, run, rec.fail, str(f))
         nxt = f.next or (
@@ -439,8 +432,6 @@ def _names(paths: list[str], shown: int = 3) -> str:
 
 
 def _stop(ws: Workspace, run: Any, transition: Any, detail: str) -> None:
-    from devloop.runtime.redact import redact
-
     run.record.count_calls(run.calls)
     transition(redact(detail))
     ws.write_lock(run.feature, run.lock)
@@ -453,7 +444,6 @@ def force(
 
     ``seed`` starts the attempt's scratch (``{"fresh": True}``: implement forgets earlier implementations).
     """
-    from devloop.runtime import wslock
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
@@ -468,8 +458,6 @@ def drifted(ws: Workspace, feature: str) -> list[str]:
 
 def approve(ws: Workspace, feature: str, gate: str, by: str) -> Gate:
     """Stamp a waiting gate as approved, only when what it shows is still what the step would pass."""
-    from devloop.provenance.state import GateError
-    from devloop.runtime import wslock
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)

@@ -12,10 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devloop.after_deploy.checks.parse import parse_check_block
+from devloop.after_deploy.runs import new_run_dir
 from devloop.config.workspace import Workspace
+from devloop.loop.engine import execute
 from devloop.provenance.lockfile import now_iso
-from devloop.runtime.atomic import append_bytes
+from devloop.provenance.state import Force
+from devloop.runtime import wslock
+from devloop.runtime.atomic import append_bytes, atomic_write_text
+from devloop.runtime.durations import format_duration, parse_duration
 from devloop.runtime.errors import UsageError
+from devloop.steps.prompts import read_text
+from devloop.steps.smoke import block_cache, check_context
 
 
 def watch(
@@ -27,12 +35,7 @@ def watch(
     sleep: Callable[[float], None],
 ) -> tuple[str, bool]:
     """Evaluate the triggers every interval; returns what to print and whether one fired."""
-    from devloop.after_deploy.checks.parse import parse_check_block
-    from devloop.after_deploy.checks.runner import evaluate_triggers
-    from devloop.runtime import wslock
-    from devloop.runtime.durations import format_duration, parse_duration
-    from devloop.steps.prompts import read_text
-    from devloop.steps.smoke import block_cache, check_context
+    from devloop.after_deploy.checks.runner import evaluate_triggers  # lazy: loads jinja2
 
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
@@ -49,7 +52,6 @@ def watch(
         raise UsageError(
             "no monitoring window: add `monitoring: {duration: 30m, interval: 1m}` or pass --duration/--interval"
         )
-    from devloop.after_deploy.runs import new_run_dir
 
     rundir = ws.root / new_run_dir(ws, feature)
     log = rundir / "monitor.log"
@@ -96,10 +98,6 @@ def _fired(ws: Workspace, feature: str, rundir: Path, fired: list[str], results:
     run is, whether or not a rollback command is configured.
     """
     import json
-
-    from devloop.loop.engine import execute
-    from devloop.provenance.state import Force
-    from devloop.runtime.atomic import atomic_write_text
 
     rel = ws.rel(rundir)
     log = (rundir / "monitor.log").read_text(encoding="utf-8")

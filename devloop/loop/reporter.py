@@ -13,14 +13,17 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from devloop.loop.doitrun import FAST, NOT_DEPLOYED, command_line
+from devloop.runtime.redact import RedactingStream
+from devloop.runtime.standpoint import from_here, person_dir
+from devloop.steps.order import SUMMARIES
+
 
 class DevloopReporter:
     desc = "Step/Artifact/Next after each devloop step"
 
     def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
         from doit.reporter import ConsoleReporter
-
-        from devloop.runtime.redact import RedactingStream
 
         self.out = RedactingStream(outstream)  # an agent's answer quoted in a detail never shows a secret
         self.console = ConsoleReporter(outstream, options)  # the user's own tasks print as doit prints them
@@ -32,15 +35,10 @@ class DevloopReporter:
         self.stopped: set[str] = set()  # features whose stop was already reported
         from pathlib import Path
 
-        from devloop.loop.doitrun import command_line
-        from devloop.runtime.standpoint import person_dir
-
         self.root = Path.cwd()  # doit runs from the folder of dodo.py: the workspace root
         self.here = person_dir(self.root, command_line())
 
     def _say(self, text: str) -> None:
-        from devloop.runtime.standpoint import from_here
-
         self.out.write(from_here(text, self.root, self.here))
 
     def _three(self, o: dict[str, Any]) -> None:
@@ -144,7 +142,6 @@ class DevloopReporter:
             self.console.complete_run()  # the user's failures, summed up as doit does
             if not self.printed and not self.uptodate and not self.errors:
                 return  # only the user's tasks ran: nothing of devloop's to say
-        from devloop.loop.doitrun import FAST, NOT_DEPLOYED
 
         self.uptodate += FAST.get("settled", 0)  # steps the fast path proved up to date without building them
         if NOT_DEPLOYED:
@@ -165,6 +162,5 @@ class DevloopReporter:
 
 def ours(task: Any) -> bool:
     """One of the loop's tasks (``<step>`` or ``<step>:<feature>``), not one of the user's own."""
-    from devloop.steps.order import SUMMARIES
 
     return str(getattr(task, "name", "")).split(":", 1)[0] in SUMMARIES

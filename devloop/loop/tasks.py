@@ -27,6 +27,8 @@ from doit.dependency import MD5Checker, UptodateCalculator
 from devloop.config.workspace import Workspace
 from devloop.loop.doitrun import FAST, NOT_DEPLOYED, command_line
 from devloop.loop.targets import artifacts
+from devloop.provenance import LOCK_NAME, gitclean
+from devloop.provenance.hashing import COUNTS
 from devloop.steps.order import DEFAULT, ORDER, SUMMARIES, doit_dep
 
 if TYPE_CHECKING:
@@ -87,8 +89,8 @@ class LockUpToDate(UptodateCalculator):
         Judged only when asked (doit formats an uptodate entry for ``info``
         alone), from the verdict memo when the run already settled it.
         """
-        from devloop.loop.engine import judged
-        from devloop.provenance.staleness import LABELS
+        from devloop.loop.engine import judged  # lazy: off the path of a no-op doit and devloop --help
+        from devloop.provenance.staleness import LABELS  # lazy: off the path of a no-op doit and devloop --help
 
         try:
             st = judged(_workspace(self.root), self.feature, self.step)
@@ -121,7 +123,7 @@ class LockUpToDate(UptodateCalculator):
         return fresh
 
     def _fresh(self) -> bool:
-        from devloop.runtime import wslock
+        from devloop.runtime import wslock  # lazy: off the path of a no-op doit and devloop --help
 
         wslock.watch_forks()  # before doit forks a worker: workers die with this process
         ws = _workspace(self.root)
@@ -138,10 +140,9 @@ class LockUpToDate(UptodateCalculator):
 
     def _judge(self, ws: Workspace) -> bool:
         """The slow way: the lock and content hashes; a settled answer is kept for the next run."""
-        from devloop.loop.engine import judged
-        from devloop.provenance import LOCK_NAME
-        from devloop.runtime import wslock
-        from devloop.runtime.errors import DevloopError
+        from devloop.loop.engine import judged  # lazy: off the path of a no-op doit and devloop --help
+        from devloop.runtime import wslock  # lazy: off the path of a no-op doit and devloop --help
+        from devloop.runtime.errors import DevloopError  # lazy: off the path of a no-op doit and devloop --help
 
         try:
             if self.step == "smoke" and not ws.read_lock_shared(self.feature).deploy:
@@ -182,8 +183,8 @@ def _stop(exc: DevloopError) -> NoReturn:
     up-to-date group task) before it exits, and they wait for work that never
     comes: so they are stopped here first.
     """
-    from devloop.runtime import interrupts, wslock
-    from devloop.runtime.redact import redact
+    from devloop.runtime import interrupts, wslock  # lazy: off the path of a no-op doit and devloop --help
+    from devloop.runtime.redact import redact  # lazy: off the path of a no-op doit and devloop --help
 
     print(f"devloop: error: {redact(str(exc))}", file=sys.stderr, flush=True)
     interrupts.stop_workers(grace=5.0, gently=wslock.holding())
@@ -204,8 +205,8 @@ def run_step(root: str, feature: str, step: str) -> Any:
     """doit action: bring one step up to date; the outcome goes to the reporter as task values."""
     from doit.exceptions import TaskFailed
 
-    from devloop.loop.engine import Outcome, execute
-    from devloop.runtime.errors import DevloopError
+    from devloop.loop.engine import Outcome, execute  # lazy: off the path of a no-op doit and devloop --help
+    from devloop.runtime.errors import DevloopError  # lazy: off the path of a no-op doit and devloop --help
 
     ws = Workspace(Path(root))  # fresh: never reuse a config or lock read before the lock was taken
     try:
@@ -214,7 +215,7 @@ def run_step(root: str, feature: str, step: str) -> Any:
     except DevloopError as exc:
         outcome = Outcome("error", feature, step, detail=str(exc), next="doit  (after fixing the cause above)")
     except KeyboardInterrupt:
-        from devloop.runtime import procs
+        from devloop.runtime import procs  # lazy: off the path of a no-op doit and devloop --help
 
         procs.stop_all()
         print(
@@ -241,7 +242,7 @@ def _smoke_failure(ws: Workspace, outcome: Any) -> Any:
     """
     from dataclasses import replace
 
-    from devloop.steps.smoke import unsettled_failure
+    from devloop.steps.smoke import unsettled_failure  # lazy: off the path of a no-op doit and devloop --help
 
     why = unsettled_failure(ws, outcome.feature, outcome.kind, outcome.artifact)
     if why is None:
@@ -385,8 +386,10 @@ def merged_config(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any
 
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
-    from devloop.loop.reporter import DevloopReporter
-    from devloop.runtime import interrupts, wslock
+    from devloop.loop.reporter import DevloopReporter  # lazy: off the path of a no-op doit and devloop --help
+    from devloop.runtime import interrupts, wslock  # lazy: off the path of a no-op doit and devloop --help
+
+    # lazy: off the path of a no-op doit and devloop --help
     from devloop.runtime.errors import ConfigError, DevloopError
 
     interrupts.install()
@@ -422,8 +425,6 @@ def setup(namespace: dict[str, Any]) -> None:
         if settled is not None:  # every step proven up to date: doit gets the group tasks only
             FAST["settled"] = settled
             if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
-                from devloop.provenance.hashing import COUNTS
-
                 files = f"; {COUNTS['read']} files hashed, {COUNTS['git']} proven by git's index"
                 print(f"devloop: fast path ({settled} steps proven up to date{files})", file=sys.stderr)
             yield from ({"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER if s != "smoke")
@@ -468,8 +469,6 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     settled = 0
     memo = ws.verdicts
     if not memo.entries:  # a fresh clone, a new machine, an upgrade: let git vouch for unchanged files
-        from devloop.provenance import gitclean
-
         gitclean.enable(ws.root)
     memo.defer()  # what is judged here is kept at the end, each file stat'ed once
     try:
@@ -481,6 +480,8 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
                     # judged from the lock (and kept in the memo when settled); the first step that is not
                     # up to date sends the run to the full graph, which judges it again
                     from devloop.loop.engine import judged  # here: a no-op the memo proves never loads the steps
+
+                    # lazy: off the path of a no-op doit and devloop --help
                     from devloop.runtime.errors import DevloopError
 
                     try:

@@ -126,7 +126,7 @@ def lookup(path: str, key: Key) -> str | None:
 
 def load(root: Path) -> Index | None:
     """git's index of the work tree holding ``root`` (its entries below ``root``); None when git cannot tell."""
-    from devloop.runtime import gitsafe
+    from devloop.runtime import gitsafe  # lazy: off the path of a no-op doit and devloop --help
 
     where = gitsafe.run(root, ["rev-parse", "--git-path", "index"], timeout=30)
     if where is None or where.returncode != 0:

@@ -8,14 +8,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from devloop.provenance.lockfile import now_iso
+from devloop.runtime.atomic import append_bytes
+from devloop.runtime.redact import redact, secret_values
+
 LEDGER = "runs/ledger.jsonl"
 
 
 def append(root: Path, entry: dict[str, Any]) -> None:
     """Append one JSON line with O_APPEND so concurrent writers never interleave a line."""
-    from devloop.provenance.lockfile import now_iso
-    from devloop.runtime.atomic import append_bytes
-    from devloop.runtime.redact import redact, secret_values
 
     secrets = secret_values()
     clean = {k: redact(v, secrets) if isinstance(v, str) else v for k, v in entry.items()}

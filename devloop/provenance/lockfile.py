@@ -33,6 +33,7 @@ from devloop.provenance.migrate import migrate_v1
 from devloop.provenance.state import VERSION, FeatureLock
 from devloop.runtime.atomic import atomic_write_text
 from devloop.runtime.errors import CorruptLock
+from devloop.runtime.redact import redact
 
 READABLE = (1, VERSION)  # version 1 locks are migrated when read
 HEADER = "# devloop.lock: provenance written by devloop. Commit it; do not edit by hand.\n"
@@ -348,8 +349,6 @@ def _shown(path: Path) -> str:
 
 
 def _redacted(value: Any) -> Any:
-    from devloop.runtime.redact import redact
-
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
@@ -366,7 +365,6 @@ def dump_lock(lock: FeatureLock) -> str:
 
 def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> None:
     """Write the lock (redacted: it is committed) and its JSON cache of what was written."""
-    from devloop.runtime.redact import redact
 
     _paired(lock)
     text = dump_lock(lock)

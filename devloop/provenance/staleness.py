@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from devloop.provenance.hashing import MISSING, short
+from devloop.provenance.state import DONE, FAILED, GATE, INTERRUPTED, NEW, RUNNING, WAITING
 
 if TYPE_CHECKING:
     from devloop.provenance.state import StepRecord
@@ -60,7 +61,6 @@ class Status:
 
 def assess(record: StepRecord | None, cur: Current, artifacts: dict[str, dict]) -> Status:
     """Compare a step's lock ``record`` with ``cur``; ``artifacts`` is the lock's registry."""
-    from devloop.provenance.state import DONE, FAILED, GATE, INTERRUPTED, NEW, RUNNING, WAITING
 
     if record is None or (record.state == NEW and record.force is None):
         return Status("new", ["never run"])

@@ -38,6 +38,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from devloop.provenance.migrate import migrate_v1
+
 VERSION = 2
 
 NEW, RUNNING, DONE, WAITING, GATE, FAILED, INTERRUPTED = (
@@ -494,8 +496,6 @@ class FeatureLock:
     @classmethod
     def from_dict(cls, d: dict[str, Any], feature: str) -> FeatureLock:
         if d.get("version") == 1:
-            from devloop.provenance.migrate import migrate_v1
-
             d = migrate_v1(d)
         known = {"version", "feature", "artifacts", "steps", "gates", "deploy", "smoke", "blobs"}
         steps = d.get("steps") if isinstance(d.get("steps"), dict) else {}

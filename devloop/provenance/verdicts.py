@@ -53,7 +53,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devloop import __version__
 from devloop.provenance.hashing import OBSERVED, RACY_NS, key_of, key_text, package_stamp
+from devloop.runtime.atomic import atomic_write_text
 
 FILE = "verdicts.json"  # the steps' answers and doit targets: what an up-to-date doit reads
 VIEWS = "views.json"  # whole status rows: what devloop status reads (kept apart: doit never loads them)
@@ -84,7 +86,6 @@ def stamp_of(root: Path, templates: list[Path]) -> tuple[str, bool]:
     packaged ones and a workspace's overrides): cheaper to check once per
     run than with every answer.
     """
-    from devloop import __version__
 
     limit = STARTED_NS - RACY_NS
     code, latest = package_stamp()
@@ -269,7 +270,6 @@ class Verdicts:
         """Write the memo back (compacted to the paths still used) when it changed; never fails the run."""
         if not self.dirty or not self.keeps:
             return
-        from devloop.runtime.atomic import atomic_write_text
 
         used = sorted({i for _, deps in self.entries.values() for i in deps})
         renumber = {old: new for new, old in enumerate(used)}

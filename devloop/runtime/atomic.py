@@ -86,7 +86,7 @@ def sweep_temp_files(root: Path) -> list[Path]:
 
 
 def _stale_temp(path: Path, root: Path) -> bool:
-    from devloop.runtime.pids import alive
+    from devloop.runtime.pids import alive  # lazy: off the path of a no-op doit and devloop --help
 
     named = _TEMP.fullmatch(path.name)
     if named:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devloop.runtime import interrupts
+from devloop.runtime.atomic import atomic_write_text, remove
+from devloop.runtime.pids import alive
 
 KILL_GRACE_S = 2.0  # between SIGTERM and SIGKILL
 DRAIN_S = 0.5  # how long to keep reading pipes once the program has ended and its group is killed
@@ -376,8 +378,6 @@ def _record(pgid: int, argv: list[str]) -> None:
         return
     import json
 
-    from devloop.runtime.atomic import atomic_write_text
-
     entry = {"pgid": pgid, "start": _start_time(pgid), "owner": os.getpid(), "program": Path(argv[0]).name}
     with contextlib.suppress(OSError):
         _groups_dir.mkdir(parents=True, exist_ok=True)
@@ -386,8 +386,6 @@ def _record(pgid: int, argv: list[str]) -> None:
 
 def _unrecord(pgid: int) -> None:
     if _groups_dir is not None:
-        from devloop.runtime.atomic import remove
-
         with contextlib.suppress(OSError):
             remove(_groups_dir / f"{pgid}.json")
 
@@ -400,8 +398,6 @@ def end_leftovers(state_dir: Path) -> list[str]:
     reused pid is left alone), or, the leader gone, members still in it.
     """
     import json
-
-    from devloop.runtime.pids import alive
 
     folder = state_dir / GROUPS
     try:

@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from devloop.runtime import journal
+from devloop.runtime import journal, procs
+from devloop.runtime.atomic import sweep_temp_files
 from devloop.runtime.errors import WorkspaceBusy
 from devloop.runtime.pids import alive
 
@@ -71,8 +72,6 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
     key.mkdir(parents=True, exist_ok=True)
     parent = _parent_run()
     if parent is not None and _join(key, parent):
-        from devloop.runtime import procs
-
         procs.track_groups(key)
         journal.start(key.parent, key, fresh=False)
         return
@@ -87,8 +86,6 @@ def acquire(state_dir: Path, wait: bool | None = None, poll: float = 0.2) -> Non
     watch_forks()
     atexit.register(_release, key, fd, os.getpid())
     _wait_for_workers(key)
-    from devloop.runtime import procs
-    from devloop.runtime.atomic import sweep_temp_files
 
     for line in procs.end_leftovers(key):  # before this run starts any agent of its own
         _say(line)

@@ -23,8 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from devloop.agents.base import AgentRequest
 from devloop.confine import reach as R
+from devloop.confine.watch import Box, Outcome, SandboxUnavailable
+from devloop.judging.answers import parse_file_blocks
 from devloop.runtime.atomic import archive
 from devloop.runtime.errors import StepFailed
+from devloop.steps import person
 from devloop.steps.files import has_text
 
 if TYPE_CHECKING:
@@ -34,7 +37,6 @@ if TYPE_CHECKING:
 
 def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str], watch: list[str]) -> tuple[Any, list[str]]:
     """One attempt by one agent; returns its result and the files it changed (in its reach)."""
-    from devloop.steps import person
 
     if _is_manual(agent):
         return person.call(run, agent, req, expected)
@@ -60,7 +62,6 @@ def confined(run: StepRun, agent: Any, req: AgentRequest, reach: R.Reach, show: 
     :class:`devloop.confine.watch.Outcome`) and, when it wrote out of its
     reach, the reason in one sentence.
     """
-    from devloop.confine.watch import Outcome
 
     if not getattr(agent, "runs_a_program", False):  # an HTTP endpoint, a person, recorded answers
         return run.invoke(agent, req, show=show), Outcome(), ""
@@ -72,7 +73,6 @@ def confined(run: StepRun, agent: Any, req: AgentRequest, reach: R.Reach, show: 
 
 def box_for(run: StepRun, agent: Any, reach: R.Reach) -> Box:
     """The confinement of ``agent``'s program: its ``sandbox`` setting, else the workspace's."""
-    from devloop.confine.watch import Box, SandboxUnavailable
 
     cfg = getattr(agent, "config", None)
     setting = getattr(cfg, "sandbox", None) or run.ws.config.sandbox
@@ -92,7 +92,6 @@ def _prepare(run: StepRun, req: AgentRequest, expected: list[str], watch: list[s
 
 def _write_blocks(run: StepRun, reach: R.Reach, text: str, call_id: str, role: str) -> list[str]:
     """Write a text-only agent's ``file=`` blocks, all or none: one path out of reach refuses the answer."""
-    from devloop.judging.answers import parse_file_blocks
 
     try:
         files = parse_file_blocks(text)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from devloop.steps.order import SUMMARIES
+
 if TYPE_CHECKING:
     from devloop.config.workspace import Workspace
     from devloop.judging.answers import Parsed
@@ -85,7 +87,6 @@ class Step:
     @property
     def summary(self) -> str:
         """One line for `doit list` (kept in :mod:`devloop.steps.order`, which the task graph reads)."""
-        from devloop.steps.order import SUMMARIES
 
         return SUMMARIES.get(self.name, "")
 

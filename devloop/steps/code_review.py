@@ -22,7 +22,7 @@ from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.runtime.errors import StepFailed
 from devloop.steps.base import Ask, AskResult, Done, Step, waiting_on
-from devloop.steps.change import Shown, change_of, code_files, fit
+from devloop.steps.change import Shown, change_of, code_files, fit, is_loop_file
 from devloop.steps.change import diff as change_diff
 from devloop.steps.change import notes as change_notes
 from devloop.steps.change import shown as change_shown
@@ -299,7 +299,6 @@ def _excerpt(ws: Workspace, c: P.Claim) -> str | None:
 
 def _pointed_at(ws: Workspace, blocking: list[dict[str, Any]]) -> list[str]:
     """The workspace files the blocking findings name, in their order (a person fixing by hand edits these)."""
-    from devloop.steps.change import is_loop_file
 
     named = [c.get("file") for c in blocking]
     return [

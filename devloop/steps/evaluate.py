@@ -45,7 +45,7 @@ def validated(ws: Workspace) -> Any:
         parsed = parse_evaluation(text)
         if not parsed.ok:
             return parsed
-        from devloop.runtime.safeyaml import load
+        from devloop.runtime.safeyaml import load  # lazy: loads yaml
 
         block = re.search(r"```ya?ml\n(.*?)```", text, re.S)
         data = load(block.group(1)) if block else {}

@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from devloop.config.workspace import Workspace
+from devloop.confine import watch
+from devloop.confine.reach import for_author
 from devloop.provenance.state import FeatureLock
 from devloop.runtime import gitsafe
 from devloop.runtime.atomic import atomic_write_text
+from devloop.runtime.envs import allow_listed
+from devloop.runtime.procs import last_line
 from devloop.runtime.redact import redact
 from devloop.steps.base import Done, Step
 from devloop.steps.change import code_files
@@ -165,7 +169,6 @@ def _red(gates: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def git_head(root: Path) -> str | None:
     """The commit the implementation starts from, so reviewers can see the whole diff."""
-    from devloop.runtime import gitsafe
 
     return gitsafe.head(root)
 
@@ -213,11 +216,6 @@ def run_gates(run: StepRun, label: str = "implement") -> list[dict[str, Any]]:
     last 30 lines, which prompts and reviews.md show.
     """
     import datetime as dt
-
-    from devloop.confine import watch
-    from devloop.confine.reach import for_author
-    from devloop.runtime.envs import allow_listed
-    from devloop.runtime.procs import last_line
 
     policy = run.ws.config.steps.implement
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

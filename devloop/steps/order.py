@@ -39,7 +39,7 @@ def next_step(name: str) -> str | None:
 
 
 def check_step(name: str) -> str:
-    from devloop.runtime.errors import UsageError
+    from devloop.runtime.errors import UsageError  # lazy: off the path of a no-op doit and devloop --help
 
     if name not in SUMMARIES:
         raise UsageError(f"unknown step {name!r}; steps are: {', '.join(ORDER)}")

@@ -28,6 +28,7 @@ from devloop.confine.snapshot import walk
 from devloop.provenance.hashing import hash_file
 from devloop.runtime.atomic import atomic_write_text, remove
 from devloop.steps.base import Waiting
+from devloop.steps.change import is_loop_file, listing, matching
 
 if TYPE_CHECKING:
     from devloop.config.workspace import Workspace
@@ -97,7 +98,6 @@ def _tools(rel: str) -> bool:
 
 def _seen_by_git(ws: Workspace, paths: set[str]) -> set[str]:
     """The paths git does not ignore: a person's ignored files (a .env with their keys) are never shown to models."""
-    from devloop.steps.change import listing
 
     listed = listing(ws, sorted(p for p in paths if os.path.lexists(ws.root / p)))
     if listed is None:
@@ -187,7 +187,6 @@ def _taken(ws: Workspace, feature: str, paths: set[str]) -> None:
 
 def _by_change(run: StepRun, rel: str, features: list[str]) -> str | None:
     """The one feature among ``features`` whose change already holds ``rel`` (a fix round of its code), or None."""
-    from devloop.steps.change import is_loop_file
 
     if is_loop_file(rel):
         return None
@@ -201,7 +200,6 @@ def _by_change(run: StepRun, rel: str, features: list[str]) -> str | None:
 
 def _by_paths(ws: Workspace, rel: str, features: list[str]) -> str | None:
     """The one feature among ``features`` whose ``paths:`` select ``rel``, or None."""
-    from devloop.steps.change import matching
 
     view = ws.config_view.get("features", {})
     hits = [f for f in features if matching(list((view.get(f) or {}).get("paths") or []), [rel])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from devloop.config.workspace import Workspace
 from devloop.provenance.state import FeatureLock
+from devloop.runtime.errors import DevloopError
 from devloop.steps.base import Done, Step
 from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
@@ -50,7 +51,6 @@ def block_problem(ws: Workspace, validation: str) -> str | None:
     rather than the smoke run after a deploy.
     """
     from devloop.after_deploy.checks.parse import parse_check_block  # the light path first: pydantic only when it must
-    from devloop.runtime.errors import DevloopError
 
     try:
         parse_check_block(read_text(ws, validation), validation)

@@ -20,6 +20,8 @@ from typing import Any
 
 from devloop.config.workspace import Workspace, packaged_templates_dir
 from devloop.provenance.hashing import hash_bytes
+from devloop.runtime.atomic import atomic_write_bytes
+from devloop.runtime.errors import DevloopError
 
 
 def template_hash(ws: Workspace, names: tuple[str, ...]) -> str:
@@ -80,8 +82,6 @@ def _bytecode_cache(folder: str) -> Any:
     import io
 
     import jinja2
-
-    from devloop.runtime.atomic import atomic_write_bytes
 
     class Cache(jinja2.FileSystemBytecodeCache):
         def dump_bytecode(self, bucket: Any) -> None:
@@ -164,6 +164,7 @@ def reader_context(ws: Workspace, name: str) -> dict[str, Any]:
 
 def check_vocabulary() -> dict[str, list[str]]:
     """What ``expect:``/``fire_when:`` and value templates may use, from the expression sandbox itself."""
+    # lazy: loads jinja2
     from devloop.after_deploy.checks.expr import FAST_FILTERS, FILTERS, FUNCTIONS, METHODS, TEMPLATE_NAMES, WINDOW_NAMES
 
     return {
@@ -185,8 +186,6 @@ def render(ws: Workspace, name: str, **context: Any) -> str:
     try:
         return env.get_template(name).render(**values)
     except jinja2.TemplateError as exc:
-        from devloop.runtime.errors import DevloopError
-
         raise DevloopError(f"template {name}: {exc}") from None
 
 

@@ -31,7 +31,7 @@ def risk_tags(plan_text: str) -> list[str]:
     m = _FRONT.match(plan_text)
     if not m:
         return []
-    from devloop.runtime.safeyaml import YamlLimit, load
+    from devloop.runtime.safeyaml import YamlLimit, load  # lazy: loads yaml
 
     try:
         data = load(m.group(1))

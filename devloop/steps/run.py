@@ -16,18 +16,26 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from devloop.agents import build_agent
 from devloop.agents.base import AgentRequest, CallStatus, RoleKind
+from devloop.confine import reach as R
+from devloop.confine.reach import for_judge
+from devloop.provenance import ledger
 from devloop.provenance.hashing import MISSING, hash_content, hash_file
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.state import Attempt, FeatureLock, StepRecord, Wait
+from devloop.runtime import procs
 from devloop.runtime.atomic import archive, atomic_write_text
 from devloop.runtime.errors import StepFailed
+from devloop.runtime.progress import agent_progress
 from devloop.runtime.redact import redact
 from devloop.runtime.words import count
 from devloop.steps import author_call
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
 from devloop.steps.change import forget as forget_change
 from devloop.steps.files import has_text
+from devloop.steps.person import forget_walks
+from devloop.steps.prompts import fenced, read_text
 
 if TYPE_CHECKING:
     from devloop.config.workspace import Workspace
@@ -92,8 +100,6 @@ class StepRun:
         return None
 
     def _remember(self, call_id: str, outputs: dict[str, str], data: dict[str, Any]) -> None:
-        from devloop.steps.person import forget_walks
-
         with self._mutex:
             self.attempt.remember(call_id, outputs, data)
             self.save()
@@ -143,15 +149,11 @@ class StepRun:
 
     # -- agent calls ------------------------------------------------------
     def _agent(self, role: str, agent_name: str | None = None) -> Any:
-        from devloop.agents import build_agent
-
         cfg = self.ws.config
         name = agent_name or _role_agent(self.ws, role)
         return build_agent(name, cfg.agents[name], cfg.env_allow)
 
     def invoke(self, agent: Any, request: AgentRequest, show: bool = True) -> Any:
-        from devloop.runtime.progress import agent_progress
-
         label = f"{self.step.name}:{self.feature} {request.call_id} -> {agent.name}"
         if agent.model:
             label += f" ({agent.model})"
@@ -178,8 +180,6 @@ class StepRun:
         return result
 
     def _ledger(self, agent: Any, req: AgentRequest, status: str, seconds: float, result: Any, detail: Any) -> None:
-        from devloop.provenance import ledger
-
         usage = result.usage if result is not None else {}
         ledger.append(
             self.ws.root,
@@ -204,8 +204,6 @@ class StepRun:
     def _request(self, role: str, kind: RoleKind, call_id: str, prompt: str, rnd: int, **kw: Any) -> AgentRequest:
         rej = self.attempt.rejected.get(call_id)
         if rej is not None:
-            from devloop.steps.prompts import fenced
-
             prompt += REJECTED_NOTE.format(reason=fenced(rej.reason, "why"))
         limit = self.ws.config.max_prompt_chars
         if len(prompt) > limit:
@@ -270,8 +268,6 @@ class StepRun:
         """
         from concurrent.futures import ThreadPoolExecutor, wait
 
-        from devloop.runtime.progress import agent_progress
-
         results: list[AskResult | None] = [None] * len(asks)
         todo = []
         for i, a in enumerate(asks):
@@ -291,8 +287,6 @@ class StepRun:
                     for future, i in futures.items():
                         results[i] = future.result()
                 except BaseException:
-                    from devloop.runtime import procs
-
                     procs.stop_all()  # the workers' agents: stop them before waiting for the workers
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
@@ -308,7 +302,6 @@ class StepRun:
         req = self._request(
             a.role, RoleKind.JUDGE, a.call_id, a.prompt, a.rnd, answer_path=a.answer_path, before=tuple(before.items())
         )
-        from devloop.confine.reach import for_judge
 
         result, seen, why = author_call.confined(self, agent, req, for_judge(self.ws.root), show)
         if seen.refused:  # a judge's program wrote in the workspace: its answer does not count
@@ -461,7 +454,6 @@ class StepRun:
 
     def _theirs(self, role: str, expected: list[str], watch: list[str]) -> list[str]:
         """What a person answering an author call may change: its files, and the step's inputs in the role's reach."""
-        from devloop.confine import reach as R
 
         reach = R.for_author(self.ws, self.feature, role, expected, owner="you")
         inputs = [p for p in self.step.inputs(self.ws, self.feature, self.lock) if reach.why_not(p) is None]
@@ -469,7 +461,6 @@ class StepRun:
 
     def triage_note(self) -> str:
         """The triage note that sent the loop back to this step, if any (it lives as long as the attempt)."""
-        from devloop.steps.prompts import read_text
 
         return read_text(self.ws, self.attempt.note) if self.attempt.note else ""
 

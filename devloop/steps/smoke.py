@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from devloop.after_deploy.checks.parse import parse_check_block
 from devloop.after_deploy.deploys import commands, run_configured, stamp_hash
 from devloop.after_deploy.gcpdetect import deploy_files
 from devloop.after_deploy.runs import new_run_dir
@@ -27,6 +28,7 @@ from devloop.runtime.envs import allow_listed
 from devloop.runtime.errors import DevloopError, StepFailed
 from devloop.runtime.redact import redact
 from devloop.steps.base import Done, Step, Waiting
+from devloop.steps.code_review import git_diff
 from devloop.steps.plan import block_problem
 from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
@@ -171,8 +173,7 @@ def describe_counts(c: dict[str, Any]) -> str:
 
 def check_deploy(ws: Workspace, feature: str, deploy: dict[str, Any], rundir: Path) -> dict[str, Any]:
     """Run the smoke script, the checks and the triggers once; write smoke.log and result.json."""
-    from devloop.after_deploy.checks.parse import parse_check_block
-    from devloop.after_deploy.checks.runner import evaluate_triggers, run_checks
+    from devloop.after_deploy.checks.runner import evaluate_triggers, run_checks  # lazy: loads jinja2
 
     lines = [f"# smoke {feature}: deploy #{deploy['id']} version {deploy.get('version')} at {deploy.get('at')}"]
     script = _script(ws, feature, rundir, lines)
@@ -217,7 +218,7 @@ def block_cache(ws: Workspace, feature: str) -> Path | None:
 
 def check_context(ws: Workspace, feature: str, deploy: dict[str, Any], now: Any) -> Any:
     """Where, when and with which allowances (environment, http methods) the feature's checks run."""
-    from devloop.after_deploy.checks.base import CheckContext
+    from devloop.after_deploy.checks.base import CheckContext  # lazy: loads jinja2
 
     return CheckContext(
         ws.root,
@@ -296,7 +297,6 @@ def triage(run: StepRun, rundir: str, outcome: dict[str, Any]) -> tuple[str, str
     """Ask the triage agent for a route; for ``validation`` the planner fixes validation.md right away."""
     ws, f = run.ws, run.feature
     note = f"{rundir}/triage.md"
-    from devloop.steps.code_review import git_diff
 
     base = run.lock.data("implement").get("base_commit")
     prompt = render(

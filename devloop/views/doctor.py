@@ -13,8 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devloop.agents import build_agent
 from devloop.agents.base import AgentRequest, RoleKind
+from devloop.agents.command import CommandAgent
 from devloop.config.models import LIST_ROLES, SINGLE_ROLES
+from devloop.config.workspace import AttrView
+from devloop.confine import watch
+from devloop.confine.reach import for_judge
+from devloop.confine.watch import Box, SandboxUnavailable, choose
+from devloop.judging.rendered import set_aside_reasoning
 from devloop.runtime.procs import last_line
 
 OPTIONAL_ROLES = ("implementer_rotation", "adhoc")
@@ -44,7 +51,6 @@ def probe_token() -> str:
 def token_answered(text: str, token: str) -> bool:
     """Whether ``text`` is exactly ``token``: after a leading ``<think>`` block, with only whitespace, backticks
     or quotes around it."""
-    from devloop.judging.rendered import set_aside_reasoning
 
     answer, problem = set_aside_reasoning(text or "")
     return problem is None and answer.strip(_WRAPPING) == token
@@ -78,9 +84,6 @@ def check_agent(
             return AgentCheck(name, kind, False, f"environment variable {cfg.api_key_env} is not set")
         check = AgentCheck(name, kind, True, f"{cfg.base_url} model {cfg.model} (not probed)")
     else:
-        from devloop.agents.command import CommandAgent
-        from devloop.confine.watch import SandboxUnavailable
-
         argv = CommandAgent(name, cfg).argv_for(RoleKind.JUDGE)
         path = _resolve(argv[0])
         if path is None:
@@ -139,15 +142,12 @@ def check_agents(ws: Any, probe: bool, timeout: float = PROBE_TIMEOUT) -> tuple[
 
 def _box(ws: Any, cfg: Any, where: Path | None = None) -> Any:
     """The box an agent's program runs in, as a judge (a read-only workspace: ``where``, default the workspace)."""
-    from devloop.confine.reach import for_judge
-    from devloop.confine.watch import Box
 
     return Box(ws, for_judge(where or ws.root), cfg.sandbox or ws.config.sandbox, cfg.writable, say=False)
 
 
 def sandbox_status(ws: Any) -> dict[str, Any]:
     """How agents' programs are confined here (the workspace's ``sandbox`` setting): mode, program, why not."""
-    from devloop.confine.watch import SandboxUnavailable, choose
 
     try:
         mode, program, why = choose(ws.config.sandbox)
@@ -165,8 +165,6 @@ def sandbox_line(status: dict[str, Any]) -> str:
 
 
 def _version(path: str, cwd: Path, box: Any = None) -> str:
-    from devloop.confine import watch
-
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     try:
         done, _ = watch.run(box, [path, "--version"], cwd, env, 15)
@@ -178,8 +176,6 @@ def _version(path: str, cwd: Path, box: Any = None) -> str:
 
 
 def _probe(ws: Any, name: str, cfg: Any, token: str, deadline: float | None = None) -> tuple[bool, str]:
-    from devloop.agents import build_agent
-
     if deadline is not None:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -216,7 +212,6 @@ def _within(cfg: Any, seconds: float) -> Any:
     update: dict[str, Any] = {"timeout": min(float(cfg.timeout), seconds)}
     if cfg.kind == "openai":
         update["retry_budget"] = min(float(cfg.get("retry_budget", seconds)), seconds)
-    from devloop.config.workspace import AttrView
 
     return AttrView({**dict(cfg.items()), **update})
 

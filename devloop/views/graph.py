@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from devloop.provenance.staleness import LABELS, Status
+from devloop.runtime.atomic import atomic_write_bytes
+from devloop.runtime.errors import DevloopError
 from devloop.steps.registry import ORDER, doit_dep
 
 # state -> (fill, stroke); every state gets a class so the legend is complete.
@@ -123,9 +125,6 @@ def find_dot() -> str | None:
 def draw(dot_text: str, fmt: str, out: Path) -> None:
     """Render ``dot_text`` to ``out`` as ``fmt`` (svg or png) with Graphviz; DevloopError when it cannot."""
     import subprocess
-
-    from devloop.runtime.atomic import atomic_write_bytes
-    from devloop.runtime.errors import DevloopError
 
     if fmt not in PICTURES:
         raise ValueError(f"not a picture format: {fmt}")

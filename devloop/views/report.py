@@ -15,13 +15,17 @@ from typing import Any
 
 from devloop.after_deploy.runs import run_dirs
 from devloop.config.workspace import Workspace
+from devloop.judging.triage import ROUTES, parse_route
+from devloop.loop.engine import feature_status
 from devloop.provenance import ledger
 from devloop.provenance.costs import Total
 from devloop.provenance.staleness import LABELS
 from devloop.provenance.state import FeatureLock, StepRecord
 from devloop.runtime.atomic import atomic_write_text
 from devloop.runtime.words import count, verdict
+from devloop.steps.change import change_of
 from devloop.steps.registry import ORDER
+from devloop.steps.smoke import describe_counts
 
 
 def _ledger_by_step(ws: Workspace, feature: str) -> dict[str, list[dict[str, Any]]]:
@@ -67,8 +71,6 @@ def _note(step: str, rec: StepRecord | None) -> str:
 
 
 def timeline(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
-    from devloop.loop.engine import feature_status
-
     status = feature_status(ws, feature)
     calls = _ledger_by_step(ws, feature)
     out = [
@@ -157,9 +159,6 @@ def gates(lock: FeatureLock) -> list[str]:
 
 
 def deploys_and_smoke(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
-    from devloop.judging.triage import ROUTES, parse_route
-    from devloop.steps.smoke import describe_counts
-
     out = ["## Deploys", ""]
     d = lock.deploy
     if d:
@@ -199,7 +198,6 @@ def _monitor_lines(rd: Path) -> str:
 
 def change(ws: Workspace, feature: str, lock: FeatureLock) -> list[str]:
     """The feature's change as the judges saw it: its files and what it deleted."""
-    from devloop.steps.change import change_of
 
     ch = change_of(ws, feature, lock)
     if not ch.files and not ch.deleted:

@@ -96,7 +96,7 @@ def _when(value: Any) -> dt.datetime | None:
 
 def _findings(text: str) -> list[dict[str, Any]]:
     """The findings of an answer parse_evaluation accepted (it keeps only the scores)."""
-    from devloop.runtime.safeyaml import YamlLimit, load
+    from devloop.runtime.safeyaml import YamlLimit, load  # lazy: loads yaml
 
     block = next(b for b in fenced_blocks(text)[0] if b.info.lower() in ("yaml", "yml"))
     try:

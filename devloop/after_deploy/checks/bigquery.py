@@ -22,8 +22,10 @@ from datetime import date, datetime
 from datetime import time as clock
 from typing import Any
 
+from devloop.after_deploy.checks import sql
 from devloop.after_deploy.checks.base import CheckContext, CheckError, google_error
 from devloop.after_deploy.checks.params import bytes_cap, infer_array, infer_type, over_cap
+from devloop.runtime.deadline import Deadline
 
 RESERVED = ("rows", "bytes_processed")
 
@@ -58,17 +60,13 @@ def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
 
 
 def _query(spec: Any, ctx: CheckContext, params: list[Any], cap: int, timeout: float) -> dict[str, Any]:
-    from devloop.runtime.deadline import Deadline
-
     with Deadline(timeout) as held:
         client = _client(ctx.gcp, held)
         return _dry_then_run(client, spec, params, cap, held.at)
 
 
 def _dry_then_run(client: Any, spec: Any, params: list[Any], cap: int, deadline: float) -> dict[str, Any]:
-    from devloop.after_deploy.checks.sql import not_one_read
-
-    if problem := not_one_read(spec.query):  # the block was checked when read; this is the query sent
+    if problem := sql.not_one_read(spec.query):  # the block was checked when read; this is the query sent
         raise CheckError(f"bigquery: not run: {problem}")
     dry = client.query(spec.query, job_config=_job_config(params, cap, dry_run=True), **_limits(deadline))
     if dry.statement_type != "SELECT":
@@ -127,6 +125,7 @@ def _client(gcp: Any, deadline: Any) -> Any:
     """A client for this check alone, on a session held to its deadline (credentials are resolved once)."""
     from google.cloud import bigquery
 
+    # lazy: loads google, requests, urllib3
     from devloop.after_deploy.checks.gcp_http import credentials_for, held_session
 
     if gcp.credentials == "anonymous" and not gcp.project:

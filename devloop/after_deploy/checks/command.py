@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from devloop.after_deploy.checks.base import CheckContext, CheckError, capped_text
+from devloop.confine import watch
 from devloop.runtime.durations import format_duration
+from devloop.runtime.envs import allow_listed
 from devloop.runtime.procs import last_line
 
 
 def environment(ctx: CheckContext) -> dict[str, str]:
     """Allow-listed like an agent's: a check comes from validation.md, which an agent wrote."""
-    from devloop.runtime.envs import allow_listed
 
     env = allow_listed(ctx.env_allow)
     env.update(DEVLOOP_FEATURE=ctx.feature, DEVLOOP_WORKSPACE=str(ctx.workspace.resolve()))
@@ -32,7 +33,6 @@ def environment(ctx: CheckContext) -> dict[str, str]:
 
 def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
     """``exit_code``, ``stdout`` and ``stderr`` (each capped at 1 MB)."""
-    from devloop.confine import watch
 
     try:
         box = ctx.confine() if ctx.confine is not None else None

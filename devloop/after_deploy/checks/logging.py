@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from devloop.after_deploy.checks.base import CheckContext, CheckError, google_error, rfc3339
+from devloop.runtime.deadline import Deadline
 
 
 def windowed_filter(user_filter: str, start: datetime, end: datetime) -> str:
@@ -31,7 +32,6 @@ def observe(spec: Any, ctx: CheckContext) -> dict[str, Any]:
     query = windowed_filter(spec.filter, *bounds)
     limit = spec.max_entries + 1
     errors = _client_errors()
-    from devloop.runtime.deadline import Deadline
 
     timeout = float(spec.timeout or ctx.gcp.query_timeout)
     try:
@@ -53,6 +53,7 @@ def _client(gcp: Any, deadline: Any) -> Any:
     """
     from google.cloud import logging as cloud_logging
 
+    # lazy: loads google, requests, urllib3
     from devloop.after_deploy.checks.gcp_http import credentials_for, held_session
 
     if gcp.credentials == "anonymous" and not gcp.project:

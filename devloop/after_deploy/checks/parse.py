@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devloop.after_deploy.checks.block import INFO, find_blocks, unclosed_line
+from devloop.provenance.hashing import package_stamp
+from devloop.runtime.atomic import atomic_write_text
 from devloop.runtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -45,12 +47,12 @@ def parse_check_block(
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the block must be a mapping (smoke:, rollback_triggers:, ...)")
-    from devloop.after_deploy.checks.light import light_block
+    from devloop.after_deploy.checks.light import light_block  # lazy: loads jinja2
 
     fast = light_block(data)
     if fast is not None:
         return fast
-    from devloop.after_deploy.checks.model import validate_block
+    from devloop.after_deploy.checks.model import validate_block  # lazy: loads jinja2, pydantic
 
     return validate_block(data, where)
 
@@ -66,8 +68,6 @@ def _load(body: str, cache: Path | None, source: str, line: int) -> Any:
             return cached["data"]
     data = _yaml(body, source, line)
     if _plain(data):
-        from devloop.runtime.atomic import atomic_write_text
-
         with suppress(OSError):  # the cache is an optimisation; validation.md stays the truth
             cache.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(cache, json.dumps({"sha": sha, "data": data}), fsync=False)
@@ -75,8 +75,8 @@ def _load(body: str, cache: Path | None, source: str, line: int) -> Any:
 
 
 def _yaml(body: str, source: str, line: int) -> Any:
-    from devloop.runtime.safeyaml import YamlLimit
-    from devloop.runtime.safeyaml import load as load_yaml
+    from devloop.runtime.safeyaml import YamlLimit  # lazy: loads yaml
+    from devloop.runtime.safeyaml import load as load_yaml  # lazy: loads yaml
 
     try:
         return load_yaml(body, first_line=line + 1)
@@ -87,7 +87,6 @@ def _yaml(body: str, source: str, line: int) -> Any:
 
 def _loader_stamp() -> str:
     """devloop's code as installed (its YAML loader and check model among it): another loader never reads this cache."""
-    from devloop.provenance.hashing import package_stamp
 
     return package_stamp()[0]
 

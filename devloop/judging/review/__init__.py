@@ -1,1 +1,1 @@
-"""The Production-Grade review cycle: pure policy and the review record."""
+"""The Production-Grade review cycle: pure policy and the review record (part of judging)."""
