@@ -118,6 +118,8 @@ class Verdicts:
         self.entries: dict[str, list[Any]] = {}  # id -> [answer, [dependency indices]]
         self.dirty = False
         self._now: dict[int, StatKey] = {}  # stats taken by this process, while nothing has run
+        self._held: dict[str, set[int]] = {}  # the same, by owner: a feature (its plans/ folder) or "" (the rest)
+        self._unheld: list[int] = []  # taken since the last settle, not yet sorted by owner
         self.live = False  # set once a step may be writing files: every stat is taken afresh
         self._users: dict[int, set[str]] | None = None
         self._deferred: list[tuple[str, Any, list[str], dict[str, Any]]] | None = None
@@ -145,7 +147,7 @@ class Verdicts:
             path = self.paths[i]
             key = stat_text(path if path.startswith("/") else self.root + path)
             if not self.live:
-                self._now[i] = key
+                self._hold(i, key)
         return key  # type: ignore[return-value]
 
     def get(self, answer_id: str) -> Any:
@@ -234,7 +236,7 @@ class Verdicts:
                 self._forget_users(i)
                 self.keys[i] = key
             if not self.live:
-                self._now[i] = key
+                self._hold(i, key)
             indices.append(i)
         self.entries[answer_id] = [answer, sorted(indices)]
         if self._users is not None:
@@ -250,10 +252,19 @@ class Verdicts:
         features' plan folders, which no author may write (a write there is
         refused and put back, so what was read of them still holds).
         """
-        own = f"plans/{feature}/"
-        for i in [i for i in self._now if not self.paths[i].startswith("plans/") or self.paths[i].startswith(own)]:
-            del self._now[i]
+        for i in self._unheld:  # sorted by owner once, so that each step's end touches only what it drops
+            path = self.paths[i]
+            owner = path.split("/", 2)[1] if path.startswith("plans/") and path.count("/") >= 2 else ""
+            self._held.setdefault(owner, set()).add(i)
+        self._unheld = []
+        for owner in ("", feature):
+            for i in self._held.pop(owner, ()):
+                self._now.pop(i, None)
         self.live = False
+
+    def _hold(self, i: int, key: StatKey) -> None:
+        self._now[i] = key
+        self._unheld.append(i)
 
     def _forget_users(self, i: int) -> None:
         """A file changed: every answer taken with its old key goes."""
