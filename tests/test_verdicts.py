@@ -505,3 +505,25 @@ def test_the_memo_is_saved_once_in_its_format_even_into_a_new_state_folder(tmp_p
     before = path.stat().st_ino
     m.save()  # nothing changed since: not written again
     assert path.stat().st_ino == before and m.dirty is False
+
+
+def test_a_sweep_of_every_answer_vouches_exactly_for_those_whose_files_are_unchanged(tmp_path: Path) -> None:
+    """The fast path stats each file once (``changed``), then asks per answer (``vouches``): as ``get`` would."""
+    root = workspace(tmp_path)
+    (root / "plans" / "b").mkdir()
+    (root / "plans" / "b" / "plan.md").write_text("# b\n")
+    age(root / "plans" / "b" / "plan.md")
+    m = memo(root)
+    assert m.record("a:plan", ["fresh", []], DEPS)
+    assert m.record("b:plan", ["fresh", []], ["plans/b/plan.md"])
+    m.save()
+    (root / "plans" / "a" / "plan.md").write_text("# plan, edited\n")
+    again = memo(root)
+    changed = again.changed()
+    assert [again.paths[i] for i in changed] == ["plans/a/plan.md"]
+    assert not again.vouches("a:plan", changed) and again.get("a:plan") is None
+    assert again.vouches("b:plan", changed) and again.get("b:plan") == ["fresh", []]
+    assert not again.vouches("c:plan", changed)  # never kept
+    for broken in ([["fresh", []], []], [["fresh", []], [99]], [["fresh", []], [-1]], ["fresh"], None):
+        again.entries["x"] = broken  # type: ignore[assignment]
+        assert not again.vouches("x", changed)

@@ -470,13 +470,14 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     memo = ws.verdicts
     if not memo.entries:  # a fresh clone, a new machine, an upgrade: let git vouch for unchanged files
         gitclean.enable(ws.root)
+    changed = memo.changed()  # each file the memo rests on, stat'ed once
     memo.defer()  # what is judged here is kept at the end, each file stat'ed once
     try:
         for feature in ws.features():
             for step in ORDER:
                 if step == "smoke":
                     continue  # a plain doit never builds smoke
-                if memo.get(f"{feature}:{step}") is None:
+                if not memo.vouches(f"{feature}:{step}", changed):
                     # judged from the lock (and kept in the memo when settled); the first step that is not
                     # up to date sends the run to the full graph, which judges it again
                     from devloop.loop.engine import judged  # here: a no-op the memo proves never loads the steps

@@ -150,6 +150,20 @@ class Verdicts:
                 self._hold(i, key)
         return key  # type: ignore[return-value]
 
+    def changed(self) -> set[int]:
+        """Every file the memo rests on whose key differs now, each stat'ed once (for a sweep of all answers)."""
+        keys = self.keys
+        return {i for i in range(len(self.paths)) if self._current(i) != keys[i]}
+
+    def vouches(self, answer_id: str, changed: set[int]) -> bool:
+        """Whether the memo holds ``answer_id`` and none of its files is in ``changed`` (see :meth:`changed`)."""
+        entry = self.entries.get(answer_id)
+        try:
+            _, deps = entry  # type: ignore[misc]
+            return bool(deps) and min(deps) >= 0 and max(deps) < len(self.keys) and changed.isdisjoint(deps)
+        except (ValueError, TypeError):
+            return False
+
     def get(self, answer_id: str) -> Any:
         """The kept answer, or None when there is none or a file it rests on changed since."""
         entry = self.entries.get(answer_id)
