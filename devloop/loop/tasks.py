@@ -28,7 +28,7 @@ from devloop.config.workspace import Workspace
 from devloop.loop.doitrun import FAST, NOT_DEPLOYED, command_line
 from devloop.loop.targets import artifacts
 from devloop.provenance import LOCK_NAME, gitclean
-from devloop.provenance.hashing import COUNTS
+from devloop.provenance.hashing import COUNTS, quiet
 from devloop.steps.order import DEFAULT, ORDER, SUMMARIES, doit_dep
 
 if TYPE_CHECKING:
@@ -473,24 +473,25 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     changed = memo.changed()  # each file the memo rests on, stat'ed once
     memo.defer()  # what is judged here is kept at the end, each file stat'ed once
     try:
-        for feature in ws.features():
-            for step in ORDER:
-                if step == "smoke":
-                    continue  # a plain doit never builds smoke
-                if not memo.vouches(f"{feature}:{step}", changed):
-                    # judged from the lock (and kept in the memo when settled); the first step that is not
-                    # up to date sends the run to the full graph, which judges it again
-                    from devloop.loop.engine import judged  # here: a no-op the memo proves never loads the steps
+        with quiet():  # no step runs here: each file is stat'ed and hashed once
+            for feature in ws.features():
+                for step in ORDER:
+                    if step == "smoke":
+                        continue  # a plain doit never builds smoke
+                    if not memo.vouches(f"{feature}:{step}", changed):
+                        # judged from the lock (and kept in the memo when settled); the first step that is not
+                        # up to date sends the run to the full graph, which judges it again
+                        from devloop.loop.engine import judged  # here: a no-op the memo proves never loads the steps
 
-                    # lazy: off the path of a no-op doit and devloop --help
-                    from devloop.runtime.errors import DevloopError
+                        # lazy: off the path of a no-op doit and devloop --help
+                        from devloop.runtime.errors import DevloopError
 
-                    try:
-                        if not judged(ws, feature, step).fresh:
-                            return None
-                    except DevloopError:
-                        return None  # a damaged lock: the step reports it
-                settled += 1
+                        try:
+                            if not judged(ws, feature, step).fresh:
+                                return None
+                        except DevloopError:
+                            return None  # a damaged lock: the step reports it
+                    settled += 1
     finally:
         memo.flush()
     return settled

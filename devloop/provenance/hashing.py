@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from devloop.provenance import gitclean
@@ -39,13 +41,43 @@ def key_of(st: os.stat_result) -> Key:
 
 
 def stat_key(path: str) -> Key | None:
-    """The file's stat key now (None when missing), noted as observed: call it before reading the file."""
+    """The file's stat key now (None when missing), noted as observed: call it before reading the file.
+
+    Inside :func:`quiet` a path is stat'ed once, and its first key is the answer.
+    """
+    if _quiet is not None:
+        hit = _quiet.get(path, False)
+        if hit is not False:
+            return hit  # type: ignore[return-value]
     try:
         key: Key | None = key_of(os.stat(path))
     except (FileNotFoundError, NotADirectoryError):
         key = None
     OBSERVED[path] = key
+    if _quiet is not None:
+        _quiet[path] = key
     return key
+
+
+_quiet: dict[str, Key | None] | None = None  # path -> its first key, while no step of this process can write
+_quiet_since = 0
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """A stretch in which this process runs no step (judging every step before doit builds a graph).
+
+    Each file is stat'ed and hashed once in it, however many steps read it:
+    a change meanwhile is one the judgement could have missed just after
+    anyway, and the verdict memo compares what it keeps with a stat taken
+    after (see devloop.provenance.verdicts).
+    """
+    global _quiet, _quiet_since
+    _quiet, _quiet_since = {}, time.time_ns()
+    try:
+        yield
+    finally:
+        _quiet = None
 
 
 def key_text(key: Key | None) -> str | None:
@@ -106,7 +138,8 @@ def hash_file(path: Path | str, blank_is_missing: bool = False) -> str:
     if skey is None:
         return MISSING
     seen = _seen.get(key)
-    if seen is None or seen[0] != skey or not settled(skey, seen[3]):
+    still = seen is not None and _quiet is not None and seen[3] >= _quiet_since  # read in this quiet stretch
+    if seen is None or seen[0] != skey or not (still or settled(skey, seen[3])):
         known = gitclean.lookup(key, skey)  # a fresh clone: git proves the bytes a lock paired with a hash
         if known is not None:
             COUNTS["git"] += 1
