@@ -120,6 +120,7 @@ class Verdicts:
         self._now: dict[int, StatKey] = {}  # stats taken by this process, while nothing has run
         self._held: dict[str, set[int]] = {}  # the same, by owner: a feature (its plans/ folder) or "" (the rest)
         self._unheld: list[int] = []  # taken since the last settle, not yet sorted by owner
+        self._same: set[int] = set()  # the files in _now whose key is the one kept: an answer on these alone holds
         self.live = False  # set once a step may be writing files: every stat is taken afresh
         self._users: dict[int, set[str]] | None = None
         self._deferred: list[tuple[str, Any, list[str], dict[str, Any]]] | None = None
@@ -171,6 +172,8 @@ class Verdicts:
             return None
         try:
             answer, deps = entry
+            if not self.live and self._same.issuperset(deps):
+                return answer  # every file already seen unchanged by this process, while nothing ran
             for i in deps:
                 if self._current(i) != self.keys[i]:
                     return None
@@ -249,6 +252,7 @@ class Verdicts:
             elif self.keys[i] != key:
                 self._forget_users(i)
                 self.keys[i] = key
+                self._same.discard(i)  # until held again with the new key
             if not self.live:
                 self._hold(i, key)
             indices.append(i)
@@ -274,11 +278,16 @@ class Verdicts:
         for owner in ("", feature):
             for i in self._held.pop(owner, ()):
                 self._now.pop(i, None)
+                self._same.discard(i)
         self.live = False
 
     def _hold(self, i: int, key: StatKey) -> None:
         self._now[i] = key
         self._unheld.append(i)
+        if key == self.keys[i]:
+            self._same.add(i)
+        else:
+            self._same.discard(i)
 
     def _forget_users(self, i: int) -> None:
         """A file changed: every answer taken with its old key goes."""
