@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from devloop.loop.doitrun import FAST, NOT_DEPLOYED, command_line
+from devloop.loop.doitrun import FAST, NOT_DEPLOYED, STORE, command_line, forget_outcome
 from devloop.runtime.redact import RedactingStream
 from devloop.runtime.standpoint import from_here, person_dir
 from devloop.steps.order import SUMMARIES
@@ -83,6 +83,9 @@ class DevloopReporter:
         o = (getattr(task, "values", None) or {}).get("devloop")
         if not o:
             return
+        store = STORE.get("deps")
+        if store is not None:  # read: doit need not keep it (a no-op by the fast path would load it every run)
+            forget_outcome(store, task.name)
         if o["kind"] == "uptodate":
             self.uptodate += 1
             return

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from doit.dependency import MD5Checker, UptodateCalculator
 
 from devloop.config.workspace import Workspace
+from devloop.loop import doitrun
 from devloop.loop.doitrun import FAST, NOT_DEPLOYED, command_line
 from devloop.loop.targets import artifacts
 from devloop.provenance import LOCK_NAME, gitclean
@@ -74,7 +75,7 @@ class LockUpToDate(UptodateCalculator):
         self._dep_manager: Any = None
 
     def setup(self, dep_manager: Any, tasks_dict: Any) -> None:
-        self._dep_manager = dep_manager
+        self._dep_manager = doitrun.STORE["deps"] = dep_manager  # the reporter drops outcomes it has read
 
     def configure_task(self, task: Any) -> None:
         """doit probes every uptodate item for this hook when it builds a task; a step needs none.
@@ -114,12 +115,12 @@ class LockUpToDate(UptodateCalculator):
             known = get(name, "deps:")
             if known is None or len(known) != len(deps) or not deps.issuperset(known):
                 seed(name, "deps:", tuple(deps))
-            record = _db_record(self._dep_manager, name)
+            record = doitrun.db_record(self._dep_manager, name)
             for dep in deps if record is None else [d for d in deps if d not in record]:
                 if get(name, dep) is None:
                     seed(name, dep, "lock")
             if get(name, "_values_:"):  # the outcome of the run that made it: the reporter had it then
-                _forget_outcome(self._dep_manager, name)
+                doitrun.forget_outcome(self._dep_manager, name)
         return fresh
 
     def _fresh(self) -> bool:
@@ -156,20 +157,6 @@ class LockUpToDate(UptodateCalculator):
         except DevloopError as exc:
             _stop(exc)
         return fresh
-
-
-def _db_record(dep_manager: Any, name: str) -> dict[str, Any] | None:
-    """The task's entry in doit's json database itself (None with another backend): read without a call per key."""
-    record = getattr(getattr(dep_manager, "backend", None), "_db", {}).get(name)
-    return record if isinstance(record, dict) else None
-
-
-def _forget_outcome(dep_manager: Any, name: str) -> None:
-    """Drop a finished run's outcome from doit's database: rewritten on every run, it would double its size."""
-    dep_manager._set(name, "_values_:", {})
-    record = _db_record(dep_manager, name)
-    if record is not None:
-        record.pop("result:", None)
 
 
 _CHECKER = LockFileChecker.__name__

@@ -131,3 +131,14 @@ def test_a_fresh_clone_is_judged_from_its_locks_with_git_vouching_for_unchanged_
     (clone / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")  # git's index no longer vouches for it
     r = subprocess.run([sys.executable, "-m", "doit"], cwd=clone, env=env, capture_output=True, text=True, timeout=120)
     assert "Step: plan_review:a" in r.stdout and "fast path" not in r.stderr
+
+
+def test_doit_s_database_keeps_no_outcome_of_the_steps_a_run_made(ws: WS) -> None:
+    """The reporter drops each outcome once it has read it: a later no-op by the fast path (which never runs
+    the uptodate that would drop it) loads a database the size of the graph, not of the last build's answers."""
+    ws.config()
+    ws.add_feature("a")
+    assert ws.doit().returncode == 0
+    db = json.loads((ws.root / ".devloop/doit.db").read_text())
+    ours = {name: rec for name, rec in db.items() if name.split(":")[0] in ("plan", "implement", "code_review")}
+    assert ours and all(not rec.get("_values_:") and "result:" not in rec for rec in ours.values()), ours
