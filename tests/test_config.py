@@ -281,7 +281,7 @@ def test_a_gate_name_that_could_be_a_path_is_refused(name: str) -> None:
 
 
 def test_gates_get_unique_safe_names_and_plain_ones_keep_their_written_form() -> None:
-    from devloop.steps.implement import gate_commands
+    from devloop.steps.gates import gate_commands
 
     cfg = parse_config(
         "steps:\n  implement:\n    gates: [[pytest, -q], {argv: [/opt/Ruff.EXE, check], env_allow: [X]},"

@@ -10,11 +10,9 @@ down at once is a hard stall.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Any
 
 from devloop.config.workspace import Workspace
-from devloop.confine.reach import inside
 from devloop.judging.answers import parse_code_review, parse_verifier
 from devloop.judging.review import policy as P
 from devloop.judging.review.record import render as render_record
@@ -26,8 +24,9 @@ from devloop.steps.change import Shown, change_of, code_files, fit, is_loop_file
 from devloop.steps.change import diff as change_diff
 from devloop.steps.change import notes as change_notes
 from devloop.steps.change import shown as change_shown
+from devloop.steps.code_view import check_location, numbered
 from devloop.steps.files import next_round
-from devloop.steps.implement import run_gates
+from devloop.steps.gates import run_gates
 from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
 
@@ -36,33 +35,6 @@ _ROUND = re.compile(r"^round(\d+)-.+\.md$")
 
 class StallError(StepFailed):
     """Too many reviewers down: no merge verdict can be given."""
-
-
-def check_location(ws: Workspace, file: str, line: int) -> str | None:
-    """Why a finding's ``file:line`` cannot be right, or None when it can."""
-    path = PurePosixPath(file)
-    if path.is_absolute() or ".." in path.parts:
-        return "path outside the workspace"
-    target = ws.root / path
-    if not target.is_file() or not inside(ws.root, target):
-        return "file does not exist"
-    n = len(target.read_bytes().splitlines())
-    if not 1 <= line <= max(n, 1):
-        return f"line {line} is outside 1..{n}"
-    return None
-
-
-def numbered(ws: Workspace, rel: str, around: int | None = None, radius: int = 5) -> str:
-    lines = read_text(ws, rel).splitlines()
-    lo, hi = (1, len(lines)) if around is None else (max(1, around - radius), min(len(lines), around + radius))
-    return "\n".join(f"{i:5d}  {lines[i - 1]}" for i in range(lo, hi + 1))
-
-
-def git_diff(ws: Workspace, base: str | None, feature: str, lock: FeatureLock) -> str:
-    """The feature's change against the commit implementation started from, within ``max_code_chars``."""
-    shown = fit([], {}, change_diff(ws, base, change_of(ws, feature, lock)), ws.config.max_code_chars, whole=False)
-    note = shown.summary()
-    return shown.diff + (f"\n[devloop] {note}\n" if note else "")
 
 
 def shown_change(ws: Workspace, feature: str, lock: FeatureLock, base: str | None) -> Shown:

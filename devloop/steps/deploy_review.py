@@ -9,9 +9,9 @@ from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.steps.base import Done, Step
 from devloop.steps.change import code_files
-from devloop.steps.code_review import check_location, git_diff, numbered
+from devloop.steps.code_view import check_location, git_diff, numbered
+from devloop.steps.plan_docs import risk_tags
 from devloop.steps.prompts import read_text, render
-from devloop.steps.red_team import risk_tags
 from devloop.steps.run import StepRun
 
 BLOCKING = ("P0", "P1")

@@ -18,7 +18,7 @@ from devloop.provenance.state import FeatureLock
 from devloop.runtime.errors import StepFailed
 from devloop.steps.base import Ask, Done, Step, waiting_on
 from devloop.steps.change import code_files
-from devloop.steps.code_review import check_location, git_diff
+from devloop.steps.code_view import check_location, git_diff
 from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from devloop.config.workspace import Workspace
 from devloop.provenance.state import FeatureLock
-from devloop.runtime.errors import DevloopError
 from devloop.steps.base import Done, Step
+from devloop.steps.plan_docs import block_problem
 from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
 
@@ -42,18 +42,3 @@ class PlanStep(Step):
         if problem:
             raise run.rejected("plan", problem, [plan, validation])
         return Done(artifact=f"{plan}, {validation}", outputs=[plan, validation])
-
-
-def block_problem(ws: Workspace, validation: str) -> str | None:
-    """Why the ```yaml devloop block of validation.md is invalid (its line and field), or None.
-
-    A malformed block fails planning, where the planner can be asked again,
-    rather than the smoke run after a deploy.
-    """
-    from devloop.after_deploy.checks.parse import parse_check_block  # the light path first: pydantic only when it must
-
-    try:
-        parse_check_block(read_text(ws, validation), validation)
-    except DevloopError as exc:
-        return f"the post-deploy check block is invalid: {exc}"
-    return None

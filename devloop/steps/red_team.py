@@ -8,7 +8,6 @@ devloop checks by id, and implementation waits for ``devloop approve <f> red-tea
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Any
 
@@ -19,28 +18,9 @@ from devloop.provenance.hashing import hash_file
 from devloop.provenance.state import FeatureLock
 from devloop.runtime.errors import StepFailed
 from devloop.steps.base import Ask, Done, Step, waiting_on
-from devloop.steps.plan import block_problem
+from devloop.steps.plan_docs import block_problem, risk_tags
 from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
-
-_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
-
-
-def risk_tags(plan_text: str) -> list[str]:
-    """The ``risk:`` tags of plan.md's YAML front matter (a list or a comma-separated string)."""
-    m = _FRONT.match(plan_text)
-    if not m:
-        return []
-    from devloop.runtime.safeyaml import YamlLimit, load  # lazy: loads yaml
-
-    try:
-        data = load(m.group(1))
-    except YamlLimit:
-        return []
-    risk = data.get("risk") if isinstance(data, dict) else None
-    if isinstance(risk, str):
-        risk = [r.strip() for r in risk.split(",")]
-    return [str(r).strip().lower() for r in risk or [] if str(r).strip()]
 
 
 def triggered(ws: Workspace, feature: str, forced: bool) -> tuple[bool, str]:

@@ -28,8 +28,8 @@ from devloop.runtime.envs import allow_listed
 from devloop.runtime.errors import DevloopError, StepFailed
 from devloop.runtime.redact import redact
 from devloop.steps.base import Done, Step, Waiting
-from devloop.steps.code_review import git_diff
-from devloop.steps.plan import block_problem
+from devloop.steps.code_view import git_diff
+from devloop.steps.plan_docs import block_problem
 from devloop.steps.prompts import read_text, render
 from devloop.steps.run import StepRun
 
