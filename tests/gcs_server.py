@@ -36,9 +36,6 @@ By hand::
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,6 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.gcp_servers import free_port, stop_group
 
 PROJECT = "devloop-test"
 BACKENDS = ("python", "fake-gcs-server")
@@ -68,25 +67,7 @@ class GCSServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        """SIGTERM the child's group, SIGKILL it if it lingers: nothing outlives the session."""
-        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            if self.proc.poll() is not None:
-                return
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        stop_group(self.proc)
 
 
 def fake_gcs_server_binary() -> str | None:
@@ -167,6 +148,11 @@ def start_gcs_server(backend: str = "python", timeout: float = 15.0) -> GCSServe
 def _json_request(method: str, url: str, body: Any = None, timeout: float = 5.0) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    return _reply(req, timeout)
+
+
+def _reply(req: urllib.request.Request, timeout: float) -> tuple[int, Any]:
+    """(status, JSON body or text) of a request; an HTTP error is an answer, not an exception."""
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read()
@@ -198,15 +184,7 @@ def raw_upload(url: str, bucket: str, name: str, data: bytes, **params: str) -> 
         method="POST",
         headers={"Content-Type": "application/octet-stream"},
     )
-    try:
-        with urllib.request.urlopen(req, timeout=5.0) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, raw.decode(errors="replace")
+    return _reply(req, 5.0)
 
 
 def gcs_fs(url: str, project: str = PROJECT, **kwargs: Any):
