@@ -8,9 +8,10 @@ is exactly the one in the index, and whose index entry is not racily clean,
 holds that blob's bytes (git's own rule, ``ie_match_stat``): if a lock paired
 the blob with a sha256, that is the file's hash, and the file is not read.
 
-Only ``git ls-files --debug`` is run (through :mod:`devloop.runtime.gitsafe`): it
-prints the index and never reads the work tree, so no filter or hook the
-repository configured can run. Racily clean entries (changed in the same
+git runs twice, through :mod:`devloop.runtime.gitsafe`: ``rev-parse
+--git-path index`` finds the index, and ``ls-files --stage --debug`` prints
+it. Neither reads the work tree, so no filter or hook the repository
+configured can run. Racily clean entries (changed in the same
 timestamp tick the index was written, by mtime or ctime), entries git
 smudged, conflicts, symlinks and submodules are not trusted: those files are
 hashed as before. The index is read between two stats of its file; a
