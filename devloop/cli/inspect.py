@@ -13,7 +13,7 @@ from devloop.cli.common import open_workspace, workspace_option
 from devloop.config.names import check_feature_name
 from devloop.config.workspace import Workspace
 from devloop.loop.advice import next_action
-from devloop.loop.engine import feature_status, feature_view
+from devloop.loop.engine import RESTORED, feature_status, feature_view, with_restores
 from devloop.provenance.staleness import LABELS, Status
 from devloop.runtime.errors import UsageError
 from devloop.steps.order import ORDER
@@ -64,7 +64,16 @@ def status(as_json: bool, root: Path | None) -> None:
         Console().print(table)
     else:
         _plain_table(rows)
+    _print_restored(rows)
     _print_next(nexts)
+
+
+def _print_restored(rows: dict[str, dict[str, Status]]) -> None:
+    """Which up-to-date steps got their answers from the answer cache rather than from an agent."""
+    for f, steps in rows.items():
+        restored = [s for s, st in steps.items() if st.fresh and any(r.startswith(RESTORED) for r in st.reasons)]
+        if restored:
+            click.echo(f"{f}: {', '.join(restored)} {RESTORED} (no agent asked)")
 
 
 def _view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
@@ -107,10 +116,11 @@ def why(feature: str, root: Path | None) -> None:
     ws = open_workspace(root)
     if feature not in ws.features():
         raise UsageError(f"no feature {feature!r} in {ws.root} (plans/{feature}/brief.md is missing)")
-    steps = feature_status(ws, feature)
+    lock = ws.read_lock_shared(feature)
+    steps = with_restores(feature_status(ws, feature, lock), lock)
     for step, st in steps.items():
         if st.state == "fresh":
-            click.echo(f"{step}: up to date")
+            click.echo(f"{step}: up to date" + "".join(f" ({r})" for r in st.reasons if r.startswith(RESTORED)))
         else:
             click.echo(f"{step}: {LABELS[st.state]}")
             for reason in st.reasons:

@@ -30,9 +30,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     # lazy: off the path of a no-op doit and devloop --help
-    from devloop.cli import config_cmd, deploy, doctor, gates, inspect, run, setup, usage, views
+    from devloop.cli import cache, config_cmd, deploy, doctor, gates, inspect, run, setup, usage, views
 
-    for module in (setup, inspect, views, gates, deploy, usage, doctor, config_cmd, run):
+    for module in (setup, inspect, views, gates, deploy, usage, cache, doctor, config_cmd, run):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -348,9 +348,46 @@ class IndependenceConfig(_Strict):
     )
 
 
+class CacheStoreConfig(_Strict):
+    """A shared answer store: a bucket or a folder other clones and CI runners also use."""
+
+    url: str = Field(
+        min_length=1,
+        description="Where the store lives: gs://bucket/prefix (pip install devloop[gcs]), s3://bucket/prefix "
+        "(devloop[s3]), a folder path or file:// URL (a shared mount), or any fsspec URL.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Passed to the fsspec file system, e.g. {endpoint_url: http://127.0.0.1:9023, token: anon}. "
+        "Never put a secret here: devloop.yaml is committed; use the client's own credentials (ADC, AWS profile).",
+    )
+    read: bool = Field(
+        True,
+        description="Restore answers from this store (list only stores you trust: whoever "
+        "can write a store can supply answers).",
+    )
+    push: bool = Field(False, description="Store accepted answers here too (e.g. true only in CI).")
+    timeout: float = Field(10, gt=0, le=600, description="Seconds per request before the store counts as unreachable.")
+
+
+class CacheConfig(_Strict):
+    """The answer cache: a call whose question was answered before is restored, not asked again."""
+
+    read: bool = Field(True, description="Look answers up before calling an agent (false: always ask).")
+    write: bool = Field(True, description="Keep every accepted answer in the local store.")
+    local: str = Field(".devloop/cache", description="The local store, relative to the workspace (or absolute).")
+    max_bytes: int = Field(
+        2_000_000_000,
+        ge=1_000_000,
+        description="`devloop cache gc` trims the local store to this size, least recently used first.",
+    )
+    stores: list[CacheStoreConfig] = Field(default_factory=list, description="Shared stores, read in order.")
+
+
 class Config(_Strict):
     """The whole devloop.yaml."""
 
+    cache: CacheConfig = CacheConfig()
     checks: ChecksConfig = ChecksConfig()
     agents: dict[str, AgentConfig] = Field(default_factory=dict)
     roles: Roles = Roles()

@@ -23,10 +23,12 @@ from devloop.provenance.lockfile import now_iso
 from devloop.provenance.staleness import Current, Status, assess
 from devloop.provenance.state import GATE, RUNNING, FeatureLock, Force, Gate, GateError, StepRecord, bounded
 from devloop.runtime import wslock
-from devloop.runtime.atomic import archive
+from devloop.runtime.atomic import archive, remove
 from devloop.runtime.envs import BASE_ENV
 from devloop.runtime.errors import DevloopError, StepFailed, UsageError
 from devloop.runtime.redact import redact
+from devloop.runtime.words import count
+from devloop.steps import answer_cache
 from devloop.steps.base import GateStop, Waiting
 from devloop.steps.change import resting_on as change_deps
 from devloop.steps.person import forget_walks
@@ -47,6 +49,7 @@ class Outcome:
     next: str = ""
     detail: str = ""
     calls: int = 0
+    restored: int = 0  # calls answered from the answer cache
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -201,6 +204,18 @@ def judged(ws: Workspace, feature: str, step_name: str) -> Status:
     return st
 
 
+RESTORED = "restored from cache"  # the reason a fresh step gives when its answers were restored, not asked
+
+
+def with_restores(steps: dict[str, Status], lock: FeatureLock) -> dict[str, Status]:
+    """``steps`` with a reason on each up-to-date step whose last run restored answers from the answer cache."""
+    for name, st in steps.items():
+        rec = lock.record(name)
+        if st.fresh and rec is not None and rec.data.get("restored"):
+            st.reasons = [*st.reasons, f"{RESTORED}: {count(int(rec.data['restored']), 'answer')}"]
+    return steps
+
+
 def feature_view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     """What ``devloop status`` shows of a feature, judged now: every step's status and the next command.
 
@@ -212,7 +227,7 @@ def feature_view(ws: Workspace, feature: str) -> tuple[dict[str, Status], str]:
     memo = ws.views
     key = f"{feature}:status"
     lock = ws.read_lock_shared(feature)
-    steps = feature_status(ws, feature, lock)
+    steps = with_restores(feature_status(ws, feature, lock), lock)
     nxt = next_action(ws, feature, steps, lock)
     if memo.keeps and all(st.state not in ("running", "interrupted") for st in steps.values()):
         deps = [f"plans/{feature}/validation.md", *deploy_tree(ws.root, feature)]
@@ -349,10 +364,13 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
                 "failed", feature, step_name, detail=bounded(detail), next=f"{before.blocked['fix']}, then doit"
             )
         before.blocked = {}
+    prior = list(rec.outputs)
     attempt = rec.start(cur.inputs, resumable, now_iso())
     resumed = before is not None and attempt is before
+    pinned = None
     if not resumed:
         forget_walks(ws, feature, step_name)
+        pinned = answer_cache.pin_rounds(ws, feature, step_name, lock, cur, attempt)
     ws.write_lock(feature, lock)  # a run killed from here on reads as interrupted, and resumes
     run = StepRun(ws, feature, step, lock, rec)
     started = time.monotonic()
@@ -400,9 +418,12 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
         "duration_s": round(wall, 3),
         "finished": now_iso(),
     }
-    rec.finish(
-        outputs=done.outputs, data=done.data, note=done.note, current=replace(final, inputs=given), timing=timing
-    )
+    data = {**done.data, "restored": run.restored} if run.restored else done.data
+    if pinned is not None:
+        answer_cache.keep_rounds(ws, pinned, step_name, run.scratch.get("first_round"))
+        if pinned.hit:  # the earlier run's outputs are back: what the run in between left is archived
+            _set_aside(ws, feature, step_name, lock, [p for p in prior if p not in done.outputs])
+    rec.finish(outputs=done.outputs, data=data, note=done.note, current=replace(final, inputs=given), timing=timing)
     ws.write_lock(feature, lock)
     if moved:
         what = f"{_names(moved)} changed while {step_name}:{feature} ran"
@@ -414,6 +435,7 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
             next=f"doit  ({step_name}:{feature} runs again: {what})",
             detail=f"{what}; its record keeps what it read",
             calls=run.calls,
+            restored=run.restored,
         )
     return Outcome(
         "done",
@@ -423,7 +445,20 @@ def _run(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, cur: Cu
         next=next_hint(feature, step_name, ws, lock),
         detail=done.note,
         calls=run.calls,
+        restored=run.restored,
     )
+
+
+def _set_aside(ws: Workspace, feature: str, step_name: str, lock: FeatureLock, paths: list[str]) -> None:
+    """Archive, then remove, outputs of this step's previous record that its new run did not make."""
+    for p in paths:
+        owner = lock.artifacts.get(p, {}).get("step") if isinstance(lock.artifacts.get(p), dict) else None
+        path = ws.root / p
+        if owner not in (None, step_name) or not path.is_file():
+            continue
+        archive(ws.root, path, ws.history_dir(feature), step_name)
+        remove(path)
+        lock.artifacts.pop(p, None)
 
 
 def _names(paths: list[str], shown: int = 3) -> str:

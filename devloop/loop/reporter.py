@@ -16,6 +16,7 @@ from typing import Any
 from devloop.loop.doitrun import FAST, NOT_DEPLOYED, STORE, command_line, forget_outcome
 from devloop.runtime.redact import RedactingStream
 from devloop.runtime.standpoint import from_here, person_dir
+from devloop.runtime.words import count
 from devloop.steps.order import SUMMARIES
 
 
@@ -61,6 +62,9 @@ class DevloopReporter:
             step += " (hand edit adopted, no agent called)"
         elif o.get("detail"):
             step += f" ({o['detail']})"
+        if o.get("restored"):
+            asked = f"{count(o.get('calls') or 0, 'agent call')} made" if o.get("calls") else "no agent called"
+            step += f" [restored from cache: {count(o['restored'], 'answer')}, {asked}]"
         self._say(f"Step: {step}\nArtifact: {artifact}\nNext: {o.get('next') or '-'}\n")
         self.printed += 1
 

@@ -39,9 +39,21 @@ class Total:
     unknown_tokens: int = 0
     person_calls: int = 0  # answers a person gave (the manual agent): their time is not agent time
     person_seconds: float = 0.0
+    restored: int = 0  # answers restored from the answer cache: not calls; what they saved is counted apart
+    saved_seconds: float = 0.0
+    saved_usd: float = 0.0
+    saved_unknown: int = 0  # restores whose original call's cost nobody reported
     keys: set[str] = field(default_factory=set)
 
     def add(self, e: dict[str, Any]) -> None:
+        if e.get("status") == "restored":
+            self.restored += 1
+            self.saved_seconds += float(e.get("saved_s") or 0)
+            if e.get("saved_usd") is None:
+                self.saved_unknown += 1
+            else:
+                self.saved_usd += float(e["saved_usd"])
+            return
         self.calls += 1
         self.failed += e.get("status") != "answered"
         if e.get("person"):
@@ -58,8 +70,16 @@ class Total:
         else:
             self.cost_usd += float(e["cost_usd"])
 
+    def saved_text(self) -> str:
+        """What restores saved, in the same words as a cost (unknown stays unknown)."""
+        if not self.restored:
+            return "-"
+        if self.saved_unknown == self.restored:
+            return "unknown"
+        return usd(self.saved_usd) + (f" + {self.saved_unknown} unknown" if self.saved_unknown else "")
+
     def cost_text(self) -> str:
-        if self.unknown_cost == self.calls:
+        if self.calls and self.unknown_cost == self.calls:
             return "unknown"
         text = usd(self.cost_usd)
         return text + (f" + {self.unknown_cost} unknown" if self.unknown_cost else "")
@@ -74,8 +94,13 @@ class Total:
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "calls_without_tokens": self.unknown_tokens,
-            "cost_usd": None if self.unknown_cost == self.calls else _significant(self.cost_usd),
+            "cost_usd": None if self.calls and self.unknown_cost == self.calls else _significant(self.cost_usd),
             "calls_without_cost": self.unknown_cost,
+            "restored": self.restored,
+            "saved_seconds": round(self.saved_seconds, 3),
+            "saved_usd": None
+            if self.restored and self.saved_unknown == self.restored
+            else _significant(self.saved_usd),
         }
 
 

@@ -52,6 +52,9 @@ class Ask:
     parse: Callable[[str], Parsed]
     rnd: int = 1
     agent_name: str | None = None
+    # The prompt as the answer cache keys it, when part of ``prompt`` is context that changes every run
+    # and not the question (the evaluator's measured times). None: ``prompt`` itself.
+    key_prompt: str | None = None
 
 
 @dataclass

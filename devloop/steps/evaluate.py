@@ -59,6 +59,9 @@ def validated(ws: Workspace) -> Any:
     return parse
 
 
+MEASURED_AT_RUN_TIME = "(measured by devloop when the evaluator is asked)"
+
+
 class EvaluateStep(Step):
     name = "evaluate"
     roles = ("evaluator",)
@@ -83,22 +86,23 @@ class EvaluateStep(Step):
         inputs = self.inputs(ws, f, run.lock)
         runs = sorted(p.relative_to(ws.root).as_posix() for p in ws.root.glob(f"runs/*-{f}/*.md"))
         base = run.lock.data("implement").get("base_commit")
-        prompt = render(
-            ws,
-            "evaluate.md.j2",
-            feature=f,
-            rubric=ws.template_path("rubric.md").read_text(encoding="utf-8"),
-            artifacts=[p for p in inputs if not p.startswith(("src/", "lib/")) and "/" in p] + runs,
-            code=code_files(ws, f, run.lock),
-            diff=git_diff(ws, base, f, run.lock),
-            timing=render_time(timing),
-            answer_path=answer,
-        )
+        parts = {
+            "feature": f,
+            "rubric": ws.template_path("rubric.md").read_text(encoding="utf-8"),
+            "artifacts": [p for p in inputs if not p.startswith(("src/", "lib/")) and "/" in p] + runs,
+            "code": code_files(ws, f, run.lock),
+            "diff": git_diff(ws, base, f, run.lock),
+            "answer_path": answer,
+        }
+        prompt = render(ws, "evaluate.md.j2", timing=render_time(timing), **parts)
+        # The measured times are context, not the question: an answer to the same work is restored whatever they are.
+        keyed = render(ws, "evaluate.md.j2", timing=MEASURED_AT_RUN_TIME, **parts)
         parse = validated(ws)
-        (res,) = run.ask_all([Ask("evaluate", "evaluator", prompt, answer, parse)], "evaluate")
+        (res,) = run.ask_all([Ask("evaluate", "evaluator", prompt, answer, parse, key_prompt=keyed)], "evaluate")
         if res.status == "unparseable" and not _manual(run):
-            retry = prompt + f"\n\nYour previous evaluation was rejected: {res.detail}. Answer again, complete.\n"
-            (res,) = run.ask_all([Ask("evaluate-retry", "evaluator", retry, answer, parse)], "evaluate retry")
+            again = f"\n\nYour previous evaluation was rejected: {res.detail}. Answer again, complete.\n"
+            ask = Ask("evaluate-retry", "evaluator", prompt + again, answer, parse, key_prompt=keyed + again)
+            (res,) = run.ask_all([ask], "evaluate retry")
         stop = waiting_on([res])
         if stop is not None:
             raise stop

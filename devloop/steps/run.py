@@ -30,7 +30,7 @@ from devloop.runtime.errors import StepFailed
 from devloop.runtime.progress import agent_progress
 from devloop.runtime.redact import redact
 from devloop.runtime.words import count
-from devloop.steps import author_call
+from devloop.steps import answer_cache, author_call
 from devloop.steps.base import Ask, AskResult, GateStop, Step, Waiting
 from devloop.steps.change import forget as forget_change
 from devloop.steps.files import has_text
@@ -81,6 +81,7 @@ class StepRun:
         self.scratch: dict[str, Any] = self.attempt.scratch  # the step's own notes, kept across resumes
         self.fdir = f"plans/{feature}"
         self.calls = 0
+        self.restored = 0  # calls answered from the answer cache (no agent asked)
         self.agent_seconds = 0.0
         self.person_seconds = 0.0
         self.current_call: str | None = None
@@ -303,6 +304,12 @@ class StepRun:
             a.role, RoleKind.JUDGE, a.call_id, a.prompt, a.rnd, answer_path=a.answer_path, before=tuple(before.items())
         )
 
+        key = None
+        if answer_cache.usable(self, agent):
+            asked = a.key_prompt + req.prompt[len(a.prompt) :] if a.key_prompt is not None else req.prompt
+            key = answer_cache.judge_key(self, agent, req, a.parse, asked)
+        if key is not None and (res := self._restore_judge(a, agent, key)) is not None:
+            return res
         result, seen, why = author_call.confined(self, agent, req, for_judge(self.ws.root), show)
         if seen.refused:  # a judge's program wrote in the workspace: its answer does not count
             self.rejected(a.call_id, why)
@@ -321,10 +328,67 @@ class StepRun:
             manual = [a.answer_path] if _is_manual(agent) else []
             self.rejected(a.call_id, f"the answer is unparseable: {parsed.reason}", manual)
             return AskResult("unparseable", a, None, f"{parsed.reason} (kept at {kept})", model)
-        sha = self.write(a.answer_path, result.text if result.text.endswith("\n") else result.text + "\n")
+        text = result.text if result.text.endswith("\n") else result.text + "\n"
+        sha = self.write(a.answer_path, text)
         data = {**parsed.as_dict(), "agent": agent.name, "model": model}
         self._remember(a.call_id, {a.answer_path: sha}, data)
+        if key is not None:
+            cache = answer_cache.of(self.ws)
+            cache.keep(*answer_cache.judge_entry(self, key, req, text, answer_cache.record(self, agent, result)))
         return AskResult("answered", a, data, "", model)
+
+    def _restore_judge(self, a: Ask, agent: Any, key: str) -> AskResult | None:
+        """The cached answer to this exact question, read by today's grammar and written as a fresh one; else None."""
+        cache = answer_cache.of(self.ws)
+        found = cache.find(key)
+        if found is None:
+            return None
+        entry = found.entry
+        try:
+            text = found.blobs[entry.answer or ""].decode("utf-8")
+        except (KeyError, UnicodeDecodeError):
+            cache.refused(key, found.store, "its answer is not UTF-8 text")
+            return None
+        parsed = a.parse(text) if entry.kind == "judge" else None
+        if parsed is None or not parsed.ok:
+            why = parsed.reason if parsed is not None else f"it is a {entry.kind}'s answer"
+            cache.refused(key, found.store, f"its answer does not read as one: {why}")
+            return None
+        sha = self.write(a.answer_path, text)
+        model = entry.record.get("model") or agent.model
+        data = {**parsed.as_dict(), "agent": agent.name, "model": model, "restored": key[:12]}
+        self._remember(a.call_id, {a.answer_path: sha}, data)
+        self._restored(agent, a.role, a.call_id, found)
+        return AskResult("answered", a, data, "", model)
+
+    def _restored(self, agent: Any, role: str, call_id: str, found: Any) -> None:
+        """Count a restore and write its ledger line: what the original call cost is what this one saved."""
+        rec = found.entry.record
+        with self._mutex:
+            self.restored += 1
+        ledger.append(
+            self.ws.root,
+            {
+                "feature": self.feature,
+                "step": self.step.name,
+                "role": role,
+                "call": call_id,
+                "agent": agent.name,
+                "model": rec.get("model") or agent.model,
+                "status": "restored",
+                "duration_s": 0.0,
+                "saved_s": rec.get("duration_s"),
+                "saved_usd": rec.get("cost_usd"),
+                "tokens_in": None,
+                "tokens_out": None,
+                "cost_usd": 0.0,
+                "key": found.entry.key[:12],
+                "store": found.store,
+                "answered": rec.get("time"),
+                "writer": found.entry.writer.get("user"),
+                "detail": f"restored from the answer cache ({found.store})",
+            },
+        )
 
     def _note_fix(self, agent: str, result: Any) -> None:
         with self._mutex:
@@ -411,9 +475,16 @@ class StepRun:
             focus=tuple(p for p in dict.fromkeys(focus) if p not in expected),
         )
         names = [agent_name or _role_agent(self.ws, role), *fallbacks]
+        primary = self._agent(role, names[0])
+        state = None  # what the author may read beyond its prompt, for the answer cache's key
+        if answer_cache.usable(self, primary):
+            state = answer_cache.reads(self)
+            restored = self._restore_author(primary, req, state, expected, revise)
+            if restored is not None:
+                return restored
         rotation: list[dict[str, str]] = []
         for i, name in enumerate(names):
-            agent = self._agent(role, name)
+            agent = primary if i == 0 else self._agent(role, name)
             blocks = getattr(agent, "returns_file_blocks", False)
             ask = dataclasses.replace(req, prompt=req.prompt + FILE_BLOCKS_NOTE) if blocks else req
             result, changed = author_call.call(self, agent, ask, expected, list(watch))
@@ -450,6 +521,41 @@ class StepRun:
             "rotation": rotation,
         }
         self._remember(call_id, outputs, data)
+        if state is not None and answer_cache.usable(self, agent):
+            key = answer_cache.author_key(self, agent, req, state, revise)
+            rec = answer_cache.record(self, agent, result)
+            made = answer_cache.author_entry(self, key, req, [*outputs, *deleted], rec)
+            if made is not None:
+                answer_cache.of(self.ws).keep(*made)
+        return sorted(outputs)
+
+    def _restore_author(
+        self, agent: Any, req: AgentRequest, state: dict[str, str], expected: list[str], revise: bool
+    ) -> list[str] | None:
+        """The files a cached answer to this exact question left, written back; None when there is none to trust."""
+        key = answer_cache.author_key(self, agent, req, state, revise)
+        cache = answer_cache.of(self.ws)
+        found = cache.find(key)
+        if found is None:
+            return None
+        reach = R.for_author(self.ws, self.feature, req.role, expected)
+        why = answer_cache.author_problem(found, expected, reach)
+        if why is not None:
+            cache.refused(key, found.store, why)
+            return None
+        written = answer_cache.restore_files(self, found)
+        forget_change(self.ws)
+        outputs = {p: found.entry.files[p] for p in written}
+        data = {
+            "changed": sorted(outputs),
+            "deleted": list(found.entry.deleted),
+            "agent": agent.name,
+            "model": found.entry.record.get("model") or agent.model,
+            "rotation": [],
+            "restored": key[:12],
+        }
+        self._remember(req.call_id, outputs, data)
+        self._restored(agent, req.role, req.call_id, found)
         return sorted(outputs)
 
     def _theirs(self, role: str, expected: list[str], watch: list[str]) -> list[str]:

@@ -1,0 +1,205 @@
+"""Benchmark: what the answer cache costs per call, and restoring a whole workspace's answers from it.
+
+    .venv/bin/python bench/cache.py [--features 10,100] [--entries 5000] [--repeat 3] [--keep]
+
+Two measurements, printed as figures (it asserts nothing about time):
+
+1. **Lookup cost per call, local store.** A folder store of ``--entries``
+   judge answers (each an entry and a blob of a few KB); the median time of
+   a judge key (sha256 of a 20 KB prompt and the agent's seat), a hit (entry
+   read and checked, blob read and verified) and a miss, each over 2,000
+   calls. Then an author's key in a workspace of N features: the git blob ids
+   of every file the author may read (git's index proves clean files without
+   reading them). Target (issue 31): at most 5 ms per call.
+2. **Restoring a workspace.** For each size N, bench/status.py's workspace
+   (every role a replay agent) is committed with its briefs and a shared
+   folder store (``push: true``), brought up to date with ``doit`` (timed: the
+   first build, whose answers go to the store), then its no-op ``doit`` is
+   timed; a fresh ``git clone`` of the briefs-only commit then runs ``doit``
+   (timed: every answer restored from the shared store, none asked). Target:
+   the restore run at most 2x the no-op of the same workspace.
+
+It exits non-zero only when a workspace is not what it should be (a run
+failed; a clone's run asked an agent instead of restoring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import status as S  # bench/status.py: workspace generators and command helpers
+
+LOOKUP_TARGET_MS = 5.0
+RESTORE_TARGET = 2.0
+
+
+def _median_ms(fn, n: int) -> float:
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def lookups(tmp: Path, entries: int) -> dict[str, float]:
+    """Median milliseconds of a judge key, a hit and a miss on a local store of ``entries`` answers."""
+    from devloop.config.workspace import Workspace
+    from devloop.provenance.cache import keys
+    from devloop.provenance.cache.entries import Entry
+    from devloop.provenance.hashing import hash_bytes
+    from devloop.steps.answer_cache import AnswerCache
+
+    root = tmp / "lookups"
+    root.mkdir()
+    (root / "devloop.yaml").write_text("agents: {}\n", encoding="utf-8")
+    cache = AnswerCache(Workspace(root))
+    made = []
+    for i in range(entries):
+        text = f"Review {i}.\n" + "Looks right. " * 200 + "\nVOTE: PRODUCTION GRADE\n"
+        data = text.encode()
+        sha = hash_bytes(data)
+        key = hash_bytes(f"question {i}".encode())
+        cache.keep(Entry(key, "code_review", "reviewers", f"round1-r{i}", "judge", answer=sha), {sha: data})
+        made.append(key)
+    prompt = "Review this change.\n" + "x = 1\n" * 3500
+    seat = {"kind": "command", "argv": ["codex", "exec"], "model": "m"}
+    key_ms = _median_ms(
+        lambda: keys.call_key(
+            step="code_review", role="reviewers", call_id="round1-r", prompt=prompt, contract="c", seat=seat
+        ),
+        2000,
+    )
+    picks = iter(made * 2)
+    hit_ms = _median_ms(lambda: cache.find(next(picks)), min(2000, len(made)))
+    misses = iter(hash_bytes(f"never {i}".encode()) for i in range(2000))
+    miss_ms = _median_ms(lambda: cache.find(next(misses)), 2000)
+    return {"judge key": key_ms, "hit": hit_ms, "miss": miss_ms}
+
+
+def author_state_ms(root: Path, repeat: int = 5) -> tuple[float, int]:
+    """Median milliseconds of the state part of an author's key in ``root``, and how many files it covers."""
+    from devloop.config.workspace import Workspace
+    from devloop.steps.answer_cache import state
+
+    ws = Workspace(root)
+    lock = ws.read_lock(ws.features()[0])
+    sizes = []
+
+    def once() -> None:
+        ws.memo.clear()  # the git listing is kept per process: each author call in a run asks once after writes
+        sizes.append(len(state(ws, lock, "implement")))
+
+    return _median_ms(once, repeat), sizes[-1]
+
+
+STORE_YAML = "cache:\n  stores:\n    - {{url: '{url}', push: true}}\n"
+
+
+def restore(tmp: Path, n: int, repeat: int) -> dict[str, float]:
+    features = S.feature_names(n)
+    base = tmp / f"n{n}"
+    shared = tmp / f"shared-{n}"
+    dl = base / "devloop"
+    S.make_devloop_workspace(dl, features)
+    with (dl / "devloop.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(STORE_YAML.format(url=shared))
+    (dl / ".gitignore").write_text(".devloop/\n__pycache__/\n.doit.json*\n", encoding="utf-8")
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "bench"],
+        ["config", "user.email", "bench@example.invalid"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "briefs"],
+    ):
+        S.run(["git", *args], dl)
+    t0 = time.perf_counter()
+    done = S.run([*S.DOIT], dl, check=False, timeout=7200)
+    first = time.perf_counter() - t0
+    if S._failed(done):
+        raise S.BenchError(f"first build of {n} features failed\n{S._tail(done.stdout)}\n{S._tail(done.stderr)}")
+    time.sleep(2.5)  # the verdict memo trusts no file younger than 2 s
+    S.run([*S.DOIT], dl)  # the memo is written by the first no-op
+    noop = S.time_commands({"noop": ([*S.DOIT], dl)}, repeat)["noop"]
+    restores = []
+    for k in range(repeat):
+        clone = base / f"clone{k}"
+        S.run(["git", "clone", "-q", str(dl), str(clone)], base)
+        t0 = time.perf_counter()
+        done = S.run([*S.DOIT], clone, check=False, timeout=7200)
+        restores.append(time.perf_counter() - t0)
+        if S._failed(done):
+            raise S.BenchError(f"the restore run of {n} features failed\n{S._tail(done.stdout)}")
+        ledger = [json.loads(line) for line in (clone / "runs/ledger.jsonl").read_text().splitlines() if line]
+        asked = [e for e in ledger if e.get("status") != "restored"]
+        if asked:
+            raise S.BenchError(f"the clone's run asked {len(asked)} agents: {asked[0]}")
+        if k == 0:
+            restored = len(ledger)
+        shutil.rmtree(clone)
+    return {
+        "first build": first,
+        "no-op": statistics.median(noop),
+        "restore": statistics.median(restores),
+        "restore min": min(restores),
+        "restore max": max(restores),
+        "answers": restored,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--features", default="10,100", help="comma-separated sizes (default 10,100)")
+    ap.add_argument("--entries", type=int, default=5000, help="answers in the lookup store (default 5000)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of each command (default 3)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder and print where")
+    args = ap.parse_args(argv)
+    S.PYCACHE = Path(tempfile.mkdtemp(prefix="devloop-bench-pyc-"))
+    tmp = Path(tempfile.mkdtemp(prefix="devloop-bench-cache-"))
+    try:
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        lk = lookups(tmp, args.entries)
+        print(f"lookup on a local store of {args.entries} answers (median of 2000 calls):")
+        for what, ms in lk.items():
+            print(f"  {what:<10} {ms:7.3f} ms")
+        worst = lk["judge key"] + max(lk["hit"], lk["miss"])
+        verdict = "met" if worst <= LOOKUP_TARGET_MS else "NOT met"
+        print(f"  a judge call's key + lookup: {worst:.3f} ms (target <= {LOOKUP_TARGET_MS} ms: {verdict})")
+        for n in [int(x) for x in args.features.split(",") if x]:
+            r = restore(tmp, n, args.repeat)
+            state_ms, files = author_state_ms(tmp / f"n{n}" / "devloop")
+            ratio = r["restore"] / r["no-op"]
+            print(f"{n} features ({r['answers']} answers restored per clone):")
+            print(f"  first build (agents asked)  {r['first build']:8.2f} s")
+            print(f"  no-op doit                  {r['no-op']:8.3f} s")
+            print(
+                f"  fresh clone, all restored   {r['restore']:8.2f} s ({r['restore min']:.2f}-{r['restore max']:.2f}); "
+                f"{r['restore'] / r['first build']:.2f}x the first build"
+            )
+            print(
+                f"  restore / no-op             {ratio:8.2f}x (target <= {RESTORE_TARGET}x: "
+                f"{'met' if ratio <= RESTORE_TARGET else 'NOT met'})"
+            )
+            print(f"  an author's key, state of {files} files: {state_ms:.1f} ms")
+    except S.BenchError as exc:
+        print(f"bench/cache.py: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(S.PYCACHE, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
