@@ -101,7 +101,9 @@ def author_state_ms(root: Path, repeat: int = 5) -> tuple[float, int]:
     return _median_ms(once, repeat), sizes[-1]
 
 
-STORE_YAML = "cache:\n  stores:\n    - {{url: '{url}', push: true}}\n"
+# The shared store lies in the bench's temporary folder, under /tmp: agents' programs may write /tmp by default
+# (sandbox_writable), and devloop never reads a store they could write. The bench's agents run no program.
+STORE_YAML = "sandbox_writable: ['~']\ncache:\n  stores:\n    - {{url: '{url}', push: true}}\n"
 
 
 def restore(tmp: Path, n: int, repeat: int) -> dict[str, float]:

@@ -142,3 +142,16 @@ def test_a_lock_carries_the_blob_of_each_file_hash_it_records_and_a_read_teaches
     del again.artifacts["plans/f/plan.md"]
     write_lock(path, again)
     assert read_lock(path, "f").blobs == {}
+
+
+def test_the_index_kept_for_a_process_is_read_again_once_git_rewrites_it(repo: Path) -> None:
+    first = gitclean.current(repo)
+    assert first is not None and gitclean.current(repo) is first  # unchanged index: no second read
+    (repo / "a.txt").write_text("ALPHA\n")
+    assert first.clean("a.txt", key(repo / "a.txt")) is None  # the kept table still judges each file's stat
+    git(repo, "add", "a.txt")
+    time.sleep(0.05)
+    git(repo, "update-index", "--refresh")
+    second = gitclean.current(repo)
+    assert second is not first
+    assert second is not None and second.clean("a.txt", key(repo / "a.txt")) == gitclean.blob_id(b"ALPHA\n")

@@ -48,7 +48,7 @@ def _pick(ws: Workspace, url: str | None, want: str) -> list[Any]:
     if want == "push":
         return [c._store(i) for i, (s, _) in enumerate(c.shared) if s.get("push")]
     if want == "read":
-        return [c._store(i) for i, (s, _) in enumerate(c.shared) if s.get("read", True)]
+        return [s for s in c.readers() if s is not c.local]
     return [c.local, *(c._store(i) for i in range(len(c.shared)))]
 
 
@@ -158,7 +158,11 @@ def push(url: str | None, root: Path | None) -> None:
 @click.option("--from", "url", default=None, help="One store (its url in devloop.yaml); default: every store read.")
 @workspace_option
 def pull(url: str | None, root: Path | None) -> None:
-    """Copy the shared stores' answers into the local store (each checked; a bad one is named and skipped)."""
+    """Copy the shared stores' answers into the local store (each checked; a bad one is named and skipped).
+
+    A store lying where agents' programs may write is never read by a run; naming it with --from pulls
+    from it all the same: that is your decision.
+    """
     from devloop.provenance.cache import upkeep
 
     ws = open_workspace(root)

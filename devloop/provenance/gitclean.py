@@ -127,12 +127,46 @@ def lookup(path: str, key: Key) -> str | None:
 
 def load(root: Path) -> Index | None:
     """git's index of the work tree holding ``root`` (its entries below ``root``); None when git cannot tell."""
+    index_file = _index_file(root)
+    return None if index_file is None else _read(root, index_file)
+
+
+_FILES: dict[str, str | None] = {}  # workspace root -> the path of its git index file (None: no repository)
+_CURRENT: dict[str, tuple[tuple[int, int, int, int] | None, Index | None]] = {}
+
+
+def current(root: Path) -> Index | None:
+    """Like :func:`load`, but read again only when the index file changed since the last read (one stat).
+
+    For callers that ask many times in one process (the answer cache, once per step): an entry is
+    still judged against each file's stat when looked up, so a file changed since is never taken as clean.
+    """
+    key = str(root)
+    if key not in _FILES:
+        _FILES[key] = _index_file(root)
+    index_file = _FILES[key]
+    if index_file is None:
+        return None
+    seen = _CURRENT.get(key)
+    if seen is not None and seen[0] is not None and seen[0] == _stat(index_file):
+        return seen[1]
+    index = _read(root, index_file)
+    _CURRENT[key] = (_stat(index_file) if index is not None else None, index)
+    return index
+
+
+def _index_file(root: Path) -> str | None:
     from devloop.runtime import gitsafe  # lazy: off the path of a no-op doit and devloop --help
 
     where = gitsafe.run(root, ["rev-parse", "--git-path", "index"], timeout=30)
     if where is None or where.returncode != 0:
         return None
-    index_file = os.path.join(root, where.stdout.decode("utf-8", "surrogateescape").strip())
+    return os.path.join(root, where.stdout.decode("utf-8", "surrogateescape").strip())
+
+
+def _read(root: Path, index_file: str) -> Index | None:
+    from devloop.runtime import gitsafe  # lazy: off the path of a no-op doit and devloop --help
+
     before = _stat(index_file)
     listing = gitsafe.run(root, ["ls-files", "--stage", "--debug", "-z"], timeout=60)
     after = _stat(index_file)

@@ -30,6 +30,7 @@ from devloop.provenance.hashing import hash_bytes
 from devloop.runtime.atomic import archive, atomic_write_bytes, remove
 from devloop.runtime.redact import redact
 from devloop.steps import change
+from devloop.steps.files import has_text
 from devloop.steps.order import ORDER
 from devloop.steps.registry import STEPS
 
@@ -57,6 +58,7 @@ class AnswerCache:
     """The stores of one workspace in this process: the local one, then the shared ones, in order."""
 
     def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
         cfg = ws.config_view.get("cache") or {}
         self.read = bool(cfg.get("read", True)) and os.environ.get(NO_CACHE, "") in ("", "0")
         self.write = bool(cfg.get("write", True))
@@ -81,11 +83,29 @@ class AnswerCache:
         return store
 
     def readers(self) -> list[Store]:
+        """The stores answers are read from: the local one, then the shared ones read, each only when no
+        agent's program can write it."""
         out = [self.local]
         for i, (spec, _) in enumerate(self.shared):
             if spec.get("read", True) and (store := self._store(i)) is not None:
                 out.append(store)
-        return out
+        return [s for s in out if self._trusted(s)]
+
+    def _trusted(self, store: Store) -> bool:
+        """A folder agents' programs may write (``sandbox_writable``, an agent's ``writable``) is never read:
+        an agent could leave answers there for questions to come."""
+        root = getattr(store, "root", None)
+        if root is None:
+            return True
+        place = agents_may_write(self.ws, root)
+        if place is None:
+            return True
+        self.say(
+            f"untrusted {root}",
+            f"devloop: answer store {store.url} lies in {place}, which agents' programs may write; it is not "
+            "read (move it, or the setting that lets agents write there)",
+        )
+        return False
 
     def writers(self) -> list[Store]:
         out = [self.local] if self.write else []
@@ -153,6 +173,30 @@ class AnswerCache:
                 store.write_entry(entry.key, entry.to_bytes())  # create-only: an answer already kept stays
             except (StoreUnreachable, OSError) as exc:
                 self._down(store, exc)
+
+
+def agents_may_write(ws: Workspace, folder: str) -> str | None:
+    """The place agents' programs may write that holds ``folder``, or None.
+
+    Inside the workspace only devloop's state folder is out of every author's reach; outside it, the
+    folders confined programs are given (``sandbox_writable``, an agent's ``writable``, ``$TMPDIR``).
+    """
+    real = os.path.realpath(folder)
+    root = os.path.realpath(ws.root)
+    if real == root or real.startswith(root + "/"):
+        state = os.path.join(root, ".devloop")
+        return None if real == state or real.startswith(state + "/") else "the workspace, where implementers write"
+    view = ws.config_view
+    places = [*view.get("sandbox_writable", []), os.environ.get("TMPDIR") or ""]
+    for agent in (view.get("agents") or {}).values():
+        places += agent.get("writable") or []
+    for place in places:
+        if not place:
+            continue
+        top = os.path.realpath(os.path.expanduser(place))
+        if os.path.isabs(top) and (real == top or real.startswith(top.rstrip("/") + "/")):
+            return place
+    return None
 
 
 def of(ws: Workspace) -> AnswerCache:
@@ -362,8 +406,10 @@ def author_problem(found: Found, expected: list[str], reach: R.Reach) -> str | N
     entry = found.entry
     if entry.kind != "author":
         return f"it is a {entry.kind}'s answer"
-    if missing := [p for p in expected if p not in entry.files]:
-        return f"it does not hold {', '.join(missing)}"
+    # An expected file the answer left as it was must be there now, as a fresh answer's would have to be.
+    kept = [p for p in expected if p not in entry.files]
+    if missing := [p for p in kept if p in entry.deleted or not has_text(reach.root / p)]:
+        return f"it leaves {', '.join(missing)} missing or empty"
     if out := R.refused(reach, [*entry.files, *entry.deleted]):
         return f"it writes where an author may not: {R.described(out)}"
     return None

@@ -115,3 +115,23 @@ def test_a_cached_author_answer_out_of_reach_is_refused(answered):
     assert ("a", "implement", "implement") in answered.calls_since(n)
     assert "refused the cached answer" in r.stderr and "devloop.yaml" in r.stderr, r.stderr
     assert answered.read("devloop.yaml") == yaml_before
+
+
+def test_a_store_agents_may_write_is_never_read(answered):
+    """The shared folder lies under /tmp, which confined programs may write (sandbox_writable): an agent
+    could leave answers there for questions to come, so it is not read; the local store is emptied."""
+    store = local(answered)
+    for item in list(store.entries()):
+        store.delete_entry(item.name)
+    assert len(list(open_store(str(answered.shared)).entries())) == 7
+    plan = answered.read(f"{P}/plan.md")
+    (answered.root / P / "plan.md").write_text(plan + "x\n")
+    assert answered.doit().returncode == 0
+    for item in list(store.entries()):
+        store.delete_entry(item.name)
+    (answered.root / P / "plan.md").write_text(plan)
+    n = len(answered.calls())
+    r = answered.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [c for c in answered.calls_since(n) if c[1] == "plan_review"], "an untrusted store answered"
+    assert r.stderr.count("which agents' programs may write; it is not read") == 1, r.stderr

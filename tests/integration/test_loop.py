@@ -109,6 +109,15 @@ def test_deleting_an_output_reruns_that_step_only(ws: WS) -> None:
     n = len(ws.calls())
     (ws.root / "plans/a/evaluation.md").unlink()
     assert "output plans/a/evaluation.md is missing" in ws.devloop("why", "a").stdout
+    r = ws.doit()
+    assert r.returncode == 0
+    # Only the evaluation runs again; its question was answered before, so the answer cache gives it back.
+    assert [line for line in r.stdout.splitlines() if line.startswith("Step:")] == [
+        "Step: evaluate:a [restored from cache: 1 answer, no agent called]"
+    ]
+    assert ws.calls_since(n) == [] and "scores:" in ws.read("plans/a/evaluation.md")
+    ws.env["DEVLOOP_NO_CACHE"] = "1"
+    (ws.root / "plans/a/evaluation.md").unlink()
     assert ws.doit().returncode == 0
     assert ws.calls_since(n) == [("a", "evaluate", "evaluate")]
 
@@ -140,7 +149,10 @@ def test_redo_archives_the_hand_edit_then_regenerates(ws: WS) -> None:
     n = len(ws.calls())
     assert ws.doit().returncode == 0
     assert ws.calls_since(n)[0] == ("a", "plan", "plan")
-    assert ws.read("plans/a/plan.md") == "# Plan\nDo it.\n"
+    # The planner wrote "Do it." again; its review was asked before (REVISE, then the revision), so the answer
+    # cache gives both back: the plan reads as the first run left it.
+    assert ws.read("plans/a/plan.md") == "# Plan\nDo it well.\n"
+    assert ws.calls_since(n) == [("a", "plan", "plan")]
     archived = list((ws.root / "plans/a/.history").rglob("plan.md"))
     assert any(p.read_text() == "# My own plan\n" for p in archived)
 

@@ -101,6 +101,7 @@ class LoopMachine(RuleBasedStateMachine):
         # (feature, step, path, hash) of edits made while that step's agent worked, and the step's attempts then
         self.under_way: list[tuple[str, str, str, str, int]] = []
         self.implemented: set[str] = set()  # features whose code the loop has written
+        self.before: list[tuple[str, bytes]] = []  # (path, content) before each hand edit, for undo_edit
 
     # -- helpers ---------------------------------------------------------------
     def fail(self, tag: str, message: str) -> None:
@@ -263,12 +264,27 @@ class LoopMachine(RuleBasedStateMachine):
         if not target.is_file():
             return
         self.superseded(path)
+        self.before = [*self.before[-5:], (path, target.read_bytes())]
         if empty and rel in ("plan.md", "evaluation.md"):
             target.write_text("")
             return
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(f"\n# A line added by hand ({len(self.edits)})\n")
         self.edits.append((path, hash_file(target)))
+
+    @rule(data=st.data())
+    def undo_edit(self, data: st.DataObject) -> None:
+        """A person puts back what a file held before one of their edits (git checkout, stash pop): questions
+        answered before come back, and the answer cache may answer them; every invariant still holds."""
+        if not self.before:
+            return
+        path, content = data.draw(st.sampled_from(self.before))
+        target = self.ws.root / path
+        # The person overwrites their own edits of this file: theirs to drop; what devloop must keep is what *it*
+        # overwrites (checked by no_hand_edit_is_lost for every other edit).
+        self.edits = [(rel, sha) for rel, sha in self.edits if rel != path]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
 
     def superseded(self, path: str) -> None:
         """A person editing their own edit again, before any run saw it, replaces it: that one needs no keeping."""

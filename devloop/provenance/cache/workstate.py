@@ -21,7 +21,7 @@ def blob_ids(root: Path, paths: Iterable[str]) -> dict[str, str]:
     ``:x`` marks an executable file. Paths that are gone or are not files are left out (a key is about
     what an author can read now).
     """
-    index = gitclean.load(root)
+    index = gitclean.current(root)
     base = f"{root}/"
     out: dict[str, str] = {}
     for rel in sorted(set(paths)):
