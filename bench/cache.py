@@ -14,7 +14,8 @@ Two measurements, printed as figures (it asserts nothing about time):
 2. **Restoring a workspace.** For each size N, bench/status.py's workspace
    (every role a replay agent) is committed with its briefs and a shared
    folder store (``push: true``), brought up to date with ``doit`` (timed: the
-   first build, whose answers go to the store), then its no-op ``doit`` is
+   first build, whose answers go to the store; the same workspace with the
+   cache off is built beside it: what the cache adds when nothing hits), then its no-op ``doit`` is
    timed; a fresh ``git clone`` of the briefs-only commit then runs ``doit``
    (timed: every answer restored from the shared store, none asked). Target:
    the restore run at most 2x the no-op of the same workspace.
@@ -91,12 +92,13 @@ def author_state_ms(root: Path, repeat: int = 5) -> tuple[float, int]:
     from devloop.steps.answer_cache import state
 
     ws = Workspace(root)
-    lock = ws.read_lock(ws.features()[0])
+    feature = ws.features()[0]
+    lock = ws.read_lock(feature)
     sizes = []
 
     def once() -> None:
         ws.memo.clear()  # the git listing is kept per process: each author call in a run asks once after writes
-        sizes.append(len(state(ws, lock, "implement")))
+        sizes.append(len(state(ws, lock, "implement", feature)))
 
     return _median_ms(once, repeat), sizes[-1]
 
@@ -106,14 +108,10 @@ def author_state_ms(root: Path, repeat: int = 5) -> tuple[float, int]:
 STORE_YAML = "sandbox_writable: ['~']\ncache:\n  stores:\n    - {{url: '{url}', push: true}}\n"
 
 
-def restore(tmp: Path, n: int, repeat: int) -> dict[str, float]:
-    features = S.feature_names(n)
-    base = tmp / f"n{n}"
-    shared = tmp / f"shared-{n}"
-    dl = base / "devloop"
+def committed_workspace(dl: Path, features: list[str], yaml: str) -> None:
     S.make_devloop_workspace(dl, features)
     with (dl / "devloop.yaml").open("a", encoding="utf-8") as fh:
-        fh.write(STORE_YAML.format(url=shared))
+        fh.write(yaml)
     (dl / ".gitignore").write_text(".devloop/\n__pycache__/\n.doit.json*\n", encoding="utf-8")
     for args in (
         ["init", "-q", "-b", "main"],
@@ -123,11 +121,26 @@ def restore(tmp: Path, n: int, repeat: int) -> dict[str, float]:
         ["commit", "-q", "-m", "briefs"],
     ):
         S.run(["git", *args], dl)
+
+
+def first_build(dl: Path, n: int) -> float:
     t0 = time.perf_counter()
     done = S.run([*S.DOIT], dl, check=False, timeout=7200)
-    first = time.perf_counter() - t0
+    took = time.perf_counter() - t0
     if S._failed(done):
         raise S.BenchError(f"first build of {n} features failed\n{S._tail(done.stdout)}\n{S._tail(done.stderr)}")
+    return took
+
+
+def restore(tmp: Path, n: int, repeat: int) -> dict[str, float]:
+    features = S.feature_names(n)
+    base = tmp / f"n{n}"
+    dl = base / "devloop"
+    off = base / "nocache"
+    committed_workspace(dl, features, STORE_YAML.format(url=tmp / f"shared-{n}"))
+    committed_workspace(off, features, "cache: {read: false, write: false}\n")
+    first = first_build(dl, n)
+    without = first_build(off, n)  # what the cache adds to a build where nothing hits
     time.sleep(2.5)  # the verdict memo trusts no file younger than 2 s
     S.run([*S.DOIT], dl)  # the memo is written by the first no-op
     noop = S.time_commands({"noop": ([*S.DOIT], dl)}, repeat)["noop"]
@@ -149,6 +162,7 @@ def restore(tmp: Path, n: int, repeat: int) -> dict[str, float]:
         shutil.rmtree(clone)
     return {
         "first build": first,
+        "first build, cache off": without,
         "no-op": statistics.median(noop),
         "restore": statistics.median(restores),
         "restore min": min(restores),
@@ -181,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
             ratio = r["restore"] / r["no-op"]
             print(f"{n} features ({r['answers']} answers restored per clone):")
             print(f"  first build (agents asked)  {r['first build']:8.2f} s")
+            print(
+                f"  same, cache off             {r['first build, cache off']:8.2f} s "
+                f"(the cache adds {r['first build'] / r['first build, cache off']:.2f}x when nothing hits)"
+            )
             print(f"  no-op doit                  {r['no-op']:8.3f} s")
             print(
                 f"  fresh clone, all restored   {r['restore']:8.2f} s ({r['restore min']:.2f}-{r['restore max']:.2f}); "

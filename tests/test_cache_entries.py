@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 
 import pytest
 
-from devloop.provenance import gitclean
+from devloop.provenance import gitclean, hashing
 from devloop.provenance.cache import keys, workstate
 from devloop.provenance.cache.entries import BadEntry, Entry, parse, record_of, safe_path
 
@@ -156,3 +158,25 @@ def test_workspace_state_is_git_blob_ids_read_or_proven(tmp_path):
     assert state["run.sh"].endswith(":x") and "gone.txt" not in state
     (tmp_path / "a.txt").write_text("two\n")
     assert workstate.blob_ids(tmp_path, ["a.txt"])["a.txt"] == gitclean.blob_id(b"two\n")
+
+
+def test_a_file_read_before_is_read_again_when_its_stat_says_it_may_have_changed(tmp_path):
+    """Untracked files are read for their blob id once, and again after any change, even one that keeps the
+    size and puts the mtime back (the ctime moves), and whenever the first read was in the racy window."""
+    path = tmp_path / "notes.txt"
+    path.write_text("one\n")
+    first = workstate.blob_ids(tmp_path, ["notes.txt"])["notes.txt"]
+    assert first == gitclean.blob_id(b"one\n")
+    st = path.stat()
+    path.write_text("two\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert workstate.blob_ids(tmp_path, ["notes.txt"])["notes.txt"] == gitclean.blob_id(b"two\n")
+    # Known, settled (changed more than the racy window before it was read) and unchanged: the id kept is
+    # given back without reading the file; a planted id shows that no read happened.
+    time.sleep(hashing.RACY_NS / 1e9 + 0.2)
+    key = hashing.key_of(path.stat())
+    workstate._SEEN[str(path)] = (key, "f" * 40, time.time_ns())
+    assert workstate.blob_ids(tmp_path, ["notes.txt"])["notes.txt"] == "f" * 40
+    # Kept from a read in the racy window: read again.
+    workstate._SEEN[str(path)] = (key, "f" * 40, hashing.newest(key))
+    assert workstate.blob_ids(tmp_path, ["notes.txt"])["notes.txt"] == gitclean.blob_id(b"two\n")

@@ -265,8 +265,13 @@ def state(ws: Workspace, lock: Any, step: str, feature: str) -> dict[str, str]:
     return workstate.blob_ids(ws.root, [p for p in listed if p not in ours and read(p)])
 
 
-def step_key(ws: Workspace, feature: str, step: str, lock: Any, cur: Any) -> str:
-    """The key of one run of a step: its inputs, template and configuration, and the files it may read."""
+def step_key(feature: str, step: str, cur: Any) -> str:
+    """The key of one run of a step: its inputs, template and configuration.
+
+    It only numbers rounds (see :func:`pin_rounds`): every call of the run is still looked up by its
+    own key, which holds what the call may read, so a run pinned wrongly asks its agents; nothing wrong
+    is restored.
+    """
     return keys.call_key(
         step=step,
         role="step",
@@ -274,7 +279,6 @@ def step_key(ws: Workspace, feature: str, step: str, lock: Any, cur: Any) -> str
         prompt=json.dumps(cur.inputs, sort_keys=True),
         contract=f"step template={cur.template} config={cur.config}",
         seat={},
-        workspace=state(ws, lock, step, feature),
     )
 
 
@@ -294,7 +298,7 @@ def pin_rounds(ws: Workspace, feature: str, step: str, lock: Any, cur: Any, atte
     cache = of(ws)
     if not (cache.read or cache.write) or attempt.forced in ASK_AGAIN or "first_round" in attempt.scratch:
         return None
-    key = step_key(ws, feature, step, lock, cur)
+    key = step_key(feature, step, cur)
     found = cache.find(key) if cache.read else None
     if found is None or found.entry.kind != "step" or found.entry.first_round is None:
         return Pinned(key, False)
