@@ -118,7 +118,8 @@ def status(as_json: bool, root: Path | None) -> None:
         return
     click.echo(f"Answer cache: {'on' if c.read else 'off (cache.read: false or DEVLOOP_NO_CACHE)'} for reading")
     for r in rows:
-        use = ", ".join(w for w, on in (("read", r["read"]), ("push", r["push"])) if on) or "unused"
+        kept = "write" if r["store"] == "local" else "push"
+        use = ", ".join(w for w, on in (("read", r["read"]), (kept, r["push"])) if on) or "unused"
         if "error" in r:
             click.echo(f"  {r['store']:<6} {r['url']}  ({use}): {r['error']}")
         else:
