@@ -132,6 +132,16 @@ def test_no_cache_and_read_false_ask_again(ws):
     assert r.returncode == 0, r.stdout + r.stderr
     assert [c for c in ws.calls_since(n) if c[1] == "plan_review"], "--no-cache was answered from the cache"
     assert not (ws.root / "runs/ledger.jsonl").read_text().count('"restored"')
+    # The same with cache.read: false in devloop.yaml (that edit changes no step's question).
+    ws.config(extra="cache: {read: false}\n")
+    (ws.root / P / "plan.md").write_text(plan + "x\n")
+    assert ws.doit().returncode == 0
+    (ws.root / P / "plan.md").write_text(plan)
+    n = len(ws.calls())
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [c for c in ws.calls_since(n) if c[1] == "plan_review"], "cache.read: false was answered from the cache"
+    assert not (ws.root / "runs/ledger.jsonl").read_text().count('"restored"')
 
 
 def test_a_hostile_blob_is_refused_named_and_the_agent_asked(ws):
