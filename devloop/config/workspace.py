@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from devloop.provenance import LOCK_NAME
 from devloop.provenance.hashing import hash_bytes, package_stamp, stat_key
-from devloop.runtime.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from devloop.config.models import Config
@@ -55,6 +54,8 @@ def ensure_state_dir(root: Path) -> Path:
     state.mkdir(exist_ok=True)
     ignore = state / ".gitignore"
     if not ignore.exists():
+        from devloop.runtime.atomic import atomic_write_text  # lazy: off the path of a no-op doit (journal, hmac)
+
         atomic_write_text(ignore, "# devloop's per-machine state; never commit it\n*\n")
     return state
 
@@ -201,6 +202,8 @@ class Workspace:
             pass
         view = self.model.model_dump(mode="json")
         try:
+            from devloop.runtime.atomic import atomic_write_text  # lazy: off the path of a no-op doit
+
             self.ensure_state_dir()
             atomic_write_text(cache, json.dumps({"sha": sha, "config": view}))
         except OSError:

@@ -374,7 +374,7 @@ def merged_config(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
     from devloop.loop.reporter import DevloopReporter  # lazy: off the path of a no-op doit and devloop --help
-    from devloop.runtime import interrupts, wslock  # lazy: off the path of a no-op doit and devloop --help
+    from devloop.runtime import interrupts  # lazy: off the path of a no-op doit and devloop --help
 
     # lazy: off the path of a no-op doit and devloop --help
     from devloop.runtime.errors import ConfigError, DevloopError
@@ -383,7 +383,10 @@ def setup(namespace: dict[str, Any]) -> None:
     root = Path(namespace.get("__file__") or ".").resolve().parent
     ws = _workspace(root)
     try:
-        wslock.refuse_inside_step()
+        if os.environ.get("DEVLOOP_CALL_ID"):  # started by an agent: wslock refuses (imported only then, 2 ms)
+            from devloop.runtime import wslock
+
+            wslock.refuse_inside_step()
         ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any file is touched
     except ConfigError as exc:
         _without_config(namespace, ws, exc)
