@@ -414,6 +414,7 @@ def setup(namespace: dict[str, Any]) -> None:
         settled = fast_path(ws, argv, namespace)
         if settled is not None:  # every step proven up to date: doit gets the group tasks only
             FAST["settled"] = settled
+            _keep_database()
             if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
                 files = f"; {COUNTS['read']} files hashed, {COUNTS['git']} proven by git's index"
                 print(f"devloop: fast path ({settled} steps proven up to date{files})", file=sys.stderr)
@@ -422,6 +423,22 @@ def setup(namespace: dict[str, Any]) -> None:
         yield from task_dicts(ws, argv is None or wants_smoke(argv))
 
     namespace["task_devloop"] = task_devloop
+
+
+def _keep_database() -> None:
+    """On the fast path doit's json database is left as the last full run wrote it: doit does not write it back.
+
+    doit rewrites the whole file at the end of every run (2 MB at 1000
+    features), and all it would add here is the group tasks' empty results.
+    Only the json backend (devloop's) is skipped: another closes a file
+    handle there.
+    """
+    from doit.dependency import JsonDB
+    from doit.globals import Globals
+
+    manager = Globals.dep_manager
+    if manager is not None and isinstance(getattr(manager, "backend", None), JsonDB):
+        manager._closed = True  # doit's own flag for "already written": close() then writes nothing
 
 
 # doit run options that change nothing when every step is up to date; any other takes the full graph
