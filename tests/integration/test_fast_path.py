@@ -141,3 +141,25 @@ def test_doit_s_database_keeps_no_outcome_of_the_steps_a_run_made(ws: WS) -> Non
     db = json.loads((ws.root / ".devloop/doit.db").read_text())
     ours = {name: rec for name, rec in db.items() if name.split(":")[0] in ("plan", "implement", "code_review")}
     assert ours and all(not rec.get("_values_:") and "result:" not in rec for rec in ours.values()), ours
+
+
+NO_TOKENIZE = """
+import sys, tokenize
+from doit.doit_cmd import DoitMain
+def refuse(*args, **kwargs):
+    raise AssertionError("tokenized a source file")
+tokenize.generate_tokens = refuse
+sys.argv = ["doit", *sys.argv[1:]]
+sys.exit(DoitMain().run(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("list",)])
+def test_doit_orders_devloop_s_creator_without_tokenizing_a_source_file(settled: WS, args: tuple[str, ...]) -> None:
+    """doit asks inspect for each creator's line; for devloop's, inspect reads dodo.py as a module (line 0)."""
+    r = subprocess.run(
+        [sys.executable, "-c", NO_TOKENIZE, *args], cwd=settled.root, env=settled.env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ("Everything is up to date (14 steps)" if not args else "plan_review") in r.stdout
