@@ -9,6 +9,7 @@ the file changes.
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,9 +85,10 @@ class Workspace:
         from devloop.config.names import is_feature_name  # lazy: off the path of a no-op doit and devloop --help
 
         found, refused = [], []
-        for p in self.plans.iterdir():
-            if (p / "brief.md").is_file():
-                (found if is_feature_name(p.name) else refused).append(p.name)
+        with os.scandir(self.plans) as entries:  # strings, not Paths: every no-op lists every feature
+            for entry in entries:
+                if os.path.isfile(f"{entry.path}/brief.md"):
+                    (found if is_feature_name(entry.name) else refused).append(entry.name)
         if refused:
             _say_refused(self.root, refused)
         return sorted(found)
