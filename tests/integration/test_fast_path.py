@@ -163,3 +163,43 @@ def test_doit_orders_devloop_s_creator_without_tokenizing_a_source_file(settled:
     )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert ("Everything is up to date (14 steps)" if not args else "plan_review") in r.stdout
+
+
+COUNT_READS = """
+import json, sys
+from doit.dependency import JsonDB
+from doit.doit_cmd import DoitMain
+from devloop.loop import tasks
+read = []
+real = JsonDB._load
+def counting(self):
+    read.append(self.name)
+    return real(self)
+JsonDB._load = counting
+sys.argv = ["doit", *sys.argv[1:]]
+code = DoitMain().run(sys.argv[1:])
+print("PROBE " + json.dumps({"code": code, "settled": tasks.FAST.get("settled"), "read": read}), file=sys.stderr)
+"""
+
+
+def test_doit_s_database_is_read_only_when_the_full_graph_is_built(settled: WS) -> None:
+    """While the fast path may answer doit starts from an empty database; the full graph reads the real one."""
+
+    def run(env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
+        r = subprocess.run(
+            [sys.executable, "-c", COUNT_READS], cwd=settled.root, env={**settled.env, **(env or {})},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        return r, json.loads(next(x for x in r.stderr.splitlines() if x.startswith("PROBE "))[len("PROBE ") :])
+
+    db = settled.root / ".devloop/doit.db"
+    _, seen = run()
+    assert seen["settled"] == 14 and seen["read"] == []
+    _, seen = run({"DEVLOOP_FAST_PATH": "0"})
+    assert seen["settled"] is None and seen["read"] == [str(db)]
+    (settled.root / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")  # the fast path finds it stale
+    r, seen = run()
+    assert seen["settled"] is None and seen["read"] == [str(db)] and seen["code"] == 0
+    assert "Step: plan_review:a" in r.stdout
+    assert "plan_review:a" in json.loads(db.read_text())  # written back where it was read
+    assert not (settled.root / ".devloop/doit.db").is_dir()
