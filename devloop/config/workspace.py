@@ -9,13 +9,13 @@ the file changes.
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devloop.provenance import LOCK_NAME
 from devloop.provenance.hashing import hash_bytes, package_stamp, stat_key
-from devloop.runtime.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from devloop.config.models import Config
@@ -55,6 +55,8 @@ def ensure_state_dir(root: Path) -> Path:
     state.mkdir(exist_ok=True)
     ignore = state / ".gitignore"
     if not ignore.exists():
+        from devloop.runtime.atomic import atomic_write_text  # lazy: off the path of a no-op doit (journal, hmac)
+
         atomic_write_text(ignore, "# devloop's per-machine state; never commit it\n*\n")
     return state
 
@@ -83,9 +85,10 @@ class Workspace:
         from devloop.config.names import is_feature_name  # lazy: off the path of a no-op doit and devloop --help
 
         found, refused = [], []
-        for p in self.plans.iterdir():
-            if (p / "brief.md").is_file():
-                (found if is_feature_name(p.name) else refused).append(p.name)
+        with os.scandir(self.plans) as entries:  # strings, not Paths: every no-op lists every feature
+            for entry in entries:
+                if os.path.isfile(f"{entry.path}/brief.md"):
+                    (found if is_feature_name(entry.name) else refused).append(entry.name)
         if refused:
             _say_refused(self.root, refused)
         return sorted(found)
@@ -201,6 +204,8 @@ class Workspace:
             pass
         view = self.model.model_dump(mode="json")
         try:
+            from devloop.runtime.atomic import atomic_write_text  # lazy: off the path of a no-op doit
+
             self.ensure_state_dir()
             atomic_write_text(cache, json.dumps({"sha": sha, "config": view}))
         except OSError:

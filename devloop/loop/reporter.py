@@ -27,6 +27,7 @@ class DevloopReporter:
         from doit.reporter import ConsoleReporter
 
         self.out = RedactingStream(outstream)  # an agent's answer quoted in a detail never shows a secret
+        self.plain = outstream  # for devloop's fixed sentences, which hold no value from outside
         self.console = ConsoleReporter(outstream, options)  # the user's own tasks print as doit prints them
         self.theirs = 0  # the user's tasks seen this run
         self.printed = 0
@@ -161,8 +162,8 @@ class DevloopReporter:
                 return
         if self.printed == 0 and self.uptodate == 0:
             self.out.write('No features yet. Next: devloop new <feature> "what you want built"\n')
-        elif self.printed == 0:
-            self.out.write(f"Everything is up to date ({self.uptodate} steps); no agent was called.\n")
+        elif self.printed == 0:  # a count in a fixed sentence: nothing to redact (a no-op scans no environment)
+            self.plain.write(f"Everything is up to date ({self.uptodate} steps); no agent was called.\n")
         elif self.waiting:
             self.out.write(f"Waiting on: {', '.join(self.waiting)}\n")
 

@@ -374,7 +374,7 @@ def merged_config(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any
 def setup(namespace: dict[str, Any]) -> None:
     """Called from a workspace's dodo.py: define DOIT_CONFIG and the loop's tasks."""
     from devloop.loop.reporter import DevloopReporter  # lazy: off the path of a no-op doit and devloop --help
-    from devloop.runtime import interrupts, wslock  # lazy: off the path of a no-op doit and devloop --help
+    from devloop.runtime import interrupts  # lazy: off the path of a no-op doit and devloop --help
 
     # lazy: off the path of a no-op doit and devloop --help
     from devloop.runtime.errors import ConfigError, DevloopError
@@ -383,7 +383,10 @@ def setup(namespace: dict[str, Any]) -> None:
     root = Path(namespace.get("__file__") or ".").resolve().parent
     ws = _workspace(root)
     try:
-        wslock.refuse_inside_step()
+        if os.environ.get("DEVLOOP_CALL_ID"):  # started by an agent: wslock refuses (imported only then, 2 ms)
+            from devloop.runtime import wslock
+
+            wslock.refuse_inside_step()
         ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any file is touched
     except ConfigError as exc:
         _without_config(namespace, ws, exc)
@@ -401,7 +404,10 @@ def setup(namespace: dict[str, Any]) -> None:
         "backend": "json",
         "verbosity": 1,
     }
-    namespace["DOIT_CONFIG"] = merged_config(dict(namespace.get("DOIT_CONFIG") or {}), ours)
+    config = namespace["DOIT_CONFIG"] = merged_config(dict(namespace.get("DOIT_CONFIG") or {}), ours)
+    db = config["dep_file"]
+    if config.get("backend") == "json" and _may_be_fast(command_line()):
+        config["dep_file"] = db + UNREAD  # doit opens an empty database; the real one is read only if needed
     # the memo is written once, by the process that judged (never by a forked doit worker)
     atexit.register(lambda: os.getpid() == _MAIN_PID and ws.verdicts.save())
 
@@ -411,14 +417,80 @@ def setup(namespace: dict[str, Any]) -> None:
         settled = fast_path(ws, argv, namespace)
         if settled is not None:  # every step proven up to date: doit gets the group tasks only
             FAST["settled"] = settled
+            _keep_database()
             if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
                 files = f"; {COUNTS['read']} files hashed, {COUNTS['git']} proven by git's index"
                 print(f"devloop: fast path ({settled} steps proven up to date{files})", file=sys.stderr)
             yield from ({"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER if s != "smoke")
             return
+        _read_database(db)
         yield from task_dicts(ws, argv is None or wants_smoke(argv))
 
     namespace["task_devloop"] = task_devloop
+    _no_source_scan(task_devloop, namespace)
+
+
+def _no_source_scan(creator: Any, namespace: dict[str, Any]) -> None:
+    """doit asks ``inspect.getsourcelines`` for each task creator's line, only to order the creators.
+
+    For a function inspect tokenizes its source, and a process's first
+    tokenize compiles tokenize's patterns: 2-3 ms of a 100 ms no-op. inspect
+    follows ``__wrapped__``; pointed at the dodo module itself, the answer is
+    line 0 of dodo.py, read without tokenizing (devloop's tasks are ordered
+    first). Only when the namespace is a module with its source beside it.
+    """
+    module = sys.modules.get(namespace.get("__name__") or "")
+    path = getattr(module, "__file__", None)
+    if module is not None and path == namespace.get("__file__") and str(path).endswith(".py") and os.path.isfile(path):
+        creator.__wrapped__ = module
+
+
+# Appended to doit's database path while the fast path may answer: no file can be there (its parent is doit.db,
+# a file, or nothing), so doit starts from an empty database instead of reading 2 MB at 1000 features.
+UNREAD = "/unread-while-the-fast-path-may-answer"
+
+
+def _may_be_fast(argv: list[str] | None) -> bool:
+    """What the fast path asks of the command line alone: a plain run, no task named, harmless options only."""
+    if os.environ.get("DEVLOOP_FAST_PATH", "1") == "0" or argv is None:
+        return False
+    try:
+        command, names, given = _doit_words(argv, with_options=True)
+    except Exception:  # doit will say what is wrong with its arguments; the full graph meets it
+        return False
+    return command == "run" and not names and set(given) <= _FAST_OPTIONS
+
+
+def _read_database(path: str) -> None:
+    """The full graph is built after all: doit's dependency manager reads the real database (see ``UNREAD``).
+
+    doit made it from DOIT_CONFIG before any task creator ran, and holds it
+    (the command, ``Globals``, later the runner) as one object, so that object
+    is made again in place, by doit's own constructor, on the real file.
+    """
+    from doit.globals import Globals
+
+    manager = Globals.dep_manager
+    if manager is None or manager.name != path + UNREAD:
+        return
+    codec = type(manager.backend.codec)
+    manager.__init__(manager.db_class, path, checker_cls=type(manager.checker), codec_cls=codec)
+
+
+def _keep_database() -> None:
+    """On the fast path doit's json database is left as the last full run wrote it: doit does not write it back.
+
+    doit rewrites the whole file at the end of every run (2 MB at 1000
+    features), and all it would add here is the group tasks' empty results.
+    Only the json backend (devloop's) is skipped: another closes a file
+    handle there.
+    """
+    from doit.dependency import JsonDB
+    from doit.globals import Globals
+
+    manager = Globals.dep_manager
+    if manager is not None and isinstance(getattr(manager, "backend", None), JsonDB):
+        manager._closed = True  # doit's own flag for "already written": close() then writes nothing
 
 
 # doit run options that change nothing when every step is up to date; any other takes the full graph
@@ -443,13 +515,7 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
 
     ``DEVLOOP_FAST_PATH=0`` turns it off; ``trace`` says on stderr when it answers.
     """
-    if os.environ.get("DEVLOOP_FAST_PATH", "1") == "0" or argv is None:
-        return None
-    try:
-        command, names, given = _doit_words(argv, with_options=True)
-    except Exception:  # doit will say what is wrong with its arguments; the full graph meets it
-        return None
-    if command != "run" or names or not set(given) <= _FAST_OPTIONS or _theirs(namespace):
+    if not _may_be_fast(argv) or _theirs(namespace):
         return None
     if _always_by_setting(ws.root, namespace):
         return None

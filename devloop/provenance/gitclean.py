@@ -183,8 +183,9 @@ def _stat(path: str) -> tuple[int, int, int, int] | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-# One index entry of ``git ls-files --stage --debug -z``: the head, NUL, then git's five stat lines.
-_ENTRY = re.compile(
+# One index entry of ``git ls-files --stage --debug -z``: the head, NUL, then git's five stat lines. Compiled
+# when first used (re caches it): every no-op imports this module, and only a fresh clone parses an index.
+_ENTRY = (
     rb"(\d+) ([0-9a-f]+) (\d)\t([^\0]*)\0"
     rb"  ctime: (\d+):(\d+)\n  mtime: (\d+):(\d+)\n  dev: -?\d+\tino: (-?\d+)\n"
     rb"  uid: -?\d+\tgid: -?\d+\n  size: (-?\d+)\tflags: ([0-9a-f]+)\n"
@@ -193,4 +194,4 @@ _ENTRY = re.compile(
 
 def parse(out: bytes, index_mtime_ns: int) -> Index:
     """The entries of ``git ls-files --stage --debug -z`` (run in the workspace root), judged when looked up."""
-    return Index({m[3]: m for m in _ENTRY.findall(out)}, index_mtime_ns)
+    return Index({m[3]: m for m in re.findall(_ENTRY, out)}, index_mtime_ns)

@@ -109,16 +109,28 @@ def package_stamp() -> tuple[str, int]:
 
 
 def tree_stamp(top: Path) -> tuple[str, int]:
-    """A hash of the path and full stat key of every module and template below ``top``, and their newest change."""
+    """A hash of the path and full stat key of every module and template below ``top``, and their newest change.
+
+    What ``os.walk`` would visit (sorted, ``__pycache__`` and linked folders
+    skipped), read with ``os.scandir`` and keys built in place: every no-op
+    takes it, about 130 files.
+    """
     parts, latest = [], 0
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith((".py", ".j2")):
-                path = os.path.join(folder, name)
-                key = key_of(os.stat(path))
-                parts.append(f"{path}:{key_text(key)}")
-                latest = max(latest, newest(key))
+    todo = [str(top)]
+    while todo:
+        with os.scandir(todo.pop()) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        below = []
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir():
+                if name != "__pycache__" and not entry.is_symlink():
+                    below.append(entry.path)
+            elif name.endswith((".py", ".j2")):
+                st = os.stat(entry.path)
+                parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}")
+                latest = max(latest, st.st_mtime_ns, st.st_ctime_ns)
+        todo.extend(reversed(below))  # depth first, in name order, as os.walk goes
     return hash_bytes("\n".join(parts).encode("utf-8", "surrogateescape"))[:20], latest
 
 

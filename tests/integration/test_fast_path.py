@@ -101,10 +101,9 @@ def test_a_task_of_the_user_s_own_or_always_execute_in_a_setting_takes_the_full_
 
 def test_the_full_run_after_a_fast_one_finds_doit_s_database_as_it_left_it(settled: WS) -> None:
     db = settled.root / ".devloop/doit.db"
-    before = json.loads(db.read_text())
+    before, written = db.read_bytes(), db.stat().st_mtime_ns
     assert probe(settled)[1]["settled"] == 14
-    after = json.loads(db.read_text())
-    assert {k: v for k, v in after.items() if ":" in k} == {k: v for k, v in before.items() if ":" in k}
+    assert db.read_bytes() == before and db.stat().st_mtime_ns == written  # not even written back
     full, off = probe(settled, env={"DEVLOOP_FAST_PATH": "0"})
     assert off["settled"] is None and "Everything is up to date (14 steps)" in full.stdout
 
@@ -142,3 +141,65 @@ def test_doit_s_database_keeps_no_outcome_of_the_steps_a_run_made(ws: WS) -> Non
     db = json.loads((ws.root / ".devloop/doit.db").read_text())
     ours = {name: rec for name, rec in db.items() if name.split(":")[0] in ("plan", "implement", "code_review")}
     assert ours and all(not rec.get("_values_:") and "result:" not in rec for rec in ours.values()), ours
+
+
+NO_TOKENIZE = """
+import sys, tokenize
+from doit.doit_cmd import DoitMain
+def refuse(*args, **kwargs):
+    raise AssertionError("tokenized a source file")
+tokenize.generate_tokens = refuse
+sys.argv = ["doit", *sys.argv[1:]]
+sys.exit(DoitMain().run(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("list",)])
+def test_doit_orders_devloop_s_creator_without_tokenizing_a_source_file(settled: WS, args: tuple[str, ...]) -> None:
+    """doit asks inspect for each creator's line; for devloop's, inspect reads dodo.py as a module (line 0)."""
+    r = subprocess.run(
+        [sys.executable, "-c", NO_TOKENIZE, *args], cwd=settled.root, env=settled.env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ("Everything is up to date (14 steps)" if not args else "plan_review") in r.stdout
+
+
+COUNT_READS = """
+import json, sys
+from doit.dependency import JsonDB
+from doit.doit_cmd import DoitMain
+from devloop.loop import tasks
+read = []
+real = JsonDB._load
+def counting(self):
+    read.append(self.name)
+    return real(self)
+JsonDB._load = counting
+sys.argv = ["doit", *sys.argv[1:]]
+code = DoitMain().run(sys.argv[1:])
+print("PROBE " + json.dumps({"code": code, "settled": tasks.FAST.get("settled"), "read": read}), file=sys.stderr)
+"""
+
+
+def test_doit_s_database_is_read_only_when_the_full_graph_is_built(settled: WS) -> None:
+    """While the fast path may answer doit starts from an empty database; the full graph reads the real one."""
+
+    def run(env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
+        r = subprocess.run(
+            [sys.executable, "-c", COUNT_READS], cwd=settled.root, env={**settled.env, **(env or {})},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        return r, json.loads(next(x for x in r.stderr.splitlines() if x.startswith("PROBE "))[len("PROBE ") :])
+
+    db = settled.root / ".devloop/doit.db"
+    _, seen = run()
+    assert seen["settled"] == 14 and seen["read"] == []
+    _, seen = run({"DEVLOOP_FAST_PATH": "0"})
+    assert seen["settled"] is None and seen["read"] == [str(db)]
+    (settled.root / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")  # the fast path finds it stale
+    r, seen = run()
+    assert seen["settled"] is None and seen["read"] == [str(db)] and seen["code"] == 0
+    assert "Step: plan_review:a" in r.stdout
+    assert "plan_review:a" in json.loads(db.read_text())  # written back where it was read
+    assert not (settled.root / ".devloop/doit.db").is_dir()
