@@ -142,17 +142,13 @@ def _bytes(n: int) -> str:
 @workspace_option
 def push(url: str | None, root: Path | None) -> None:
     """Copy the local store's answers to the shared stores that take pushes (create-only: nothing is overwritten)."""
-    from devloop.provenance.cache import upkeep
-
     ws = open_workspace(root)
     targets = [s for s in _pick(ws, url, "push") if s is not None]
     if not targets:
         raise click.ClickException("no store takes pushes: set push: true on one in cache.stores, or name it: --to URL")
     local = _stores(ws).local
     for dst in targets:
-        with _ticking(f"pushing to {dst.url}") as tick:
-            done = _unreachable(lambda dst=dst, tick=tick: upkeep.copy(local, dst, tick), dst.url)
-        _said(done, "to", dst.url)
+        _copy(local, dst, f"to {dst.url}", dst.url)
 
 
 @cache.command()
@@ -164,21 +160,22 @@ def pull(url: str | None, root: Path | None) -> None:
     A store lying where agents' programs may write is never read by a run; naming it with --from pulls
     from it all the same: that is your decision.
     """
-    from devloop.provenance.cache import upkeep
-
     ws = open_workspace(root)
     sources = [s for s in _pick(ws, url, "read") if s is not None]
     if not sources:
         raise click.ClickException("no shared store is configured (cache.stores in devloop.yaml)")
     local = _stores(ws).local
     for src in sources:
-        with _ticking(f"pulling from {src.url}") as tick:
-            done = _unreachable(lambda src=src, tick=tick: upkeep.copy(src, local, tick), src.url)
-        _said(done, "from", src.url)
+        _copy(src, local, f"from {src.url}", src.url)
 
 
-def _said(done: Any, way: str, url: str) -> None:
-    click.echo(f"{done.copied} answers copied {way} {url}, {done.present} already there")
+def _copy(src: Any, dst: Any, way: str, remote: str) -> None:
+    """Copy with a live count, then say what was copied and what was refused."""
+    from devloop.provenance.cache import upkeep
+
+    with _ticking(f"copying {way}") as tick:
+        done = _unreachable(lambda: upkeep.copy(src, dst, tick), remote)
+    click.echo(f"{done.copied} answers copied {way}, {done.present} already there")
     for line in done.refused:
         click.echo(f"  refused {line}", err=True)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from devloop.confine import reach as R
 from devloop.provenance import LOCK_NAME
-from devloop.provenance.cache import entries, keys, workstate
+from devloop.provenance.cache import entries, keys, upkeep, workstate
 from devloop.provenance.cache.entries import BadEntry, Entry
 from devloop.provenance.cache.stores import HostileBlob, Store, StoreUnreachable, open_store
 from devloop.provenance.hashing import hash_bytes
@@ -133,16 +133,10 @@ class AnswerCache:
             return None
         for store in self.readers():
             try:
-                data = store.read_entry(key)
-                if data is None:
+                got = upkeep.fetch(store, key)
+                if got is None:
                     continue
-                entry = entries.parse(data, key)
-                blobs = {}
-                for sha in entry.blobs():
-                    blob = store.read_blob(sha)
-                    if blob is None:
-                        raise BadEntry(f"its blob {sha[:12]} is missing")
-                    blobs[sha] = blob
+                entry, blobs, _ = got
             except (StoreUnreachable, OSError) as exc:
                 self._down(store, exc)
                 continue
@@ -167,10 +161,7 @@ class AnswerCache:
     def _put(self, stores: list[Store], entry: Entry, blobs: dict[str, bytes]) -> None:
         for store in stores:
             try:
-                for sha, data in blobs.items():
-                    if not store.has_blob(sha):
-                        store.write_blob(sha, data)
-                store.write_entry(entry.key, entry.to_bytes())  # create-only: an answer already kept stays
+                upkeep.put(store, entry.key, entry.to_bytes(), blobs)  # create-only: an answer already kept stays
             except (StoreUnreachable, OSError) as exc:
                 self._down(store, exc)
 

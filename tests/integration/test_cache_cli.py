@@ -10,7 +10,7 @@ import pytest
 from devloop.provenance.cache.entries import parse
 from devloop.provenance.cache.stores import open_store
 from devloop.provenance.hashing import hash_bytes
-from tests.integration.test_answer_cache import P, script
+from tests.integration.test_answer_cache import P, edit_run_undo, script
 
 
 @pytest.fixture
@@ -106,9 +106,7 @@ def test_a_cached_author_answer_out_of_reach_is_refused(answered):
             os.chmod(path, 0o644)
             path.write_text(json.dumps(raw))
     yaml_before = answered.read("devloop.yaml")
-    (answered.root / P / "plan.md").write_text(plan + "x\n")
-    assert answered.doit().returncode == 0
-    (answered.root / P / "plan.md").write_text(plan)
+    edit_run_undo(answered, plan)
     n = len(answered.calls())
     r = answered.doit()
     assert r.returncode == 0, r.stdout + r.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devloop.provenance.cache.entries import BadEntry, parse
+from devloop.provenance.cache.entries import BadEntry, Entry, parse
 from devloop.provenance.cache.stores import HostileBlob, Store
 
 Tick = Callable[[], None]
@@ -27,6 +27,33 @@ class Copied:
     refused: list[str] = field(default_factory=list)  # "key: why", entries not copied because they are not sound
 
 
+def fetch(store: Store, key: str) -> tuple[Entry, dict[str, bytes], bytes] | None:
+    """The entry under ``key`` with every blob it needs, each verified; None when there is none.
+
+    :class:`BadEntry` when the entry is not sound or a blob is missing,
+    :class:`HostileBlob` when a blob's bytes are not its name's.
+    """
+    data = store.read_entry(key)
+    if data is None:
+        return None
+    entry = parse(data, key)
+    blobs = {}
+    for sha in entry.blobs():
+        blob = store.read_blob(sha)
+        if blob is None:
+            raise BadEntry(f"its blob {sha[:12]} is missing")
+        blobs[sha] = blob
+    return entry, blobs, data
+
+
+def put(store: Store, key: str, data: bytes, blobs: dict[str, bytes]) -> bool:
+    """Write an entry's blobs, then the entry (create-only); False when the store already had the entry."""
+    for sha, blob in blobs.items():
+        if not store.has_blob(sha):
+            store.write_blob(sha, blob)
+    return store.write_entry(key, data)
+
+
 def copy(src: Store, dst: Store, tick: Tick = _nothing) -> Copied:
     """Every sound entry of ``src`` (with its blobs, each verified) that ``dst`` lacks, written to ``dst``."""
     out = Copied()
@@ -37,23 +64,14 @@ def copy(src: Store, dst: Store, tick: Tick = _nothing) -> Copied:
             out.present += 1
             continue
         try:
-            data = src.read_entry(key)
-            if data is None:
-                continue
-            entry = parse(data, key)
-            blobs = {}
-            for sha in entry.blobs():
-                blob = src.read_blob(sha)
-                if blob is None:
-                    raise BadEntry(f"its blob {sha[:12]} is missing")
-                blobs[sha] = blob
+            got = fetch(src, key)
         except (BadEntry, HostileBlob) as exc:
             out.refused.append(f"{key[:12]}: {exc}")
             continue
-        for sha, blob in blobs.items():
-            if not dst.has_blob(sha):
-                dst.write_blob(sha, blob)
-        if dst.write_entry(key, data):
+        if got is None:
+            continue
+        _, blobs, data = got
+        if put(dst, key, data, blobs):
             out.copied += 1
         else:
             out.present += 1
