@@ -65,6 +65,7 @@ class AnswerCache:
         local = Path(os.path.expanduser(cfg.get("local") or ".devloop/cache"))
         self.local: Store = open_store(str(local if local.is_absolute() else ws.root / local))
         self.shared: list[tuple[dict[str, Any], Store | None]] = [(s, None) for s in cfg.get("stores") or []]
+        self._places: dict[str, str | None] = {}  # a folder store's root -> where agents may write that holds it
 
     # -- stores ----------------------------------------------------------------
     def _store(self, i: int) -> Store | None:
@@ -97,7 +98,9 @@ class AnswerCache:
         root = getattr(store, "root", None)
         if root is None:
             return True
-        place = agents_may_write(self.ws, root)
+        if root not in self._places:  # judged once per store: each call looks its key up
+            self._places[root] = agents_may_write(self.ws, root)
+        place = self._places[root]
         if place is None:
             return True
         self.say(
