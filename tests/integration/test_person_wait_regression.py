@@ -40,7 +40,7 @@ RULES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a person's wait is taken as answered after mtimes move back (see docstring)")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a person's wait taken as answered (see the docstring)")
 def test_a_wait_for_a_person_is_not_answered_by_a_change_of_mtimes_alone():
     m = LoopMachine()
     try:
