@@ -108,10 +108,20 @@ def coarse_stat(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "stat", stat)
 
 
+def in_one_second(folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """:func:`twice_in_one_second`, again in a new folder when a loaded machine let the two put-backs fall in
+    two seconds (then the stats differ and the run proves nothing); its own checks hold on every try."""
+    for attempt in range(3):
+        first, second = twice_in_one_second(folder / f"ws{attempt}", monkeypatch)
+        if first == second:
+            break
+    return first, second
+
+
 def test_through_a_stat_layer_with_whole_seconds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, coarse_stat: None
 ) -> None:
-    first, second = twice_in_one_second(tmp_path / "ws", monkeypatch)
+    first, second = in_one_second(tmp_path, monkeypatch)
     assert first == second  # no stat tells the two put-backs apart: only the racy rule saved the answer
 
 
@@ -139,5 +149,5 @@ def test_on_a_real_ext2_file_system_with_one_second_timestamps(ext2: Path, monke
     probe = ext2 / "probe"
     probe.write_text("x")
     assert os.stat(probe).st_mtime_ns % 1_000_000_000 == 0  # 128-byte inodes: whole seconds
-    first, second = twice_in_one_second(ext2 / "ws", monkeypatch)
+    first, second = in_one_second(ext2, monkeypatch)
     assert first == second
