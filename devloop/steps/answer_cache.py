@@ -202,8 +202,12 @@ def of(ws: Workspace) -> AnswerCache:
 
 
 def usable(run: StepRun, agent: Any) -> bool:
-    """Whether this call may be answered from the cache: not a person, not an attempt `devloop redo` opened."""
-    return type(agent).__name__ != "ManualAgent" and run.forced_by not in ASK_AGAIN
+    """Whether this call has a key at all: not a person's, not in an attempt `devloop redo` opened, and some
+    store is read or written (with the cache off, no key is computed: an author's costs a walk of the files)."""
+    if type(agent).__name__ == "ManualAgent" or run.forced_by in ASK_AGAIN:
+        return False
+    cache = of(run.ws)
+    return cache.read or bool(cache.writers())
 
 
 def _seat(run: StepRun, agent: Any) -> dict[str, Any]:
