@@ -186,22 +186,30 @@ class Workspace:
         """The validated config with attribute access, without importing pydantic when the cache is valid."""
         return AttrView(self.config_view)
 
-    @cached_property
-    def config_view(self) -> dict[str, Any]:
-        """The validated config as plain JSON data, from the cache when devloop.yaml is unchanged."""
+    def cached_config_view(self) -> dict[str, Any] | None:
+        """The validated config from the cache, when devloop.yaml is unchanged since it was kept; else None."""
         path = self.root / CONFIG_FILE
         try:
             sha = hash_bytes(path.read_bytes())
         except FileNotFoundError:
             sha = "default"
         sha += _schema_stamp()  # another devloop (a changed schema) never reads this one's cached view
-        cache = self.state / "config-cache.json"
+        self._config_sha = sha
         try:
-            cached = json.loads(cache.read_text())
+            cached = json.loads((self.state / "config-cache.json").read_text())
             if cached.get("sha") == sha:
-                return cached["config"]
-        except (OSError, ValueError, KeyError):
+                return cached["config"]  # type: ignore[no-any-return]
+        except (OSError, ValueError, KeyError, AttributeError):
             pass
+        return None
+
+    @cached_property
+    def config_view(self) -> dict[str, Any]:
+        """The validated config as plain JSON data, from the cache when devloop.yaml is unchanged."""
+        hit = self.cached_config_view()
+        if hit is not None:
+            return hit
+        sha, cache = self._config_sha, self.state / "config-cache.json"
         view = self.model.model_dump(mode="json")
         try:
             from devloop.runtime.atomic import atomic_write_text  # lazy: off the path of a no-op doit

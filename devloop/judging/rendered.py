@@ -120,11 +120,20 @@ def _pattern(words: str) -> re.Pattern[str]:
 @cache
 def _alikes(letter: str) -> frozenset[str]:
     """``letter`` in both cases and every single character Unicode lists as confusable with either."""
-    graph = _graph()
     out = {letter.lower(), letter.upper()}
     for form in (letter.lower(), letter.upper()):
-        out |= graph.get(form, set())
+        out |= _neighbours(form)
     return frozenset(out)
+
+
+def _neighbours(ch: str) -> set[str]:
+    """``ch``'s look-alikes: for printable ASCII from the table derived once (:mod:`.lookalikes`, checked
+    against the installed data by tests/test_lookalikes.py), for any other character from the data itself."""
+    if ch.isascii() and ch.isprintable():
+        from devloop.judging.lookalikes import ALIKES
+
+        return set(ALIKES.get(ch, ""))
+    return derived_graph().get(ch, set())
 
 
 # Latin letters Unicode does not list as confusable but a reader takes for the plain letter (small capitals).
@@ -133,8 +142,12 @@ _LATIN_BLOCKS = ((0x00C0, 0x02AF), (0x1D00, 0x1DBF), (0x1E00, 0x1EFF), (0xA720, 
 
 
 @cache
-def _graph() -> dict[str, set[str]]:
-    """Unicode's confusables as an undirected graph of single characters (the data lists each pair once)."""
+def derived_graph() -> dict[str, set[str]]:
+    """Unicode's confusables as an undirected graph of single characters (the data lists each pair once).
+
+    Loading the data takes 40-90 ms: a keyword's letters are looked up in the
+    table written from this graph (scripts/gen-lookalikes) instead.
+    """
     out: dict[str, set[str]] = {}
     for ch, alikes in _confusables().items():
         for h in alikes:

@@ -25,6 +25,7 @@ def command_line() -> list[str] | None:
 
 NOT_DEPLOYED: list[str] = []  # features a `doit smoke` skipped: no deploy recorded
 FAST: dict[str, int] = {}  # "settled": the steps the fast path proved up to date (the reporter counts them)
+ROOT: list[str] = []  # the workspace this doit runs (set by dodo.py's setup): where the reporter writes proofs
 # doit's dependency store of this run ("deps"), given by the first step task doit sets up
 STORE: dict[str, Any] = {}
 

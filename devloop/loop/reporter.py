@@ -10,10 +10,11 @@ run from a subfolder (``doit -k``), paths and commands are said from there
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
-from devloop.loop.doitrun import FAST, NOT_DEPLOYED, STORE, command_line, forget_outcome
+from devloop.loop.doitrun import FAST, NOT_DEPLOYED, ROOT, STORE, command_line, forget_outcome
 from devloop.runtime.redact import RedactingStream
 from devloop.runtime.standpoint import from_here, person_dir
 from devloop.runtime.words import count
@@ -33,6 +34,7 @@ class DevloopReporter:
         self.printed = 0
         self.uptodate = 0
         self.waiting: list[str] = []
+        self.ran: set[str] = set()  # features a step ran for: each gets its proof if now up to date
         self.errors: list[str] = []
         self.stopped: set[str] = set()  # features whose stop was already reported
         from pathlib import Path
@@ -94,6 +96,7 @@ class DevloopReporter:
         if o["kind"] == "uptodate":
             self.uptodate += 1
             return
+        self.ran.add(o["feature"])
         if o["kind"] == "blocked" and o["feature"] in self.stopped:
             return
         if o["kind"] == "changed":
@@ -151,6 +154,7 @@ class DevloopReporter:
             if not self.printed and not self.uptodate and not self.errors:
                 return  # only the user's tasks ran: nothing of devloop's to say
 
+        self._prove()
         self.uptodate += FAST.get("settled", 0)  # steps the fast path proved up to date without building them
         if NOT_DEPLOYED:
             names = sorted(set(NOT_DEPLOYED))
@@ -166,6 +170,16 @@ class DevloopReporter:
             self.plain.write(f"Everything is up to date ({self.uptodate} steps); no agent was called.\n")
         elif self.waiting:
             self.out.write(f"Waiting on: {', '.join(self.waiting)}\n")
+
+    def _prove(self) -> None:
+        """Each feature a step ran for and that is now up to date gets its proof (devloop.loop.proofs)."""
+        if not self.ran or not ROOT or os.environ.get("DEVLOOP_PROOFS") == "0":
+            return
+        from pathlib import Path
+
+        from devloop.loop.proofs import prove_all  # lazy: only a run that ran a step writes proofs
+
+        prove_all(Path(ROOT[0]), self.ran)
 
 
 def ours(task: Any) -> bool:

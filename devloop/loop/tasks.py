@@ -15,6 +15,7 @@ verifies deploys and never runs an agent step upstream (it refuses instead).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import inspect
 import os
 import sys
@@ -26,7 +27,7 @@ from doit.dependency import MD5Checker, UptodateCalculator
 
 from devloop.config.workspace import Workspace
 from devloop.loop import doitrun
-from devloop.loop.doitrun import FAST, NOT_DEPLOYED, command_line
+from devloop.loop.doitrun import FAST, NOT_DEPLOYED, ROOT, command_line
 from devloop.loop.targets import artifacts
 from devloop.provenance import LOCK_NAME, gitclean
 from devloop.provenance.hashing import COUNTS, quiet
@@ -387,7 +388,8 @@ def setup(namespace: dict[str, Any]) -> None:
             from devloop.runtime import wslock
 
             wslock.refuse_inside_step()
-        ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any file is touched
+        if not _config_proven(ws):
+            ws.config_view  # noqa: B018 - a broken devloop.yaml is reported before any file is touched
     except ConfigError as exc:
         _without_config(namespace, ws, exc)
         return
@@ -395,6 +397,7 @@ def setup(namespace: dict[str, Any]) -> None:
         print(f"devloop: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
     ws.ensure_state_dir()  # doit crashes on save when dep_file's folder is missing
+    ROOT[:] = [str(ws.root)]
     _drop_truncated_db(ws.state / "doit.db")
     ours = {
         "default_tasks": list(DEFAULT),
@@ -419,15 +422,55 @@ def setup(namespace: dict[str, Any]) -> None:
             FAST["settled"] = settled
             _keep_database()
             if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
-                files = f"; {COUNTS['read']} files hashed, {COUNTS['git']} proven by git's index"
+                files = (
+                    f"; {COUNTS['proof']} features by their proof, {COUNTS['read']} files hashed,"
+                    f" {COUNTS['git']} proven by git's index"
+                )
                 print(f"devloop: fast path ({settled} steps proven up to date{files})", file=sys.stderr)
             yield from ({"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER if s != "smoke")
             return
+        try:
+            ws.config_view  # noqa: B018 - proven valid when setup skipped it, unless devloop.yaml changed since
+        except ConfigError as exc:
+            print(f"devloop: error: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(exc.exit_code) from None
         _read_database(db)
         yield from task_dicts(ws, argv is None or wants_smoke(argv))
 
     namespace["task_devloop"] = task_devloop
     _no_source_scan(task_devloop, namespace)
+
+
+def _config_proven(ws: Workspace) -> bool:
+    """devloop.yaml as it is now was accepted by this very devloop: a feature's proof says so (a fresh clone).
+
+    A proof's stamp holds devloop.yaml's content and devloop's own
+    (:func:`devloop.provenance.proof.stamp`), and is written only after steps
+    ran with that config, so validating it again (importing pydantic, a fifth
+    of a fresh clone's no-op) would give the same answer. Only for a run that
+    may take the fast path, when the validated config is not cached; the
+    config is still validated the moment anything needs it.
+    """
+    if not _may_be_fast(command_line()) or ws.cached_config_view() is not None:
+        return False
+    from devloop.provenance import proof  # lazy: only a run without the cached config reads a proof here
+
+    want = proof.stamp(ws.root)
+    tried = 0
+    with os.scandir(ws.plans) if ws.plans.is_dir() else contextlib.nullcontext([]) as entries:
+        for entry in entries:
+            try:
+                with open(f"{entry.path}/{LOCK_NAME}", "rb") as fh:
+                    raw = fh.read()
+            except OSError:
+                continue
+            found = proof.split(raw)[1]
+            if found is not None and found.get("stamp") == want:
+                return True
+            tried += 1
+            if tried >= 3:
+                break
+    return False
 
 
 def _no_source_scan(creator: Any, namespace: dict[str, Any]) -> None:
@@ -525,9 +568,13 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
         gitclean.enable(ws.root)
     changed = memo.changed()  # each file the memo rests on, stat'ed once
     memo.defer()  # what is judged here is kept at the end, each file stat'ed once
+    proofs = _Proofs(ws)
     try:
         with quiet():  # no step runs here: each file is stat'ed and hashed once
             for feature in ws.features():
+                if proofs.hold(feature, changed):  # the lock's proof, when the memo lacks an answer
+                    settled += len(ORDER) - 1
+                    continue
                 for step in ORDER:
                     if step == "smoke":
                         continue  # a plain doit never builds smoke
@@ -548,6 +595,58 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     finally:
         memo.flush()
     return settled
+
+
+class _Proofs:
+    """The fast path's second witness: a feature's proof line (:mod:`devloop.provenance.proof`).
+
+    Asked only for a feature the verdict memo does not vouch for in full. In a
+    fresh clone (an empty memo) git's index proves files clean; otherwise the
+    few files of the feature are read. The answers are kept in the memo, as a
+    judged step's are.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        from devloop.provenance.hashing import RACY_NS  # lazy: off the path of a no-op the memo proves
+        from devloop.provenance.verdicts import STARTED_NS  # lazy: off the path of a no-op the memo proves
+
+        self.ws = ws
+        self.checker: Any = None
+        self.limit = STARTED_NS - RACY_NS  # a file changed since is too new for the memo to keep (its rule 3)
+
+    def hold(self, feature: str, changed: set[int]) -> bool:
+        memo = self.ws.verdicts
+        if all(memo.vouches(f"{feature}:{s}", changed) for s in ORDER if s != "smoke"):
+            return False  # the memo answers: nothing to read
+        from devloop.provenance import proof  # lazy: off the path of a no-op doit and devloop --help
+        from devloop.provenance.hashing import OBSERVED, stat_key  # lazy: off the path of a no-op the memo proves
+        from devloop.provenance.staleness import SETTLED  # lazy: off the path of a no-op the memo proves
+
+        lock = f"{self.ws.root}/plans/{feature}/{LOCK_NAME}"
+        lock_key = stat_key(lock)  # noted before the read: the memo keeps nothing if it changes before it is kept
+        try:
+            with open(lock, "rb") as fh:
+                raw = fh.read()
+        except OSError:
+            return False
+        if self.checker is None:
+            index = gitclean.current(self.ws.root) if not memo.entries else None
+            self.checker = proof.Checker(self.ws.root, index)
+        held = self.checker.holds(raw)
+        if held is None:
+            return False
+        answers, files = held
+        if set(answers) != {s for s in ORDER if s != "smoke"}:
+            return False
+        if not all(isinstance(a, list) and len(a) == 2 and a[0] in SETTLED for a in answers.values()):
+            return False
+        COUNTS["proof"] += 1
+        keys = [lock_key, *self.checker.seen.values()]
+        if memo.keeps and all(k is None or max(k[1], k[2]) < self.limit for k in keys):  # else nothing is kept
+            OBSERVED.update(self.checker.seen)
+            deps = [f"plans/{feature}/{LOCK_NAME}", *files]
+            memo.record_each({f"{feature}:{step}": answer for step, answer in answers.items()}, deps)
+        return True
 
 
 def _theirs(namespace: dict[str, Any]) -> bool:

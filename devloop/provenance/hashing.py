@@ -32,8 +32,9 @@ Key = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 _seen: dict[str, tuple[Key, str, bool, int]] = {}
 # path -> stat key (None: missing) taken just before this process read the file or found it missing
 OBSERVED: dict[str, Key | None] = {}
-# files this process hashed by reading them, and those whose hash git's index proved (see gitclean)
-COUNTS = {"read": 0, "git": 0}
+# files this process hashed by reading them, those whose hash git's index proved (see gitclean), and
+# features whose proof line held (see devloop.provenance.proof)
+COUNTS = {"read": 0, "git": 0, "proof": 0}
 
 
 def key_of(st: os.stat_result) -> Key:
