@@ -155,3 +155,72 @@ def test_the_index_kept_for_a_process_is_read_again_once_git_rewrites_it(repo: P
     second = gitclean.current(repo)
     assert second is not first
     assert second is not None and second.clean("a.txt", key(repo / "a.txt")) == gitclean.blob_id(b"ALPHA\n")
+
+
+def _both(root: Path, prefix: str = "") -> tuple[gitclean.Index, gitclean.Index]:
+    """The index as devloop reads it (the file's bytes) and as ``git ls-files --stage --debug`` prints it."""
+    index_file = root / ".git/index" if not prefix else root.parent / ".git/index"
+    data = index_file.read_bytes()
+    raw = gitclean.parse_raw(data, prefix.encode(), index_file.stat().st_mtime_ns)
+    listing = subprocess.run([*GIT, "ls-files", "--stage", "--debug", "-z"], cwd=root, check=True, capture_output=True)
+    assert raw is not None
+    return raw, gitclean.parse(listing.stdout, index_file.stat().st_mtime_ns)
+
+
+def test_the_index_read_from_its_bytes_says_what_git_s_own_listing_says_for_every_kind_of_entry(repo: Path) -> None:
+    for name in ("run.sh", "kept.txt", "hidden.txt", "new.txt"):
+        (repo / name).write_text(f"{name}\n")
+    os.chmod(repo / "run.sh", 0o755)
+    git(repo, "add", "run.sh", "kept.txt", "hidden.txt")
+    git(repo, "add", "-N", "new.txt")  # intent to add: an extended flag
+    git(repo, "commit", "-qm", "more")
+    git(repo, "update-index", "--assume-unchanged", "kept.txt")
+    git(repo, "update-index", "--skip-worktree", "hidden.txt")
+    time.sleep(0.05)
+    subprocess.run([*GIT, "update-index", "-q", "--refresh"], cwd=repo, capture_output=True)  # new.txt: "needs update"
+    raw, listed = _both(repo)
+    files = [p for p in git(repo, "ls-files", "-z").split("\0") if p]
+    assert len(files) >= 8
+    trusted = 0
+    for rel in files:
+        k = key_of(os.lstat(repo / rel))
+        assert raw.clean(rel, k) == listed.clean(rel, k), rel
+        trusted += raw.clean(rel, k) is not None
+    assert trusted >= 5
+    assert raw.clean("kept.txt", key(repo / "kept.txt")) is None  # assume-unchanged
+    assert raw.clean("hidden.txt", key(repo / "hidden.txt")) is None  # skip-worktree
+    assert raw.clean("new.txt", key(repo / "new.txt")) is None  # intent to add
+    assert raw.clean("link.txt", key_of(os.lstat(repo / "link.txt"))) is None  # a link
+
+
+def test_a_workspace_in_a_subfolder_sees_its_own_entries_by_its_own_paths(repo: Path) -> None:
+    raw, listed = _both(repo / "sub", "sub/")
+    k = key(repo / "sub/c.txt")
+    assert raw.clean("c.txt", k) == listed.clean("c.txt", k) == git(repo, "rev-parse", "HEAD:sub/c.txt").strip()
+    assert raw.clean("a.txt", key(repo / "a.txt")) is None  # above the workspace
+    assert gitclean.load(repo / "sub").clean("c.txt", k) == raw.clean("c.txt", k)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_an_index_in_another_format_is_read_through_git(repo: Path, split: bool) -> None:
+    if split:  # kept split by every later write
+        git(repo, "config", "core.splitIndex", "true")
+        git(repo, "update-index", "--split-index")
+    else:
+        git(repo, "update-index", "--index-version", "4")
+    data = (repo / ".git/index").read_bytes()
+    assert (data[4:8] == b"\0\0\0\4") != split
+    assert gitclean.parse_raw(data, b"", (repo / ".git/index").stat().st_mtime_ns) is None
+    index = gitclean.load(repo)
+    assert index is not None and not isinstance(index, gitclean.RawIndex)
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    assert index.clean("a.txt", key(repo / "a.txt")) in ((None, blob) if split else (blob,))  # never another
+
+
+def test_a_cut_or_altered_index_file_is_not_read(repo: Path) -> None:
+    data = (repo / ".git/index").read_bytes()
+    assert gitclean.parse_raw(data, b"", 1) is not None
+    assert gitclean.parse_raw(data[:-1], b"", 1) is None
+    flipped = bytearray(data)
+    flipped[40] ^= 1  # one bit of an entry's inode
+    assert gitclean.parse_raw(bytes(flipped), b"", 1) is None

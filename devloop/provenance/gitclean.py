@@ -8,9 +8,13 @@ is exactly the one in the index, and whose index entry is not racily clean,
 holds that blob's bytes (git's own rule, ``ie_match_stat``): if a lock paired
 the blob with a sha256, that is the file's hash, and the file is not read.
 
-git runs twice, through :mod:`devloop.runtime.gitsafe`: ``rev-parse
---git-path index`` finds the index, and ``ls-files --stage --debug`` prints
-it. Neither reads the work tree, so no filter or hook the repository
+git runs once, through :mod:`devloop.runtime.gitsafe`: ``rev-parse
+--git-path index --show-prefix`` finds the index and where the workspace
+lies in the repository. The index itself is read here (:func:`parse_raw`):
+the plain formats git writes by default (versions 2 and 3, SHA-1, whole),
+checked against their trailing checksum. Any other (version 4, a split
+index, a SHA-256 repository) is printed by ``ls-files --stage --debug``
+instead. Neither reads the work tree, so no filter or hook the repository
 configured can run. Racily clean entries (changed in the same
 timestamp tick the index was written, by mtime or ctime), entries git
 smudged, conflicts, symlinks and submodules are not trusted: those files are
@@ -23,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import struct
 from pathlib import Path
 
 # sha256 -> git blob id of the same bytes: learnt from each file devloop reads or writes, and from every lock read.
@@ -125,13 +130,77 @@ def lookup(path: str, key: Key) -> str | None:
     return None
 
 
+class RawIndex(Index):
+    """The same, read from the index file's bytes: an entry is decoded only when a file is looked up."""
+
+    def __init__(self, data: bytes, offsets: dict[bytes, int], index_mtime_ns: int) -> None:
+        super().__init__({}, index_mtime_ns)
+        self.data, self.offsets = data, offsets
+
+    def clean(self, rel: str, key: Key) -> str | None:
+        pos = self.offsets.get(rel.encode("utf-8", "surrogateescape"))
+        if pos is None:
+            return None
+        cs, cn, ms, mn, _, ino, mode, _, _, size, blob, flags = _RAW_ENTRY.unpack_from(self.data, pos)
+        if mode not in (0o100644, 0o100755) or flags & 0xF000:  # a link, a submodule; a stage, a flag set
+            return None
+        ctime = cs * 1_000_000_000 + cn
+        mtime = ms * 1_000_000_000 + mn
+        if ctime >= self.written or mtime >= self.written:
+            return None
+        if (key[0] & MASK, key[1], key[2], key[3] & MASK) != (size, mtime, ctime, ino):
+            return None
+        return blob.hex()  # type: ignore[no-any-return]
+
+
+# One on-disk index entry's fixed part: ctime s, ns, mtime s, ns, dev, ino, mode, uid, gid, size, SHA-1, flags.
+_RAW_ENTRY = struct.Struct(">10I20sH")
+
+
+def parse_raw(data: bytes, prefix: bytes, index_mtime_ns: int) -> RawIndex | None:
+    """An index file of version 2 or 3 with SHA-1 ids and no split index, its entries below ``prefix``; else None.
+
+    Only each entry's path and place are found here (git's layout: a
+    62-byte head, 2 more bytes of extended flags when flagged, the path,
+    then NULs to a multiple of 8); the rest is decoded when looked up.
+    """
+    if len(data) < 32 or data[:4] != b"DIRC" or hashlib.sha1(data[:-20], usedforsecurity=False).digest() != data[-20:]:
+        return None  # not an index, cut short, or SHA-256 ids (a longer checksum)
+    version, count = struct.unpack_from(">II", data, 4)
+    if version not in (2, 3):
+        return None
+    end, pos, out = len(data) - 20, 12, {}
+    find, flags_at = data.find, struct.Struct(">H").unpack_from
+    cut = len(prefix)
+    for _ in range(count):
+        if pos + 62 > end:
+            return None
+        flags = flags_at(data, pos + 60)[0]
+        start = pos + 64 if flags & 0x4000 else pos + 62
+        if flags & 0x4000 and version < 3:
+            return None
+        size = flags & 0xFFF
+        stop = find(b"\0", start, end) if size == 0xFFF else start + size
+        if stop < 0 or stop >= end:
+            return None
+        path = data[start:stop]
+        if path.startswith(prefix):
+            out[path[cut:]] = pos
+        pos += (stop - pos + 8) & ~7
+    while pos + 8 <= end:  # extensions: a split index holds its entries in another file
+        if data[pos : pos + 4] == b"link":
+            return None
+        pos += 8 + struct.unpack_from(">I", data, pos + 4)[0]
+    return RawIndex(data, out, index_mtime_ns)
+
+
 def load(root: Path) -> Index | None:
     """git's index of the work tree holding ``root`` (its entries below ``root``); None when git cannot tell."""
-    index_file = _index_file(root)
-    return None if index_file is None else _read(root, index_file)
+    found = _index_file(root)
+    return None if found is None else _read(root, found)
 
 
-_FILES: dict[str, str | None] = {}  # workspace root -> the path of its git index file (None: no repository)
+_FILES: dict[str, tuple[str, bytes] | None] = {}  # workspace root -> its git index file and prefix (None: no git)
 _CURRENT: dict[str, tuple[tuple[int, int, int, int] | None, Index | None]] = {}
 
 
@@ -144,30 +213,45 @@ def current(root: Path) -> Index | None:
     key = str(root)
     if key not in _FILES:
         _FILES[key] = _index_file(root)
-    index_file = _FILES[key]
-    if index_file is None:
+    found = _FILES[key]
+    if found is None:
         return None
     seen = _CURRENT.get(key)
-    if seen is not None and seen[0] is not None and seen[0] == _stat(index_file):
+    if seen is not None and seen[0] is not None and seen[0] == _stat(found[0]):
         return seen[1]
-    index = _read(root, index_file)
-    _CURRENT[key] = (_stat(index_file) if index is not None else None, index)
+    index = _read(root, found)
+    _CURRENT[key] = (_stat(found[0]) if index is not None else None, index)
     return index
 
 
-def _index_file(root: Path) -> str | None:
+def _index_file(root: Path) -> tuple[str, bytes] | None:
+    """The index file of the repository holding ``root``, and ``root``'s place in it (``sub/dir/`` or empty)."""
     from devloop.runtime import gitsafe  # lazy: off the path of a no-op doit and devloop --help
 
-    where = gitsafe.run(root, ["rev-parse", "--git-path", "index"], timeout=30)
+    where = gitsafe.run(root, ["rev-parse", "--git-path", "index", "--show-prefix"], timeout=30)
     if where is None or where.returncode != 0:
         return None
-    return os.path.join(root, where.stdout.decode("utf-8", "surrogateescape").strip())
+    lines = where.stdout.split(b"\n")
+    if len(lines) < 2:
+        return None
+    return os.path.join(root, lines[0].decode("utf-8", "surrogateescape")), lines[1]
 
 
-def _read(root: Path, index_file: str) -> Index | None:
+def _read(root: Path, found: tuple[str, bytes]) -> Index | None:
+    """The index read between two stats of its file (a rewrite meanwhile gives None): directly, else by git."""
     from devloop.runtime import gitsafe  # lazy: off the path of a no-op doit and devloop --help
 
+    index_file, prefix = found
     before = _stat(index_file)
+    try:
+        with open(index_file, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    if before is not None and before == _stat(index_file):
+        raw = parse_raw(data, prefix, before[1])
+        if raw is not None:
+            return raw
     listing = gitsafe.run(root, ["ls-files", "--stage", "--debug", "-z"], timeout=60)
     after = _stat(index_file)
     if listing is None or listing.returncode != 0 or before is None or before != after:
