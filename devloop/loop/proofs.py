@@ -24,14 +24,19 @@ from devloop.steps.order import ORDER
 JUDGED = [s for s in ORDER if s != "smoke"]  # the steps a plain doit builds (smoke runs only when asked)
 
 
-def prove_all(root: Path, features: set[str]) -> int:
+def prove_all(root: Path, features: set[str], take_lock: bool = False) -> int:
     """Give each feature whose steps are all up to date its proof; how many locks have one now.
 
     Never fails the run: a feature that cannot be proven is judged step by
-    step by the next run, as before.
+    step by the next run, as before. A run that ran steps holds the
+    workspace lock already; ``take_lock`` takes it (a run that ran none).
     """
     ws = Workspace(root)
     done = 0
+    if take_lock:
+        from devloop.runtime import wslock  # lazy: only a run asked to prove every feature takes it here
+
+        wslock.acquire(ws.ensure_state_dir())  # WorkspaceBusy: another run is writing locks
     try:
         stamp = proof.stamp(root, again=True)
         ws.config_view  # noqa: B018 - read after the stamp: judged with the devloop.yaml the stamp holds

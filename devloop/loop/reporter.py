@@ -172,14 +172,32 @@ class DevloopReporter:
             self.out.write(f"Waiting on: {', '.join(self.waiting)}\n")
 
     def _prove(self) -> None:
-        """Each feature a step ran for and that is now up to date gets its proof (devloop.loop.proofs)."""
-        if not self.ran or not ROOT or os.environ.get("DEVLOOP_PROOFS") == "0":
+        """Each feature a step ran for and that is now up to date gets its proof (devloop.loop.proofs).
+
+        ``DEVLOOP_PROOFS=all`` proves every feature (after a devloop upgrade, whose proofs the new
+        devloop does not take); ``0`` writes none.
+        """
+        wanted = os.environ.get("DEVLOOP_PROOFS", "")
+        if wanted == "0" or not ROOT or not (self.ran or wanted == "all"):
             return
         from pathlib import Path
 
         from devloop.loop.proofs import prove_all  # lazy: only a run that ran a step writes proofs
 
-        prove_all(Path(ROOT[0]), self.ran)
+        root = Path(ROOT[0])
+        if wanted == "all":
+            plans = root / "plans"
+            features = {p.name for p in plans.iterdir() if (p / "brief.md").is_file()} if plans.is_dir() else set()
+            from devloop.runtime.errors import DevloopError  # lazy: only DEVLOOP_PROOFS=all gets here
+
+            try:
+                done = prove_all(root, features, take_lock=True)
+            except DevloopError as exc:
+                self.out.write(f"devloop: no proof written: {exc}\n")
+                return
+            self.plain.write(f"devloop: {done} of {len(features)} features proven (their locks end with the proof)\n")
+            return
+        prove_all(root, self.ran)
 
 
 def ours(task: Any) -> bool:

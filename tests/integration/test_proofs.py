@@ -167,3 +167,22 @@ def test_a_run_that_edits_a_feature_proves_it_again_and_the_lock_reader_ignores_
                      "from pathlib import Path; print(read_lock(Path(sys.argv[1]), 'a').steps['plan'].state)",
                      str(lock)])  # fmt: skip
     assert r.returncode == 0 and r.stdout.strip() == "done", r.stderr
+
+
+def plain_doit(ws: WS, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "doit"], cwd=ws.root, env={**ws.env, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_proofs_all_proves_every_feature_and_0_writes_none(settled: WS) -> None:  # noqa: F811
+    locks = [settled.root / f"plans/{f}/devloop.lock" for f in ("a", "b")]
+    for lock in locks:  # as a devloop upgrade leaves them: proofs the new devloop does not take
+        lock.write_bytes(proof.split(lock.read_bytes())[0])
+    r = plain_doit(settled, {"DEVLOOP_PROOFS": "all"})
+    assert r.returncode == 0 and "devloop: 2 of 2 features proven" in r.stdout, r.stdout + r.stderr
+    assert all(proof.split(lock.read_bytes())[1] is not None for lock in locks)
+    (settled.root / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")
+    r = plain_doit(settled, {"DEVLOOP_PROOFS": "0"})
+    assert r.returncode == 0 and "Step: plan_review:a" in r.stdout, r.stdout + r.stderr
+    assert proof.split(locks[0].read_bytes())[1] is None and proof.split(locks[1].read_bytes())[1] is not None
