@@ -572,13 +572,13 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     try:
         with quiet():  # no step runs here: each file is stat'ed and hashed once
             for feature in ws.features():
-                if proofs.hold(feature, changed):  # the lock's proof, when the memo lacks an answer
-                    settled += len(ORDER) - 1
-                    continue
+                unvouched = [s for s in ORDER if s != "smoke" and not memo.vouches(f"{feature}:{s}", changed)]
+                if unvouched and proofs.hold(feature):  # the lock's proof, when the memo lacks an answer
+                    unvouched = []
                 for step in ORDER:
                     if step == "smoke":
                         continue  # a plain doit never builds smoke
-                    if not memo.vouches(f"{feature}:{step}", changed):
+                    if step in unvouched:
                         # judged from the lock (and kept in the memo when settled); the first step that is not
                         # up to date sends the run to the full graph, which judges it again
                         from devloop.loop.engine import judged  # here: a no-op the memo proves never loads the steps
@@ -614,10 +614,9 @@ class _Proofs:
         self.checker: Any = None
         self.limit = STARTED_NS - RACY_NS  # a file changed since is too new for the memo to keep (its rule 3)
 
-    def hold(self, feature: str, changed: set[int]) -> bool:
+    def hold(self, feature: str) -> bool:
+        """Whether ``feature``'s proof holds now (its answers are then kept in the memo)."""
         memo = self.ws.verdicts
-        if all(memo.vouches(f"{feature}:{s}", changed) for s in ORDER if s != "smoke"):
-            return False  # the memo answers: nothing to read
         from devloop.provenance import proof  # lazy: off the path of a no-op doit and devloop --help
         from devloop.provenance.hashing import OBSERVED, stat_key  # lazy: off the path of a no-op the memo proves
         from devloop.provenance.staleness import SETTLED  # lazy: off the path of a no-op the memo proves

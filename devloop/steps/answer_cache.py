@@ -250,7 +250,7 @@ def state(ws: Workspace, lock: Any, step: str, feature: str) -> dict[str, str]:
     if step in STEPS:
         ours -= set(STEPS[step].inputs(ws, feature, lock))
     own = f"plans/{feature}/"
-    listed = change.listing(ws)
+    listed = change.listing_for_author(ws, feature)
     if listed is None:
         folder = ws.root / "plans" / feature
         listed = {*change.walk(ws.root), *(own + p for p in (change.walk(folder) if folder.is_dir() else []))}

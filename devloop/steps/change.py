@@ -135,7 +135,9 @@ def _patterns(ws: Workspace, feature: str) -> list[str]:
 
 def forget(ws: Workspace) -> None:
     """Files were written: the next question about the change looks at the workspace again."""
-    for key in [k for k in ws.memo if isinstance(k, tuple) and k and k[0] in ("change", "git-listing")]:
+    for key in [
+        k for k in ws.memo if isinstance(k, tuple) and k and k[0] in ("change", "git-listing", "git-listing-author")
+    ]:
         del ws.memo[key]
 
 
@@ -169,6 +171,38 @@ def listing(ws: Workspace, paths: list[str] | None = None) -> set[str] | None:
         out = {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
     ws.memo[key] = out
     return out
+
+
+def listing_for_author(ws: Workspace, feature: str) -> set[str] | None:
+    """What :func:`listing` gives outside the loop's folders, plus ``plans/<feature>/``; None outside git.
+
+    git is asked about the workspace's top-level entries one by one (the
+    loop's folders left out), so it never walks ``plans/``: at a thousand
+    features that is 6,000 folders an author's key leaves out anyway.
+    """
+    key = ("git-listing-author", feature)
+    if key in ws.memo:
+        return ws.memo[key]
+    tops = sorted(e.name for e in os.scandir(ws.root) if e.name not in _LOOP_TOPS)
+    if len(tops) > 500:  # a command line that long: one listing of everything instead
+        whole = listing(ws)
+        if whole is None:
+            return None
+        own = f"plans/{feature}/"
+        return {p for p in whole if not is_loop_file(p) or p.startswith(own)}
+    done = gitsafe.run(
+        ws.root,
+        ["--literal-pathspecs", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+         *tops, f"plans/{feature}"],
+    )  # fmt: skip
+    out = None
+    if done is not None and done.returncode == 0:
+        out = {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+    ws.memo[key] = out
+    return out
+
+
+_LOOP_TOPS = {d.rstrip("/") for d in LOOP_DIRS}
 
 
 def walk(root: Path) -> list[str]:
