@@ -24,6 +24,8 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -102,6 +104,7 @@ class LoopMachine(RuleBasedStateMachine):
         self.under_way: list[tuple[str, str, str, str, int]] = []
         self.implemented: set[str] = set()  # features whose code the loop has written
         self.before: list[tuple[str, bytes]] = []  # (path, content) before each hand edit, for undo_edit
+        self.wrote: dict[str, set[str]] = {}  # files this test wrote as a person answering for each feature
 
     # -- helpers ---------------------------------------------------------------
     def fail(self, tag: str, message: str) -> None:
@@ -221,6 +224,7 @@ class LoopMachine(RuleBasedStateMachine):
             if rel.endswith(".sh"):
                 (self.ws.root / rel).chmod(0o755)
         self.answers[(f, step, call)] += 1
+        self.wrote.setdefault(f, set()).update([*written, *(files.split(", ") if text else [])])
         return True
 
     # -- rules -----------------------------------------------------------------
@@ -300,6 +304,38 @@ class LoopMachine(RuleBasedStateMachine):
                 os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
         os.utime(self.ws.root, ns=(then, then))
         time.sleep(2.2)  # utime cannot set the ctime back: wait until every ctime is settled too
+
+    @rule()
+    def fresh_copy(self) -> None:
+        """The workspace as another machine gets it: copied without ``.devloop/`` (no memo, no config cache, no
+        doit database), git's index refreshed there. Where the copy's doit takes the fast path (each feature's
+        proof line), the full graph in the same copy must run nothing and call no agent either."""
+        copy = self.tmp / "copy"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.ws.root, copy, symlinks=True, ignore=shutil.ignore_patterns(".devloop"))
+        log = self.tmp / "copy-calls.jsonl"
+        log.unlink(missing_ok=True)
+        env = {**self.ws.env, "LOOP_LOG": str(log), "DEVLOOP_FAST_PATH": "trace"}
+
+        def doit(**more: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "doit"], cwd=copy, env={**env, **more}, capture_output=True, text=True,
+                timeout=180,
+            )  # fmt: skip
+
+        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=copy, env=env, capture_output=True)
+        fast = doit()
+        self.check("Traceback" not in fast.stderr, "no-traceback", f"doit in a copy: {fast.stderr[-1500:]}")
+        if "devloop: fast path" in fast.stderr:
+            full = doit(DEVLOOP_FAST_PATH="0")
+            ran = [line for line in full.stdout.splitlines() if line.startswith("Step: ")]
+            self.check(
+                not ran and not log.exists() and full.stdout == fast.stdout,
+                "fresh-copy",
+                f"in a copy the fast path said {fast.stdout!r} ({fast.stderr.strip()[-300:]}), but the full graph "
+                f"printed {full.stdout!r}",
+            )
+        shutil.rmtree(copy, ignore_errors=True)
 
     @rule(parallel=st.booleans())
     def settled_noop(self, parallel: bool) -> None:
@@ -624,6 +660,12 @@ class LoopMachine(RuleBasedStateMachine):
                 for f in re.findall(r"devloop deployed ([a-z0-9-]+)", line):
                     if self.ws.devloop("deployed", f).returncode == 0:
                         self.doit(f"smoke:{f}")
+                claim = re.match(r"devloop claim ([a-z0-9-]+) (.+?)(?:, then doit)?$", line)
+                if claim:  # two people's answers landed while both features waited: each claims its own files
+                    f, named = claim[1], claim[2].split()
+                    mine = [p for p in named if p in self.wrote.get(f, set())]
+                    if mine:
+                        self.ws.devloop("claim", f, *mine)
         self.fail(
             "settle", f"25 rounds of doing what devloop says did not settle the loop:\n{self.last}\n{self.status()}"
         )
