@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 from devloop.config.workspace import Workspace
@@ -47,6 +48,8 @@ def prove_all(root: Path, features: set[str], take_lock: bool = False) -> int:
             done += prove(ws, feature, stamp)
         except (OSError, DevloopError):
             continue
+        except Exception as exc:  # a fault here must not fail a run whose steps all ended
+            print(f"devloop: no proof written for {feature} ({type(exc).__name__}: {exc})", file=sys.stderr)
     return done
 
 
