@@ -187,7 +187,15 @@ class Workspace:
         return AttrView(self.config_view)
 
     def cached_config_view(self) -> dict[str, Any] | None:
-        """The validated config from the cache, when devloop.yaml is unchanged since it was kept; else None."""
+        """The validated config from the cache, when devloop.yaml is unchanged since it was kept; else None.
+
+        Read once per workspace object: setup asks it, then ``config_view`` (a no-op reads the cache once).
+        """
+        if "_cached_view" not in self.__dict__:
+            self._cached_view = self._read_cached_view()
+        return self._cached_view  # type: ignore[no-any-return]
+
+    def _read_cached_view(self) -> dict[str, Any] | None:
         path = self.root / CONFIG_FILE
         try:
             sha = hash_bytes(path.read_bytes())

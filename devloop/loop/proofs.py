@@ -25,24 +25,26 @@ from devloop.steps.order import ORDER
 JUDGED = [s for s in ORDER if s != "smoke"]  # the steps a plain doit builds (smoke runs only when asked)
 
 
-def prove_all(root: Path, features: set[str], take_lock: bool = False) -> int:
-    """Give each feature whose steps are all up to date its proof; how many locks have one now.
+def prove_all(root: Path, features: set[str] | None) -> tuple[int, int]:
+    """Give each of ``features`` whose steps are all up to date its proof: (locks that have one now, features).
 
     Never fails the run: a feature that cannot be proven is judged step by
     step by the next run, as before. A run that ran steps holds the
-    workspace lock already; ``take_lock`` takes it (a run that ran none).
+    workspace lock already; ``None`` (every feature, asked for by a run that
+    may have run none) takes it, and raises WorkspaceBusy if another run has it.
     """
     ws = Workspace(root)
     done = 0
-    if take_lock:
+    if features is None:
         from devloop.runtime import wslock  # lazy: only a run asked to prove every feature takes it here
 
-        wslock.acquire(ws.ensure_state_dir())  # WorkspaceBusy: another run is writing locks
+        wslock.acquire(ws.ensure_state_dir())
+        features = set(ws.features())
     try:
         stamp = proof.stamp(root, again=True)
         ws.config_view  # noqa: B018 - read after the stamp: judged with the devloop.yaml the stamp holds
     except (OSError, DevloopError):
-        return 0
+        return 0, len(features)
     for feature in sorted(features):
         try:
             done += prove(ws, feature, stamp)
@@ -50,7 +52,7 @@ def prove_all(root: Path, features: set[str], take_lock: bool = False) -> int:
             continue
         except Exception as exc:  # a fault here must not fail a run whose steps all ended
             print(f"devloop: no proof written for {feature} ({type(exc).__name__}: {exc})", file=sys.stderr)
-    return done
+    return done, len(features)
 
 
 def prove(ws: Workspace, feature: str, stamp: str) -> bool:
@@ -104,7 +106,7 @@ def _deps(ws: Workspace, feature: str, lock: object) -> list[str] | None:
             return None
         out.update(more)
     out.discard(f"plans/{feature}/{LOCK_NAME}")
-    return sorted(p for p in out if not p.startswith("/") and not os.path.isabs(p))
+    return sorted(p for p in out if not os.path.isabs(p))
 
 
 def _lkey(path: str) -> tuple[int, int, int, int, int] | None:

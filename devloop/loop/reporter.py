@@ -184,20 +184,17 @@ class DevloopReporter:
 
         from devloop.loop.proofs import prove_all  # lazy: only a run that ran a step writes proofs
 
-        root = Path(ROOT[0])
-        if wanted == "all":
-            plans = root / "plans"
-            features = {p.name for p in plans.iterdir() if (p / "brief.md").is_file()} if plans.is_dir() else set()
-            from devloop.runtime.errors import DevloopError  # lazy: only DEVLOOP_PROOFS=all gets here
-
-            try:
-                done = prove_all(root, features, take_lock=True)
-            except DevloopError as exc:
-                self.out.write(f"devloop: no proof written: {exc}\n")
-                return
-            self.plain.write(f"devloop: {done} of {len(features)} features proven (their locks end with the proof)\n")
+        if wanted != "all":
+            prove_all(Path(ROOT[0]), self.ran)
             return
-        prove_all(root, self.ran)
+        from devloop.runtime.errors import DevloopError  # lazy: only DEVLOOP_PROOFS=all gets here
+
+        try:
+            done, asked = prove_all(Path(ROOT[0]), None)
+        except DevloopError as exc:
+            self.out.write(f"devloop: no proof written: {exc}\n")
+            return
+        self.plain.write(f"devloop: {done} of {asked} features proven (their locks end with the proof)\n")
 
 
 def ours(task: Any) -> bool:

@@ -616,10 +616,11 @@ class _Proofs:
 
     def hold(self, feature: str) -> bool:
         """Whether ``feature``'s proof holds now (its answers are then kept in the memo)."""
-        memo = self.ws.verdicts
         from devloop.provenance import proof  # lazy: off the path of a no-op doit and devloop --help
         from devloop.provenance.hashing import OBSERVED, stat_key  # lazy: off the path of a no-op the memo proves
         from devloop.provenance.staleness import SETTLED  # lazy: off the path of a no-op the memo proves
+
+        memo = self.ws.verdicts
 
         lock = f"{self.ws.root}/plans/{feature}/{LOCK_NAME}"
         lock_key = stat_key(lock)  # noted before the read: the memo keeps nothing if it changes before it is kept

@@ -176,7 +176,7 @@ class Checker:
         self.seen[full] = key
         if stat.S_ISDIR(st.st_mode):
             return want.startswith("d:") and folder_id(full) == want
-        if not stat.S_ISREG(st.st_mode) or want in ("",) or want.startswith("d:"):
+        if not stat.S_ISREG(st.st_mode) or want == "" or want.startswith("d:"):
             return False
         if self.index is not None and self.index.clean(rel, key) == want:
             return True

@@ -221,24 +221,17 @@ class Verdicts:
         Never call it with an answer computed before the files were read:
         the keys are taken now, or at :meth:`flush` when deferred.
         """
+        return self.record_each({answer_id: answer}, deps)
+
+    def record_each(self, answers: dict[str, Any], deps: list[str]) -> bool:
+        """:meth:`record` for answers resting on the same files (a feature's steps, from its proof)."""
         if not self.keeps:
             return False
         if self._deferred is not None:
             seen = {d: OBSERVED.get(d if d.startswith("/") else self.root + d, False) for d in deps}
-            self._deferred.append((answer_id, answer, deps, seen))
+            self._deferred.extend((answer_id, answer, deps, seen) for answer_id, answer in answers.items())
             return True
-        return self._record(answer_id, answer, deps, stat_text, None)
-
-    def record_each(self, answers: dict[str, Any], deps: list[str]) -> None:
-        """:meth:`record` for several answers resting on the same files (a feature's steps, from its proof)."""
-        if not self.keeps:
-            return
-        if self._deferred is None:
-            for answer_id, answer in answers.items():
-                self._record(answer_id, answer, deps, stat_text, None)
-            return
-        seen = {d: OBSERVED.get(d if d.startswith("/") else self.root + d, False) for d in deps}
-        self._deferred.extend((answer_id, answer, deps, seen) for answer_id, answer in answers.items())
+        return all([self._record(answer_id, answer, deps, stat_text, None) for answer_id, answer in answers.items()])
 
     def defer(self) -> None:
         """Queue the answers recorded from now on; :meth:`flush` keeps them, taking each file's stat once."""
