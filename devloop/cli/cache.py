@@ -210,11 +210,15 @@ def verify(url: str | None, delete: bool, root: Path | None) -> None:
 def gc(max_bytes: int | None, root: Path | None) -> None:
     """Trim the local store: least recently used answers first, then every blob no answer kept needs."""
     from devloop.provenance.cache import upkeep
+    from devloop.provenance.cache.stores import FolderStore
+    from devloop.runtime.atomic import sweep_temp_files
 
     ws = open_workspace(root)
     cap = max_bytes if max_bytes is not None else int((ws.config_view.get("cache") or {}).get("max_bytes") or 0)
     wslock.acquire(ws.ensure_state_dir())  # no run writes the store while it is trimmed
     local = _stores(ws).local
+    if isinstance(local, FolderStore):  # what writers killed mid-write left (runs leave none there)
+        sweep_temp_files(Path(local.root))
     with _ticking(f"trimming {local.url}") as tick:
         done = upkeep.gc(local, cap, tick)
     click.echo(

@@ -66,17 +66,18 @@ def atomic_write_text(path: Path, text: str, mode: int | None = None, fsync: boo
     atomic_write_bytes(path, text.encode("utf-8"), mode, fsync)
 
 
-def sweep_temp_files(root: Path) -> list[Path]:
-    """Remove the temp files of writers that died mid-write (kill -9) anywhere in the workspace.
+def sweep_temp_files(root: Path, skip: frozenset[str] = frozenset()) -> list[Path]:
+    """Remove the temp files of writers that died mid-write (kill -9) anywhere below ``root``.
 
     Only files named by :func:`atomic_write_bytes` whose writer is no longer
     running, and unnamed ones of devloop's own files (a ``devloop.lock``, the
     state folder); never anything else. Called by the holder of the
-    workspace lock, so no other run is writing those files.
+    workspace lock, so no other run is writing those files. Folders named in
+    ``skip`` (paths) are not entered.
     """
     removed = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _SKIP]
+        dirs[:] = [d for d in dirs if d not in _SKIP and os.path.join(folder, d) not in skip]
         for name in files:
             path = Path(folder, name)
             if name.endswith(".tmp") and _stale_temp(path, root):

@@ -149,6 +149,26 @@ def test_after_a_clean_run_only_devloops_state_folder_is_swept(lws):
     assert not cache.exists() and elsewhere.exists()
 
 
+def test_the_answer_store_is_swept_by_cache_gc_not_by_each_run(lws):
+    """The local answer store holds thousands of files at scale: a clean run's sweep does not walk it."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert lws.doit().returncode == 0
+    shard = lws.root / ".devloop" / "cache" / "entries" / "ab"
+    shard.mkdir(parents=True, exist_ok=True)
+    leftover = shard / f".ab12.devloop-{dead.pid}-abcd1234.tmp"
+    running = shard / f".ab34.devloop-{os.getpid()}-abcd1234.tmp"  # a writer still at work
+    for p in (leftover, running):
+        p.write_text("half")
+    lws.write("plans/a/brief.md", lws.read("plans/a/brief.md") + "\nOne more thing.\n")
+    r = lws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert leftover.exists()
+    r = lws.devloop("cache", "gc")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not leftover.exists() and running.exists()
+
+
 def test_a_run_without_the_lock_sweeps_nothing(lws):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
