@@ -88,9 +88,11 @@ class DevloopReporter:
             self.console.add_success(task)
             return
         o = (getattr(task, "values", None) or {}).get("devloop")
-        if not o:
-            return
         store = STORE.get("deps")
+        if not o:
+            if store is not None and task.name.startswith("_devloop_rest"):
+                store.remove(task.name)  # a partial graph's check: nothing a later run needs to know
+            return
         if store is not None:  # read: doit need not keep it (a no-op by the fast path would load it every run)
             forget_outcome(store, task.name)
         if o["kind"] == "uptodate":
@@ -200,4 +202,5 @@ class DevloopReporter:
 def ours(task: Any) -> bool:
     """One of the loop's tasks (``<step>`` or ``<step>:<feature>``), not one of the user's own."""
 
-    return str(getattr(task, "name", "")).split(":", 1)[0] in SUMMARIES
+    name = str(getattr(task, "name", ""))
+    return name.split(":", 1)[0] in SUMMARIES or name.startswith("_devloop_rest")  # a partial graph's check

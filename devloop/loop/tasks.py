@@ -19,6 +19,7 @@ import contextlib
 import inspect
 import os
 import sys
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -285,13 +286,14 @@ def wants_smoke(argv: list[str]) -> bool:
     return any("smoke" in a for a in argv) or bool(words and words[0] in _WHOLE_GRAPH)
 
 
-def task_dicts(ws: Workspace, with_smoke: bool = True) -> list[dict[str, Any]]:
+def task_dicts(ws: Workspace, with_smoke: bool = True, features: list[str] | None = None) -> list[dict[str, Any]]:
+    """The group task of each step, then one task per feature and step (every feature's, or ``features``')."""
     steps = ORDER if with_smoke else [s for s in ORDER if s != "smoke"]
     tasks: list[dict[str, Any]] = [{"basename": s, "name": None, "doc": SUMMARIES[s]} for s in steps]
     root = str(ws.root)
     chain = {s: doit_dep(s) if s != "smoke" else None for s in ORDER}
     before_evaluation = [u for u in ORDER[: ORDER.index("evaluate")] if u != "smoke"]
-    for feature in ws.features():
+    for feature in ws.features() if features is None else features:
         made = artifacts(ws, feature)
         brief = f"plans/{feature}/brief.md"
         for step in steps:
@@ -417,16 +419,16 @@ def setup(namespace: dict[str, Any]) -> None:
     def task_devloop() -> Any:
         """The development loop, one sub-task per feature and step."""
         argv = command_line()
-        settled = fast_path(ws, argv, namespace)
-        if settled is not None:  # every step proven up to date: doit gets the group tasks only
-            FAST["settled"] = settled
+        found = fast_path(ws, argv, namespace)
+        if found is not None and not found.stale:  # every step proven up to date: doit gets the group tasks only
+            FAST["settled"] = found.settled
             _keep_database()
             if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
                 files = (
                     f"; {COUNTS['proof']} features by their proof, {COUNTS['read']} files hashed,"
                     f" {COUNTS['git']} proven by git's index"
                 )
-                print(f"devloop: fast path ({settled} steps proven up to date{files})", file=sys.stderr)
+                print(f"devloop: fast path ({found.settled} steps proven up to date{files})", file=sys.stderr)
             yield from ({"basename": s, "name": None, "doc": SUMMARIES[s]} for s in ORDER if s != "smoke")
             return
         try:
@@ -435,6 +437,15 @@ def setup(namespace: dict[str, Any]) -> None:
             print(f"devloop: error: {exc}", file=sys.stderr, flush=True)
             raise SystemExit(exc.exit_code) from None
         _read_database(db)
+        if found is not None:  # a few features are not up to date: doit gets theirs, the rest is checked after
+            FAST["settled"] = found.settled
+            if os.environ.get("DEVLOOP_FAST_PATH") == "trace":
+                print(
+                    f"devloop: partial graph ({', '.join(found.stale)}; {found.settled} steps proven up to date)",
+                    file=sys.stderr,
+                )
+            yield from partial_graph(ws, found)
+            return
         yield from task_dicts(ws, argv is None or wants_smoke(argv))
 
     namespace["task_devloop"] = task_devloop
@@ -540,8 +551,17 @@ def _keep_database() -> None:
 _FAST_OPTIONS = {"num_process", "par_type", "verbosity", "seek_file", "dodoFile", "cwdPath", "continue"}
 
 
-def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) -> int | None:
-    """How many steps a plain ``doit`` would find up to date, when the verdict memo proves all of them; else None.
+@dataclass
+class Found:
+    """What the fast path found: the steps it proved up to date, and the features it did not (in order)."""
+
+    settled: int
+    stale: list[str]
+    steps: int  # a plain run's steps per feature
+
+
+def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) -> Found | None:
+    """The steps a plain ``doit`` would find up to date, and the features with a step that is not; or None.
 
     Then doit need not build, judge and skip thousands of tasks that would
     all be skipped: it is given the loop's group tasks only, and the reporter
@@ -550,11 +570,16 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     ``info``, ``forget``, a task or target named, ``smoke``), an option that
     is not harmless here (``-a``, ``-s``, ``--pdb``...), ``always_execute``
     in a doit setting, a task of the user's own, or one step not up to date
-    (an edit, a deleted output, a new feature). A step the memo does not
-    vouch for is judged from its lock, as doit's
+    (an edit, a deleted output, a new feature) in more than a few features. A
+    step the memo does not vouch for is judged from its lock, as doit's
     ``uptodate`` would (a fresh clone: every step, with git's index proving
-    most files unchanged, see :mod:`devloop.provenance.gitclean`); the first
-    one not up to date ends the search.
+    most files unchanged, see :mod:`devloop.provenance.gitclean`).
+
+    When only a few features have a step that is not up to date (an edit),
+    doit gets those features' tasks (:func:`partial_graph`) instead of
+    thousands it would find up to date; more than :func:`_partial_limit` of
+    them, or a command line that allows no partial graph (``-n``,
+    ``--continue``), and the search ends at the first: the full graph.
 
     ``DEVLOOP_FAST_PATH=0`` turns it off; ``trace`` says on stderr when it answers.
     """
@@ -562,7 +587,21 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
         return None
     if _always_by_setting(ws.root, namespace):
         return None
+    features = ws.features()
+    limit = _partial_limit(len(features)) if _may_be_partial(argv) else 0
+    found = settle(ws, features, limit)
+    if found is None:
+        return None
+    return Found(found[0], found[1], sum(1 for s in ORDER if s != "smoke"))
+
+
+def settle(ws: Workspace, features: list[str], limit: int) -> tuple[int, list[str]] | None:
+    """The steps of ``features`` proven up to date, and the features with one that is not (at most ``limit``).
+
+    None when more than ``limit`` features have a step that is not up to date, or a lock is damaged.
+    """
     settled = 0
+    stale: list[str] = []
     memo = ws.verdicts
     if not memo.entries:  # a fresh clone, a new machine, an upgrade: let git vouch for unchanged files
         gitclean.enable(ws.root)
@@ -571,16 +610,17 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
     proofs = _Proofs(ws)
     try:
         with quiet():  # no step runs here: each file is stat'ed and hashed once
-            for feature in ws.features():
+            for feature in features:
                 unvouched = [s for s in ORDER if s != "smoke" and not memo.vouches(f"{feature}:{s}", changed)]
                 if unvouched and proofs.hold(feature):  # the lock's proof, when the memo lacks an answer
                     unvouched = []
+                fresh = 0
                 for step in ORDER:
                     if step == "smoke":
                         continue  # a plain doit never builds smoke
                     if step in unvouched:
-                        # judged from the lock (and kept in the memo when settled); the first step that is not
-                        # up to date sends the run to the full graph, which judges it again
+                        # judged from the lock (and kept in the memo when settled); a step that is not up to
+                        # date puts its feature in the graph, whose doit judges it again
                         from devloop.loop.engine import judged  # here: a no-op the memo proves never loads the steps
 
                         # lazy: off the path of a no-op doit and devloop --help
@@ -588,13 +628,90 @@ def fast_path(ws: Workspace, argv: list[str] | None, namespace: dict[str, Any]) 
 
                         try:
                             if not judged(ws, feature, step).fresh:
-                                return None
+                                break
                         except DevloopError:
                             return None  # a damaged lock: the step reports it
-                    settled += 1
+                    fresh += 1
+                else:
+                    settled += fresh
+                    continue
+                stale.append(feature)
+                if len(stale) > limit:
+                    return None
     finally:
         memo.flush()
-    return settled
+    return settled, stale
+
+
+def _partial_limit(features: int) -> int:
+    """How many features may be out of date for a partial graph: beyond a quarter, the full graph costs little more."""
+    return max(8, features // 4)
+
+
+def _may_be_partial(argv: list[str] | None) -> bool:
+    """A partial graph, then a check of the rest, is what doit would do only for a run in one process that
+    stops at the first failure, as a plain run does (``-n``, ``-P`` and ``--continue`` take the full graph)."""
+    if argv is None or os.environ.get("DEVLOOP_FAST_PATH", "1") == "whole":
+        return False
+    try:
+        given = _doit_words(argv, with_options=True)[2]
+    except Exception:  # doit will say what is wrong with its arguments
+        return False
+    return set(given) <= _PARTIAL_OPTIONS
+
+
+_PARTIAL_OPTIONS = {"verbosity", "seek_file", "dodoFile", "cwdPath"}
+REST = "_devloop_rest"  # the task that checks, after a partial graph ran, the features it left out
+
+
+def partial_graph(ws: Workspace, found: Found) -> Any:
+    """The tasks of the features not up to date, and one that checks the others once those ran.
+
+    doit runs the steps of all features in step order (every plan, then
+    every review...), so an implementer of one feature runs before another
+    feature's code review is judged, and that review is stale if the
+    implementer wrote what it read. Here the other features are judged again
+    after the graph's features ran (doit's delayed task creation, with the
+    same task names and order), and those no longer up to date are run then,
+    and so on until none is.
+    """
+    from doit.task import DelayedLoader, Task
+
+    for d in task_dicts(ws, False, found.stale):
+        if d["basename"] == DEFAULT[-1] and d["name"] is None:
+            d["task_dep"] = [REST]  # the last group a plain run selects waits for the check
+        yield d
+    last = [f"{DEFAULT[-1]}:{f}" for f in found.stale]
+    yield Task(REST, None, loader=DelayedLoader(partial(_rest, ws, set(found.stale), found.steps)), task_dep=last)
+
+
+def _rest(ws: Workspace, done: set[str], steps: int, depth: int = 0) -> Any:
+    """doit's delayed creator of :data:`REST`: the tasks of the left-out features no longer up to date."""
+    from doit.task import DelayedLoader, Task, dict_to_task
+
+    ws.verdicts.live = True  # steps ran: every file is stat'ed again
+    rest = [f for f in ws.features() if f not in done]
+    found = settle(ws, rest, len(rest))
+    name = REST if not depth else f"{REST}{depth}"
+    if found is None:  # a lock damaged meanwhile: every left-out feature goes in, and its step reports it
+        found = (0, rest)
+    FAST["settled"] = FAST.get("settled", 0) - steps * len(found[1])  # these are counted as doit judges them
+    if not found[1]:
+        yield Task(name, None)
+        return
+    for d in task_dicts(ws, False, found[1]):
+        if d["name"] is None:
+            continue  # the groups ran already; each new task is reached from the check's own task
+        base = d.pop("basename")
+        d["name"] = f"{base}:{d['name']}"  # as doit names a sub-task: the database and the reporter know it so
+        task = dict_to_task(d)
+        task.subtask_of = base
+        yield task
+    last = [f"{DEFAULT[-1]}:{f}" for f in found[1]]
+    more = f"{REST}{depth + 1}"
+    creator = partial(_rest, ws, done | set(found[1]), steps, depth + 1)
+    yield Task(more, None, loader=DelayedLoader(creator), task_dep=last)
+    yield Task(name, None, task_dep=[*last, more])
 
 
 class _Proofs:

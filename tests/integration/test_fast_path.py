@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,20 +68,74 @@ def test_anything_but_a_plain_run_takes_the_full_graph(settled: WS, args: tuple[
     assert seen["settled"] is None
 
 
-def test_an_edit_a_deleted_output_or_a_new_feature_takes_the_full_graph_and_runs_what_it_must(settled: WS) -> None:
+def test_an_edit_a_deleted_output_or_a_new_feature_builds_that_feature_s_tasks_only(settled: WS) -> None:
+    """A partial graph: the features not up to date, the others' steps counted as proven (7 each)."""
     (settled.root / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")
     r, seen = probe(settled)
-    assert seen["settled"] is None and "Step: plan_review:a" in r.stdout
+    assert seen["settled"] == 7 and "Step: plan_review:a" in r.stdout and ":b" not in r.stdout
     age(settled.root)
     # the memo had only feature b's verdicts: a's are judged from its lock (and kept), and the run is fast
     assert probe(settled)[1]["settled"] == 14
     assert probe(settled)[1]["settled"] == 14
     (settled.root / "plans/b/evaluation.md").unlink()
     r, seen = probe(settled)
-    assert seen["settled"] is None and "Step: evaluate:b" in r.stdout
+    assert seen["settled"] == 7 and "Step: evaluate:b" in r.stdout
     settled.devloop("new", "c", "Build c")
     r, seen = probe(settled)
-    assert seen["settled"] is None and "Step: plan:c" in r.stdout
+    assert seen["settled"] == 14 and "Step: plan:c" in r.stdout
+    for args in (("-n", "2"), ("--continue",), ("-n", "2", "-P", "thread")):  # only a plain run stops at a failure
+        (settled.root / "plans/b/evaluation.md").unlink()
+        r, seen = probe(settled, *args)
+        assert seen["settled"] is None and "Step: evaluate:b" in r.stdout
+
+
+def test_a_partial_graph_prints_what_the_full_graph_prints_and_leaves_doit_s_database_alike(
+    settled: WS, tmp_path: Path
+) -> None:
+    """The same edit in two copies of one workspace: one run by a partial graph, one by the full graph."""
+    (settled.root / "plans/b/plan.md").write_text("# Plan\nDo it better.\n")
+    twin = tmp_path / "twin"
+    shutil.copytree(settled.root, twin, symlinks=True)
+    part, seen = probe(settled)
+    assert seen["settled"] == 7, part.stderr
+    settled.root, mine = twin, settled.root
+    try:
+        full, off = probe(settled, env={"DEVLOOP_FAST_PATH": "0"})
+    finally:
+        settled.root = mine
+    assert off["settled"] is None
+    assert part.stdout == full.stdout and part.returncode == full.returncode == 0
+    assert part.stdout.count("Step: ") == 7 and ":a" not in part.stdout  # every step of b (plan: the edit adopted)
+    db = json.loads((settled.root / ".devloop/doit.db").read_text())
+    assert not [k for k in db if k.startswith("_")]  # the check of the rest leaves nothing in doit's database
+    again, seen = probe(settled, env={"DEVLOOP_FAST_PATH": "0"})
+    assert seen["settled"] is None and "Everything is up to date (14 steps)" in again.stdout
+
+
+def test_an_implementer_that_changes_another_feature_s_code_reruns_that_review_in_the_same_run(settled: WS) -> None:
+    """doit runs every implementer before any code review: a partial graph checks the left-out features after."""
+    script = dict(settled.script)
+    script["a/implement/implement"] = {
+        "write": {
+            "src/a.py": "print('a, again')\n",
+            "src/b.py": "print('b, rewritten by a')\n",
+            "plans/a/deviations.md": "Touched b too.\n",
+        }
+    }
+    settled.set_script(script)
+    (settled.root / "plans/a/plan.md").write_text("# Plan\nDo it, and b's part too.\n")
+    calls = len(settled.calls())
+    r, seen = probe(settled, env={"DEVLOOP_FAST_PATH": "trace"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "devloop: partial graph (a;" in r.stderr
+    assert "Step: code_review:a" in r.stdout and "Step: code_review:b" in r.stdout
+    assert r.stdout.index("Step: evaluate:a") < r.stdout.index("Step: code_review:b")
+    reviewed = [(f, s) for f, s, _ in settled.calls_since(calls) if s == "code_review"]
+    assert ("b", "code_review") in reviewed
+    assert seen["settled"] + r.stdout.count("Step: ") + r.stdout.count("up to date") >= 7
+    after, off = probe(settled, env={"DEVLOOP_FAST_PATH": "0"})
+    assert off["settled"] is None and "Everything is up to date (14 steps)" in after.stdout, after.stdout
+    assert len(settled.calls()) == calls + len(settled.calls_since(calls))
 
 
 def test_a_task_of_the_user_s_own_or_always_execute_in_a_setting_takes_the_full_graph(settled: WS) -> None:
@@ -173,7 +229,7 @@ def test_doit_s_database_is_read_only_when_the_full_graph_is_built(settled: WS) 
     assert seen["settled"] is None and seen["read"] == [str(db)]
     (settled.root / "plans/a/plan.md").write_text("# Plan\nDo it better.\n")  # the fast path finds it stale
     r, seen = run()
-    assert seen["settled"] is None and seen["read"] == [str(db)] and seen["code"] == 0
+    assert seen["settled"] == 7 and seen["read"] == [str(db)] and seen["code"] == 0  # a partial graph reads it
     assert "Step: plan_review:a" in r.stdout
     assert "plan_review:a" in json.loads(db.read_text())  # written back where it was read
     assert not (settled.root / ".devloop/doit.db").is_dir()

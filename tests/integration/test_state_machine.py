@@ -70,6 +70,17 @@ settings.register_profile(
 )
 
 
+def _clean(out: str) -> bool:
+    """Every step a run printed ended done (an edit adopted, answers restored), none waiting or failed."""
+    for line in out.splitlines():
+        if line.startswith("Step: "):
+            rest = line.split(None, 2)[2] if len(line.split(None, 2)) > 2 else ""
+            rest = re.sub(r" \[restored from cache: [^]]*\]$", "", rest)
+            if rest not in ("", "(hand edit adopted, no agent called)"):
+                return False
+    return "Waiting on:" not in out
+
+
 def role_of(step: str, call: str) -> str:
     """Which role a call id of a step belongs to (to play it by hand)."""
     if step == "plan":
@@ -172,7 +183,25 @@ class LoopMachine(RuleBasedStateMachine):
             self.check(not stale, "said-fresh", f"doit said everything is up to date, but by content {stale} are not")
         if "devloop: fast path" in r.stderr:
             self.full_graph_agrees(args, r.stdout)
+        if "devloop: partial graph" in r.stderr and r.returncode == 0 and _clean(r.stdout):
+            self.partial_graph_sufficed(args)
         return r
+
+    def partial_graph_sufficed(self, args: tuple[str, ...]) -> None:
+        """A partial graph ran every step it had to, each to the end: the full graph right after runs nothing."""
+        before, n = self.records(), len(self.ws.calls())
+        self.ws.env["DEVLOOP_FAST_PATH"] = "0"
+        try:
+            full = self.ws.doit(*args)
+        finally:
+            self.ws.env["DEVLOOP_FAST_PATH"] = "trace"
+        ran = [line for line in full.stdout.splitlines() if line.startswith("Step: ")]
+        self.check(
+            not ran and len(self.ws.calls()) == n and self.records() == before,
+            "partial-graph",
+            f"a partial graph ran and ended cleanly, but the full graph after it printed {full.stdout!r} and "
+            f"called {len(self.ws.calls()) - n} agent(s)",
+        )
 
     def full_graph_agrees(self, args: tuple[str, ...], said: str) -> None:
         """The fast path answered: the full graph, built and judged by doit, must run nothing either."""
