@@ -20,6 +20,7 @@ devloop's whole environment. So every git call devloop makes:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -139,5 +140,15 @@ def blobs(root: Path, commit: str, paths: list[str]) -> dict[str, bytes | None]:
 
 
 def is_commit(root: Path, rev: str) -> bool:
+    """Whether ``rev`` names a commit in ``root``'s repository; a full commit id found once is not asked again."""
+    if (root, rev) in _COMMITS:
+        return True
     done = run(root, ["cat-file", "-e", f"{rev}^{{commit}}"], timeout=30)
-    return done is not None and done.returncode == 0
+    found = done is not None and done.returncode == 0
+    if found and _FULL_ID.fullmatch(rev):  # an id names the same object for good (a branch name does not)
+        _COMMITS.add((root, rev))
+    return found
+
+
+_COMMITS: set[tuple[Path, str]] = set()
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
