@@ -118,10 +118,12 @@ def _paired(lock: FeatureLock) -> None:
     lock.blobs = gitclean.pairs_for(hashes, lock.blobs)
 
 
-def _write_cache(cache: Path, sha: str, data: dict[str, Any]) -> None:
+def _write_cache(cache: Path, sha: str, data: dict[str, Any] | str) -> None:
+    """``data``: the lock's dict, or the JSON text of it already made (a lock just written: not encoded twice)."""
+    body = data if isinstance(data, str) else json.dumps(data)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, json.dumps({"sha": sha, "lock": data}), fsync=False)
+        atomic_write_text(cache, f'{{"sha": "{sha}", "lock": {body}}}', fsync=False)
     except OSError:
         pass  # the cache is an optimisation; the lock stays the truth
 
@@ -417,4 +419,4 @@ def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> 
         text = dump_lock(lock)
     atomic_write_text(path, text)
     if cache_dir is not None:
-        _write_cache(cache_dir / f"{lock.feature}.json", hash_bytes(text.encode("utf-8")), lock.to_dict())
+        _write_cache(cache_dir / f"{lock.feature}.json", hash_bytes(text.encode("utf-8")), text[len(HEADER) :])
