@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -63,6 +64,12 @@ def test_the_json_cache_gives_the_same_records(tmp_path: Path) -> None:
     write_lock(path, sample_lock(), cache)
     assert (cache / "daily-ingest.json").is_file()
     assert read_lock(path, "daily-ingest", cache) == sample_lock() == read_lock(path, "daily-ingest")
+    kept = json.loads((cache / "daily-ingest.json").read_text())
+    assert kept["lock"] == sample_lock().to_dict()
+    assert kept["sha"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_text(path.read_text()[:-20])  # cut short: the error points at the copy kept
+    with pytest.raises(DevloopError, match="the last version devloop read is kept as JSON"):
+        read_lock(path, "daily-ingest", cache)
 
 
 def test_version_1_locks_are_migrated(tmp_path: Path) -> None:
