@@ -28,6 +28,7 @@ from typing import Any
 
 from devloop.config.workspace import Workspace
 from devloop.confine.reach import inside
+from devloop.provenance.cache import listing as kept_listing
 from devloop.provenance.state import FeatureLock
 from devloop.runtime import gitsafe
 
@@ -179,7 +180,14 @@ def listing_for_author(ws: Workspace, feature: str) -> set[str] | None:
     git is asked about the workspace's top-level entries one by one (the
     loop's folders left out), so it never walks ``plans/``: at a thousand
     features that is 6,000 folders an author's key leaves out anyway.
+    Where the process can watch the workspace (Linux, a local file system),
+    the answer is kept and brought up to date from what changed since
+    (:mod:`devloop.provenance.cache.listing`): the same set, without asking
+    git again about what did not change.
     """
+    kept = kept_listing.author_listing(ws.root, feature, _LOOP_TOPS, "plans")
+    if kept is not None:
+        return kept
     key = ("git-listing-author", feature)
     if key in ws.memo:
         return ws.memo[key]
