@@ -367,6 +367,11 @@ class CacheStoreConfig(_Strict):
         "can write a store can supply answers).",
     )
     push: bool = Field(False, description="Store accepted answers here too (e.g. true only in CI).")
+    snapshots: bool = Field(
+        False,
+        description="Also restore whole features from this store at once (their locks and files as they were "
+        "answered, gates included): trust it as you trust your commits. The local store is always read so.",
+    )
     timeout: float = Field(10, gt=0, le=600, description="Seconds per request before the store counts as unreachable.")
 
 

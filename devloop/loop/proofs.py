@@ -25,13 +25,15 @@ from devloop.steps.order import ORDER
 JUDGED = [s for s in ORDER if s != "smoke"]  # the steps a plain doit builds (smoke runs only when asked)
 
 
-def prove_all(root: Path, features: set[str] | None) -> tuple[int, int]:
+def prove_all(root: Path, features: set[str] | None, snapshots: bool = True) -> tuple[int, int]:
     """Give each of ``features`` whose steps are all up to date its proof: (locks that have one now, features).
 
     Never fails the run: a feature that cannot be proven is judged step by
     step by the next run, as before. A run that ran steps holds the
     workspace lock already; ``None`` (every feature, asked for by a run that
     may have run none) takes it, and raises WorkspaceBusy if another run has it.
+    Each feature proven also leaves its snapshot in the answer cache, unless
+    ``snapshots`` is False.
     """
     ws = Workspace(root)
     done = 0
@@ -47,12 +49,28 @@ def prove_all(root: Path, features: set[str] | None) -> tuple[int, int]:
         return 0, len(features)
     for feature in sorted(features):
         try:
-            done += prove(ws, feature, stamp)
+            proven = prove(ws, feature, stamp)
         except (OSError, DevloopError):
             continue
         except Exception as exc:  # a fault here must not fail a run whose steps all ended
             print(f"devloop: no proof written for {feature} ({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
+        done += proven
+        if proven and snapshots:
+            _snapshot(ws, feature)
     return done, len(features)
+
+
+def _snapshot(ws: Workspace, feature: str) -> None:
+    """Keep the proven feature's snapshot (:mod:`devloop.loop.snapshots`); never fails the run."""
+    from devloop.loop import snapshots  # lazy: only a run that proved a feature keeps one
+
+    try:
+        snapshots.keep(ws, feature)
+    except (OSError, DevloopError):
+        pass  # a store that cannot take it: the answers of the calls are kept one by one anyway
+    except Exception as exc:  # a fault here must not fail a run whose steps all ended
+        print(f"devloop: no snapshot kept of {feature} ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 def prove(ws: Workspace, feature: str, stamp: str) -> bool:

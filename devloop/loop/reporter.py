@@ -158,6 +158,11 @@ class DevloopReporter:
 
         self._prove()
         self.uptodate += FAST.get("settled", 0)  # steps the fast path proved up to date without building them
+        if FAST.get("restored"):  # whole features put back from their snapshots (devloop.loop.snapshots)
+            self.plain.write(
+                f"Restored from the answer cache: {count(FAST['restored'], 'feature')} whole (locks and files as "
+                f"first answered, {count(FAST.get('restored calls', 0), 'answer')}); no agent was called for them.\n"
+            )
         if NOT_DEPLOYED:
             names = sorted(set(NOT_DEPLOYED))
             f, others = names[0], "; likewise for the others" if len(names) > 1 else ""

@@ -603,6 +603,8 @@ def settle(ws: Workspace, features: list[str], limit: int) -> tuple[int, list[st
     settled = 0
     stale: list[str] = []
     memo = ws.verdicts
+    for feature in features:  # first, before anything is judged: features without a lock put back whole
+        _restore(ws, feature)
     if not memo.entries:  # a fresh clone, a new machine, an upgrade: let git vouch for unchanged files
         gitclean.enable(ws.root)
     changed = memo.changed()  # each file the memo rests on, stat'ed once
@@ -641,6 +643,29 @@ def settle(ws: Workspace, features: list[str], limit: int) -> tuple[int, list[st
     finally:
         memo.flush()
     return settled, stale
+
+
+def _restore(ws: Workspace, feature: str) -> bool:
+    """A feature without a lock put back whole from its snapshot in the answer cache (devloop.loop.snapshots)."""
+    if os.path.lexists(f"{ws.root}/plans/{feature}/{LOCK_NAME}") or os.environ.get("DEVLOOP_NO_CACHE", "") not in (
+        "",
+        "0",
+    ):
+        return False
+    from devloop.loop import snapshots  # lazy: only a feature without a lock looks for its snapshot
+    from devloop.runtime import wslock  # lazy: only a feature without a lock looks for its snapshot
+    from devloop.runtime.errors import DevloopError  # lazy: only a feature without a lock looks for its snapshot
+
+    try:
+        ws.config_view  # noqa: B018 - the cache's settings; a broken devloop.yaml is reported by the full graph
+        wslock.acquire(ws.state)  # files are written: this run holds the workspace from here on
+        calls = snapshots.restore(ws, feature)
+    except DevloopError:
+        return False  # another run holds the workspace, or devloop.yaml is broken: the full graph says so
+    if calls:
+        FAST["restored"] = FAST.get("restored", 0) + 1
+        FAST["restored calls"] = FAST.get("restored calls", 0) + calls
+    return bool(calls)
 
 
 def _partial_limit(features: int) -> int:

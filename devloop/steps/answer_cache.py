@@ -92,6 +92,16 @@ class AnswerCache:
                 out.append(store)
         return [s for s in out if self._trusted(s)]
 
+    def snapshot_readers(self) -> list[Store]:
+        """The stores whole features are restored from: the local one, and shared ones marked ``snapshots``."""
+        if not self.read:
+            return []
+        out = [self.local]
+        for i, (spec, _) in enumerate(self.shared):
+            if spec.get("read", True) and spec.get("snapshots") and (store := self._store(i)) is not None:
+                out.append(store)
+        return [s for s in out if self._trusted(s)]
+
     def _trusted(self, store: Store) -> bool:
         """A folder agents' programs may write (``sandbox_writable``, an agent's ``writable``) is never read:
         an agent could leave answers there for questions to come."""
@@ -393,6 +403,11 @@ def author_entry(
         writer=entries.writer(),
     )
     return entry, blobs
+
+
+def holds_secret(data: bytes) -> bool:
+    """Whether ``data`` holds a value devloop redacts: such bytes never go to a store."""
+    return _holds_secret(data)
 
 
 def _holds_secret(data: bytes) -> bool:

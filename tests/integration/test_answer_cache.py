@@ -219,4 +219,4 @@ def test_an_unreachable_bucket_is_a_miss_said_once(ws, tmp_path):
     # The local store still kept every answer.
     store = open_store(str(ws.root / ".devloop/cache"))
     kinds = [parse(store.read_entry(i.name), i.name).kind for i in store.entries()]
-    assert sorted(kinds) == ["author", "author", "judge", "judge", "judge", "step", "step"]
+    assert sorted(kinds) == ["author", "author", "feature", "judge", "judge", "judge", "step", "step"]

@@ -22,9 +22,12 @@ from devloop.provenance.lockfile import now_iso
 
 VERSION = 1
 _HEX = re.compile(r"[0-9a-f]{64}")
-KINDS = ("judge", "author", "step")  # a step entry pins how a step numbered its rounds (see first_round)
+# A step entry pins how a step numbered its rounds (see first_round); a feature entry is a whole feature's
+# lock and files, restored at once (devloop.loop.snapshots).
+KINDS = ("judge", "author", "step", "feature")
 # What of the original call's ledger line an entry keeps: its cost and who answered, nothing free-form.
 RECORD_FIELDS = ("agent", "model", "duration_s", "tokens_in", "tokens_out", "cost_usd", "time", "feature", "exit_code")
+CALL_FIELDS = ("step", "role", "call")  # a feature entry's records say which call each was
 _SCALAR = (str, int, float, type(None))
 
 
@@ -48,13 +51,17 @@ class Entry:
     # A step's entry: the first round number its run used. A run of the step on the same inputs numbers its
     # rounds the same way, so its calls are the same questions (and round files the same files) as then.
     first_round: int | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)  # a feature entry: each call behind its answers
 
     def blobs(self) -> list[str]:
         """Every blob the entry needs, each once."""
         return list(dict.fromkeys([*([self.answer] if self.answer else []), *self.files.values()]))
 
     def to_bytes(self) -> bytes:
-        return (json.dumps({"version": VERSION, **asdict(self)}, sort_keys=True, indent=1) + "\n").encode()
+        fields = asdict(self)
+        if not fields["records"]:
+            del fields["records"]  # only a feature's entry has them: the others read as before
+        return (json.dumps({"version": VERSION, **fields}, sort_keys=True, indent=1) + "\n").encode()
 
 
 def record_of(ledger_line: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +125,17 @@ def parse(data: bytes, key: str) -> Entry:
             raise BadEntry("a step's entry holds an answer")
     elif first is not None:
         raise BadEntry(f"a {raw['kind']}'s entry with a first round")
+    records = raw.get("records", [])
+    if raw["kind"] == "feature":
+        if answer is not None or raw.get("deleted") or not raw.get("files"):
+            raise BadEntry("a feature's entry must hold files only")
+        allowed = (*RECORD_FIELDS, *CALL_FIELDS)
+        if not isinstance(records, list) or not all(
+            isinstance(r, dict) and all(k in allowed and isinstance(v, _SCALAR) for k, v in r.items()) for r in records
+        ):
+            raise BadEntry("records are not calls' costs")
+    elif records:
+        raise BadEntry(f"a {raw['kind']}'s entry with records")
     files = raw.get("files", {})
     if not isinstance(files, dict) or not all(
         safe_path(p) and isinstance(s, str) and _HEX.fullmatch(s) for p, s in files.items()
@@ -150,4 +168,5 @@ def parse(data: bytes, key: str) -> Entry:
         record=dict(record),
         writer=dict(who),
         first_round=first,
+        records=[dict(r) for r in records],
     )
