@@ -260,9 +260,9 @@ def _real_folders(root: str, rel: str) -> bool:
 
 def _ledger(ws: Workspace, feature: str, entry: Entry, url: str) -> None:
     """One ``restored`` line per call behind the snapshot: what it cost then is what this saved."""
-    for rec in entry.records or [{"step": KIND, "role": KIND, "call": feature}]:
-        ledger.append(
-            ws.root,
+    ledger.append_all(
+        ws.root,
+        [
             {
                 "feature": feature,
                 "step": rec.get("step"),
@@ -282,5 +282,7 @@ def _ledger(ws: Workspace, feature: str, entry: Entry, url: str) -> None:
                 "answered": rec.get("time"),
                 "writer": entry.writer.get("user"),
                 "detail": f"restored from the answer cache ({url}) with its whole feature",
-            },
-        )
+            }
+            for rec in entry.records or [{"step": KIND, "role": KIND, "call": feature}]
+        ],
+    )

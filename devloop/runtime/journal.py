@@ -46,8 +46,12 @@ def start(root: Path, state_dir: Path, fresh: bool) -> None:
 
 
 def stop() -> None:
-    global _file, _root
+    global _file, _root, _fd
     _file = _root = None
+    if _fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(_fd[1])
+        _fd = None
 
 
 def digest(data: bytes) -> str:
@@ -69,15 +73,22 @@ def _line(kind: str, rel: str, payload: str, wid: str) -> bytes:
     return f"{mac}\t{body}\n".encode("utf-8", "surrogateescape")
 
 
+_fd: tuple[str, int] | None = None  # the journal kept open for appends: (its path, the descriptor)
+
+
 def _append(data: bytes) -> None:
-    if _file is None:
+    """One O_APPEND write (whole, never interleaved with another's) to the journal, kept open between writes."""
+    global _fd
+    path = _file
+    if path is None:
         return
     with contextlib.suppress(OSError):
-        fd = os.open(_file, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+        if _fd is None or _fd[0] != path:
+            if _fd is not None:  # another workspace's journal, in the same process
+                os.close(_fd[1])
+                _fd = None
+            _fd = (path, os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC))
+        os.write(_fd[1], data)
 
 
 @contextlib.contextmanager
