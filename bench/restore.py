@@ -92,8 +92,14 @@ def measure(tmp: Path, n: int, repeat: int) -> dict[str, float]:
         S.run(["git", "clone", "-q", str(dl), str(clone)], base)
         clones.append(timed_restore(clone, n, want))
         shutil.rmtree(clone)
-    return {"build": build, "noop": noop, "local": statistics.median(local), "clone": statistics.median(clones),
-            "local range": f"{min(local):.3f}-{max(local):.3f}", "clone range": f"{min(clones):.3f}-{max(clones):.3f}"}  # fmt: skip
+    return {
+        "build": build,
+        "noop": noop,
+        "local": statistics.median(local),
+        "clone": statistics.median(clones),
+        "local range": f"{min(local):.3f}-{max(local):.3f}",
+        "clone range": f"{min(clones):.3f}-{max(clones):.3f}",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
