@@ -160,7 +160,8 @@ actions = st.one_of(
     st.tuples(st.just("symlink"), st.sampled_from([*FILES, "linkdir", "src/deep"]), st.sampled_from(
         ["src", "README.md", "../outside", "nowhere", "plans/a"])),
     st.sampled_from(MOVES).map(lambda m: ("move", *m)),
-    st.tuples(st.just("hardlink"), st.sampled_from(["src/app.py", "README.md", "plans/a/plan.md"])),
+    st.tuples(st.just("hardlink"), st.sampled_from(["src/app.py", "README.md", "plans/a/plan.md", ".gitignore",
+                                                    "plans/.gitignore"])),
     st.sampled_from([
         ("git", "add", "-A"), ("git", "commit", "-qm", "c", "--allow-empty"), ("git", "rm", "-rq", "--cached", "src"),
         ("git", "add", "src/app.py"), ("git", "status", "--porcelain"), ("git", "rm", "-q", "--cached", "README.md"),
@@ -198,7 +199,7 @@ def check(ws: Workspace, root: Path) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("AUTHOR_MEMO_EXAMPLES", "25")),
+    max_examples=int(os.environ.get("AUTHOR_MEMO_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
@@ -291,3 +292,73 @@ def test_off_lists_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ws = Workspace(root)
     assert change.listing_for_author(ws, "a") == fresh_listing(root, "a")
     assert str(ws.root) not in listing._TREES
+
+
+def test_a_nested_repository_is_listed_as_one_folder_whatever_is_written_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashing, "RACY_NS", 150_000_000)
+    root = tmp_path / "ws"
+    make_repo(root)
+    write(root / "newdir/inner/a.txt", "a\n")
+    git(root / "newdir/inner", "init", "-q")
+    time.sleep(0.2)
+    ws = Workspace(root)
+    try:
+        check(ws, root)
+        write(root / "newdir/inner/b.txt", "b\n")  # git lists the repository's folder, not its new file
+        write(root / "newdir/c.txt", "c\n")
+        check(ws, root)
+        got = change.listing_for_author(ws, "a")
+        assert "newdir/inner/" in got and "newdir/inner/b.txt" not in got and "newdir/c.txt" in got
+    finally:
+        listing.drop(ws.root)
+
+
+def test_an_ignore_file_written_through_another_name_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """plans/.gitignore is no author's file (nothing reads it), yet what it says decides a feature's listing."""
+    monkeypatch.setattr(hashing, "RACY_NS", 150_000_000)
+    root = tmp_path / "ws"
+    make_repo(root)
+    write(root / "plans/.gitignore", "")
+    write(root / "plans/a/x.md", "x\n")
+    time.sleep(0.2)
+    ws = Workspace(root)
+    try:
+        check(ws, root)
+        assert "plans/a/x.md" in change.listing_for_author(ws, "a")
+        os.link(root / "plans/.gitignore", tmp_path / "hl")
+        with open(tmp_path / "hl", "ab") as fh:  # no event in plans/: only the file's own inode tells
+            fh.write(b"x.md\n")
+        check(ws, root)
+        assert "plans/a/x.md" not in change.listing_for_author(ws, "a")
+    finally:
+        listing.drop(ws.root)
+
+
+def test_a_change_while_the_first_listing_runs_is_not_missed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file made after git listed the workspace but before its folder was watched: the folder is younger than
+    the listing, so git is asked again once the watches are in place."""
+    monkeypatch.setattr(hashing, "RACY_NS", 150_000_000)
+    root = tmp_path / "ws"
+    make_repo(root)
+    time.sleep(0.2)
+    real = listing.Tree._git_list
+    made = []
+
+    def list_then_write(self: listing.Tree, paths: list[str]) -> set[str] | None:
+        got = real(self, paths)
+        if not made:
+            made.append(True)
+            write(root / "src/deep/late.py", "late\n")  # another program, just after git's walk
+        return got
+
+    monkeypatch.setattr(listing.Tree, "_git_list", list_then_write)
+    ws = Workspace(root)
+    try:
+        got = change.listing_for_author(ws, "a")
+        assert made and got == uncached_listing(root, "a")
+        assert "src/deep/late.py" in got
+        check(ws, root)
+    finally:
+        listing.drop(ws.root)

@@ -16,13 +16,22 @@ What an event changes:
   on its folder or on its own inode, whatever name it was written through):
   its blob id is found again, from the file;
 - a name created, deleted or moved in a folder: whether git lists it is
-  asked of git for that name only (an atomic rewrite of a listed file keeps
-  it listed: tracking and ignore rules did not change);
-- a folder created, deleted, moved or chmod'ed, a ``.gitignore`` changed, a
-  watched folder lost: its part (the workspace outside the loop's folders,
-  or one feature's folder) is listed again;
-- events lost (the kernel's queue overflowed), a watch refused: nothing
-  kept is used again (a new start, or the old way).
+  settled for that name only. An atomic rewrite of a listed file keeps it
+  listed (neither what git tracks nor what it ignores changed); a name gone
+  stays listed when git's index holds it; a new one is listed when the
+  index holds it or a running ``git check-ignore`` says it is not ignored
+  (inside a nested repository, or anything odd: ``git ls-files`` is asked);
+- a folder created, deleted, moved or chmod'ed, a ``.gitignore`` or
+  ``.git`` changed, a watched folder lost: its part (the workspace outside
+  the loop's folders, or one feature's folder) is listed again, and the
+  running check-ignore, which read the rules once, is stopped;
+- events lost (the kernel's queue overflowed): nothing kept is used again
+  (a new start); a watch refused (no watches left, a linked
+  ``.gitignore``): the process lists as before.
+
+A feature's folder is listed without running git when it holds no nested
+repository: the names the index holds there, and each other file found
+there unless ``git check-ignore`` says git ignores it.
 
 Besides the folders, what git reads to decide what it lists is checked by
 stat on every call (a change lists everything again): the index, the
@@ -42,10 +51,12 @@ and ``.gitignore`` is older than the listing by more than the racy window,
 and is otherwise asked again once the watches are in place.
 
 Not seen, as by git's own file-system monitor: a file changed through a
-shared writable ``mmap`` (no event; a stat can miss it too), and files
-changed by another machine on a network file system: only local file
-systems are watched (``/proc/self/mountinfo``). ``DEVLOOP_NO_WATCH=1``
-turns this module off: every call lists and stats as before.
+shared writable ``mmap`` (no event; a stat can miss it too), a file system
+mounted over a folder of the workspace, and files changed by another
+machine on a network file system: only local file systems are watched
+(``/proc/self/mountinfo``). ``DEVLOOP_NO_WATCH=1`` turns this module off:
+every call lists and stats as before. A process forked from one that
+watches starts again (the events are its parent's).
 """
 
 from __future__ import annotations
@@ -258,6 +269,8 @@ class Tree:
             if paths is not None:
                 for rel in paths:
                     self.blobs.pop(rel, None)
+                    if rel.rpartition("/")[2] == ".gitignore":
+                        self._lose(rel)
                 if mask & IN_IGNORED:
                     del self.files[wd]
 
@@ -398,8 +411,8 @@ class Tree:
                         continue
                     if files is not None:
                         files.append(f"{rel}/{e.name}" if e.is_file(follow_symlinks=False) or e.is_symlink() else None)
-                    if e.name == ".gitignore" and e.is_symlink():
-                        raise Lost("a linked .gitignore")  # its target could change with no event here
+                    if e.name == ".gitignore":
+                        self._watch_rules(f"{rel}/{e.name}" if rel else e.name, e.is_symlink())
                     if e.name == ".gitignore" and fresh_after is not None:
                         k = _key(e.path)
                         fresh = fresh or k is None or hashing.newest(k) >= fresh_after
@@ -409,6 +422,18 @@ class Tree:
         except OSError:
             return [], True
         return subs, fresh
+
+    def _watch_rules(self, rel: str, linked: bool) -> None:
+        """Watch an ignore file's own inode: written through another name (a hard link), it still tells."""
+        if linked:
+            raise Lost("a linked .gitignore")  # its target could change with no event here
+        try:
+            wd = self.ino.add(self.base + rel, FILE_MASK)
+        except OSError as exc:
+            if os.path.lexists(self.base + rel):
+                raise Lost(f"cannot watch {rel}: {exc}") from exc
+            return  # gone meanwhile: its folder's watch told
+        self.files.setdefault(wd, set()).add(rel)
 
     def _ignored(self, folders: list[str]) -> set[str] | None:
         if not folders:
@@ -477,9 +502,14 @@ class Tree:
         if os.path.islink(own):
             return None  # git would be asked beyond a link: not watched
         if os.path.isdir(own):
-            self._scan(self.own, None)
-            if self.own not in self.dir_wd:
-                return None
+            if self.own not in self.dir_wd:  # its names are not read: features' folders are listed one by one
+                try:
+                    self._watch_dir(self.own)
+                except OSError as exc:
+                    raise Lost(f"cannot watch {self.own}: {exc}") from exc
+            rules = f"{self.own}/.gitignore"
+            if os.path.lexists(self.base + rules):
+                self._watch_rules(rules, os.path.islink(self.base + rules))
         folder = f"{self.own}/{feature}"
         todo = [folder] if os.path.isdir(self.base + folder) and not os.path.islink(self.base + folder) else []
         files: list[str] = []
@@ -709,7 +739,8 @@ class Tree:
             pass
 
 
-_TREES: dict[str, Tree] = {}
+_TREES: dict[str, Tree] = {}  # by workspace root, the last used last
+MAX_TREES = 4  # workspaces kept at once: each holds an inotify instance and may hold a running git
 _LOCK = threading.RLock()
 _REFUSED: set[str] = set()  # roots this process does not watch
 
@@ -721,7 +752,7 @@ def _local(root: str) -> bool:
             lines = fh.read().splitlines()
     except OSError:
         return False
-    best, kind = "", ""
+    best, kind, below = "", "", []
     for line in lines:
         fields = line.split(" ")
         if "-" not in fields:
@@ -730,7 +761,9 @@ def _local(root: str) -> bool:
         dash = fields.index("-")
         if (root == point or root.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
             best, kind = point, fields[dash + 1]
-    return kind in LOCAL_FS
+        elif point.startswith(root.rstrip("/") + "/"):
+            below.append(fields[dash + 1])  # a file system mounted inside the workspace
+    return kind in LOCAL_FS and all(k in LOCAL_FS for k in below)
 
 
 def author_listing(root: Path, feature: str, skip: set[str], own: str) -> set[str] | None:
@@ -746,11 +779,15 @@ def author_listing(root: Path, feature: str, skip: set[str], own: str) -> set[st
             if not _local(os.path.realpath(key)):
                 _REFUSED.add(key)
                 return None
+            while len(_TREES) >= MAX_TREES:
+                drop(Path(next(iter(_TREES))))
             try:
                 tree = _TREES[key] = Tree(root, skip, own)
             except (OSError, AttributeError):
                 _REFUSED.add(key)
                 return None
+        else:
+            _TREES[key] = _TREES.pop(key)  # the last used last
         try:
             return tree.author(feature)
         except Lost as exc:
@@ -764,6 +801,8 @@ def author_listing(root: Path, feature: str, skip: set[str], own: str) -> set[st
 
 def blob_ids(root: Path, paths: list[str] | set[str], reader: Any) -> dict[str, str] | None:
     """Blob ids from the kept state of ``root``; None when this process keeps none (the caller reads)."""
+    if os.environ.get(OFF, "") not in ("", "0"):
+        return None
     with _LOCK:
         tree = _TREES.get(str(root))
         if tree is None:
