@@ -809,9 +809,13 @@ def blob_ids(root: Path, paths: list[str] | set[str], reader: Any) -> dict[str, 
             return None
         try:
             return tree.blob_ids(paths, reader)
-        except (Lost, OSError, ValueError):
-            drop(root)
-            return None
+        except Lost as exc:
+            if str(exc) != "overflow":
+                _REFUSED.add(str(root))  # no watch left: this process reads as before
+        except (OSError, ValueError):
+            _REFUSED.add(str(root))
+        drop(root)
+        return None
 
 
 def drop(root: Path) -> None:
