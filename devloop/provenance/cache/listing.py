@@ -715,17 +715,19 @@ class Tree:
         dwd = self.dir_wd.get(folder, -1)
         full = self.base + rel
         wd = None
-        if dwd >= 0 and not rel.endswith("/"):
+        keep = dwd >= 0 and not rel.endswith("/")
+        if keep:
             try:
                 wd = self.ino.add(full, FILE_MASK)
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.ENOMEM):
                     raise Lost("no watch left") from exc
+                keep = exc.errno in (errno.ENOENT, errno.ENOTDIR)  # absent: its folder tells when it comes
         if not index:
             index.append(gitclean.current(Path(self.root)))
         blob = reader(full, rel, index[0])
         got = (blob, dwd, folder)
-        if dwd >= 0 and not rel.endswith("/"):
+        if keep:
             self.blobs[rel] = got
             if wd is not None:
                 self.files.setdefault(wd, set()).add(rel)
