@@ -42,6 +42,35 @@ MOVES = [
 TEXTS = ["one\n", "two\n", "", "x" * 40]
 
 
+class _Everywhere(set):
+    """Every root counts as asked once already: the tests below start watching at their first call."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def _watch_from_the_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(listing, "_ASKED", _Everywhere())
+
+
+def test_the_first_call_in_a_process_places_no_watch_and_the_second_does(tmp_path: Path) -> None:
+    """A run with one author call (an edit's implementer) pays nothing for watches; the second call starts them."""
+    root = tmp_path / "ws"
+    make_repo(root)
+    write(root / "src/m/f.py", "x\n")
+    ws = Workspace(root)
+    listing._ASKED = set()
+    try:
+        assert change.listing_for_author(ws, "a") == fresh_listing(root, "a")
+        assert str(ws.root) not in listing._TREES
+        assert listing.blob_ids(ws.root, ["src/m/f.py"], workstate.blob_of) is None  # the caller reads
+        assert change.listing_for_author(ws, "a") == fresh_listing(root, "a")
+        assert str(ws.root) in listing._TREES
+    finally:
+        listing.drop(ws.root)
+
+
 def git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=60)
 

@@ -745,6 +745,10 @@ _TREES: dict[str, Tree] = {}  # by workspace root, the last used last
 MAX_TREES = 4  # workspaces kept at once: each holds an inotify instance and may hold a running git
 _LOCK = threading.RLock()
 _REFUSED: set[str] = set()  # roots this process does not watch
+# Roots asked about once in this process. The first author call is answered as before, without watches: a
+# run with one author call (an edit's implementer) would pay for placing thousands of watches and gain
+# nothing. Watching starts with the second call, which a run with many author calls soon repays.
+_ASKED: set[str] = set()
 
 
 def _local(root: str) -> bool:
@@ -777,6 +781,9 @@ def author_listing(root: Path, feature: str, skip: set[str], own: str) -> set[st
         tree = _TREES.get(key)
         if tree is None:
             if key in _REFUSED:
+                return None
+            if key not in _ASKED:
+                _ASKED.add(key)
                 return None
             if not _local(os.path.realpath(key)):
                 _REFUSED.add(key)
