@@ -50,6 +50,7 @@ def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str]) -> tu
         now = _walk(run.ws.root)
         moved = {p for p in set(then) | set(now) if then.get(p) != now.get(p) and reach.why_not(p) is None}
         moved = {p for p in moved if now.get(p, ("f",))[0] != "d" and then.get(p, ("f",))[0] != "d"}
+        moved -= _same_bytes(run.ws.root, moved, _load_blobs(saved))
         moved = _seen_by_git(run.ws, moved)
         if reach.kind == R.IMPLEMENTER:
             moved = _mine(run, moved, now)
@@ -58,7 +59,8 @@ def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str]) -> tu
     result = run.invoke(agent, req)
     if result.status is CallStatus.WAITING:
         if then is None:
-            record = {"role": req.role, "attempt": attempt, "walk": _walk(run.ws.root)}
+            walked = _walk(run.ws.root)
+            record = {"role": req.role, "attempt": attempt, "walk": walked, "blobs": _blobs(run.ws.root, walked, reach)}
             atomic_write_text(saved, json.dumps(record), fsync=False)
         return result, []
     changed = set(expected) | moved | {p for p, h in req.before if hash_file(run.ws.root / p) != h}
@@ -89,6 +91,43 @@ def _saved(ws: Workspace, feature: str, step: str, call_id: str) -> Path:
 
 def _walk(root: Path) -> dict[str, Any]:
     return {p: list(k) for p, k in walk(root, NOT_WALKED).items() if not _tools(p)}
+
+
+def _blobs(root: Path, walked: dict[str, Any], reach: Any) -> dict[str, str]:
+    """The content (git blob id, ``:x`` when executable) of each file in the reach as the prompt is written.
+
+    A file's stat changes without its bytes (``touch``, a checkout that
+    rewrites a file as it was, mtimes set back): only bytes that differ
+    are a person's answer, so each file's content is kept beside its stat.
+    git's index vouches for unchanged tracked files without reading them.
+    """
+    from devloop.provenance.cache import workstate  # lazy: only a person's prompt is walked so
+
+    files = [p for p, k in walked.items() if k[0] == "f" and reach.why_not(p) is None]
+    return workstate.blob_ids(root, files)
+
+
+def _same_bytes(root: Path, moved: set[str], blobs: dict[str, str] | None) -> set[str]:
+    """The files among ``moved`` that hold now what they held when the prompt was written (a stat change only)."""
+    if not blobs:
+        return set()  # a walk saved by an older devloop: every stat change counts, as it did
+    from devloop.provenance.cache import workstate  # lazy: only a person's answer is read so
+
+    then = {p: blobs[p] for p in moved if p in blobs}
+    now = workstate.blob_ids(root, sorted(then))
+    return {p for p, blob in then.items() if now.get(p) == blob}
+
+
+def _load_blobs(path: Path) -> dict[str, str] | None:
+    """The contents saved with a prompt's walk (see :func:`_blobs`), or None."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    blobs = data.get("blobs") if isinstance(data, dict) else None
+    if not isinstance(blobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()):
+        return None
+    return blobs
 
 
 def _tools(rel: str) -> bool:

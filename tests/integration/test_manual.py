@@ -70,3 +70,36 @@ def test_hand_written_plan_is_adopted_without_calling_the_planner(ws: WS) -> Non
     assert r.returncode == 0, r.stdout
     assert ws.calls_since(0)[0][1] == "plan_review"
     assert ws.read("plans/a/plan.md").startswith("# Plan\nDo it well.")  # revised by the loop, not replaced
+
+
+def test_a_person_s_answer_is_changed_bytes_not_a_changed_stat(ws: WS) -> None:
+    """touch, mtimes set back, a file rewritten as it was: the person wrote nothing, so nothing is answered."""
+    import os
+    import time
+
+    (ws.root / "devloop.yaml").write_text("")
+    ws.add_feature("a", script=False)
+    ws.doit()
+    (ws.root / "plans/a/plan.md").write_text("# Plan\n")
+    (ws.root / "plans/a/validation.md").write_text("# Validation\n")
+    ws.doit()
+    (ws.root / "plans/a/review-me-round1.md").write_text("Needs a rollback.\nVERDICT: REVISE\n")
+    r = ws.doit()
+    assert "Next: revise plans/a/plan.md, plans/a/validation.md" in r.stdout
+    ledger = (ws.root / "runs/ledger.jsonl").read_text()
+    past = time.time() - 3600
+    for folder, _, names in os.walk(ws.root):
+        if "/.git" in folder or "/.devloop" in folder:
+            continue
+        for name in names:
+            os.utime(os.path.join(folder, name), (past, past))  # every mtime set back an hour
+    plan = ws.root / "plans/a/plan.md"
+    plan.write_bytes(plan.read_bytes())  # rewritten as it was: a new mtime, the same bytes
+    (ws.root / "notes.txt").touch()
+    (ws.root / "notes.txt").unlink()
+    r = ws.doit()
+    assert "Next: revise plans/a/plan.md, plans/a/validation.md" in r.stdout, r.stdout
+    assert (ws.root / "runs/ledger.jsonl").read_text() == ledger  # no answer recorded for the person
+    plan.write_text("# Plan\nRollback: revert.\n")
+    r = ws.doit()
+    assert "Next: write plans/a/review-me-round2.md" in r.stdout

@@ -1,17 +1,15 @@
-"""A known failure the state machine's thorough profile found (2026-12-07), kept as a strict xfail until fixed.
+"""A sequence the state machine's thorough profile found (2026-12-07): a person's wait taken as answered.
 
 The first `settled_noop` leaves implement:b waiting for a person (the implementer's role moved to the manual
 agent): "revise plans/b/deviations.md, scripts/smoke/b.sh". The second (`age`: every file's mtime set back
-10 s, then `doit` twice) takes that wait as answered although the test, the only person here, wrote nothing:
-the ledger gets an `answered` line for `me` that no person gave. Why is not found yet. It fails the same way
-on commit 1637439, before the answer cache, and with DEVLOOP_NO_CACHE=1. When it passes, drop the xfail.
+10 s, then `doit` twice) took that wait as answered although the test, the only person here, wrote nothing:
+the person's answer was every file whose stat differed from the walk saved with the prompt. It is now the
+files whose bytes differ (devloop.steps.person keeps each file's content beside its stat).
 """
 
 from __future__ import annotations
 
 import shutil
-
-import pytest
 
 from tests.integration.test_state_machine import LoopMachine
 
@@ -40,7 +38,6 @@ RULES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a person's wait taken as answered (see the docstring)")
 def test_a_wait_for_a_person_is_not_answered_by_a_change_of_mtimes_alone():
     m = LoopMachine()
     try:
