@@ -23,7 +23,7 @@ from devloop.runtime.atomic import append_bytes, atomic_write_text
 from devloop.runtime.durations import format_duration, parse_duration
 from devloop.runtime.errors import UsageError
 from devloop.steps.prompts import read_text
-from devloop.steps.smoke import block_cache, check_context
+from devloop.steps.smoke import block_cache, check_context, rollback
 
 
 def watch(
@@ -91,11 +91,15 @@ class MonitorBlind(Exception):
 
 
 def _fired(ws: Workspace, feature: str, rundir: Path, fired: list[str], results: list[dict[str, Any]]) -> str:
-    """A trigger fired: the smoke step runs again on this evidence (rollback first, then triage routes).
+    """A trigger fired: the rollback runs now, then the smoke step runs again on this evidence (triage routes).
 
     The evidence is seeded into a new attempt of the smoke step, so the
     fire is recorded (run folder, lock, status) exactly as a failed smoke
-    run is, whether or not a rollback command is configured.
+    run is, whether or not a rollback command is configured. The rollback
+    and the lock's record of the fire come first, here: the smoke step
+    refuses to run while a step upstream of it is not up to date (a review
+    waiting for a person), and a deploy a trigger condemned is never left
+    running for that.
     """
     import json
 
@@ -107,9 +111,14 @@ def _fired(ws: Workspace, feature: str, rundir: Path, fired: list[str], results:
     result = {"feature": feature, "deploy": lock.deploy, "passed": False, "triggers": results, "counts": counts}
     atomic_write_text(rundir / "result.json", json.dumps(result, indent=2, default=str))
     outcome = {"passed": True, "fired": fired, "counts": counts}
+    done_back = rollback(ws, feature, rundir, fired)
+    lock = ws.read_lock(feature)
+    deploy = lock.deploy or {}
+    lock.smoke["fired"] = {"deploy": deploy.get("id"), "triggers": fired, "run": rel, "rollback": done_back["summary"]}
     reason = f"trigger {', '.join(fired)} fired during monitoring ({rel})"
-    lock.step("smoke").request_force(Force(by="monitor", reason=reason, seed={"run_dir": rel, "outcome": outcome}))
+    seed = {"run_dir": rel, "outcome": outcome, "rollback": done_back}  # the smoke run does not roll back again
+    lock.step("smoke").request_force(Force(by="monitor", reason=reason, seed=seed))
     ws.write_lock(feature, lock)
     done = execute(ws, feature, "smoke")
-    head = f"Trigger {', '.join(fired)} fired; recorded in {rel}."
+    head = f"Trigger {', '.join(fired)} fired ({done_back['summary']}); recorded in {rel}."
     return f"{head} {done.detail or done.kind}\nNext: {done.next}"

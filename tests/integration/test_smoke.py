@@ -113,6 +113,29 @@ def test_a_trigger_firing_during_monitoring_rolls_back_then_triages(ws: WS) -> N
     assert "smoke: failed\n  - rollback trigger error_count fired (rollback ran)" in why
 
 
+def test_a_trigger_rolls_back_even_while_a_step_upstream_of_smoke_is_not_up_to_date(ws: WS) -> None:
+    """The smoke step refuses to run behind a stale step; the fire's rollback never waits for that."""
+    setup(ws)
+    (ws.root / "live.flag").write_text("up\n")
+    assert ws.doit().returncode == 0
+    ws.devloop("deployed", "a", "--version", "v1")
+    assert ws.doit("smoke").returncode == 0
+    (ws.root / "plans/a/validation.md").write_text(VALIDATION + "\nOne more note.\n")  # plan review is stale now
+    (ws.root / "errors.txt").write_text("9\n")
+    r = ws.devloop("monitor", "a")
+    assert "FIRED error_count (command)" in r.stdout, r.stdout + r.stderr
+    assert "Trigger error_count fired (rollback ran); recorded in runs/a/" in r.stdout
+    assert (ws.root / "rolled-back.flag").read_text() == "rolled back\n"
+    fired = read_lock(ws.root / "plans/a/devloop.lock", "a").smoke["fired"]
+    assert fired["triggers"] == ["error_count"] and fired["rollback"] == "rollback ran" and fired["deploy"] == 1
+    (ws.root / "rolled-back.flag").unlink()
+    r = ws.doit()  # the upstream steps run again; the smoke step's triage comes with the next doit smoke
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = ws.doit("smoke")
+    assert "rollback trigger error_count fired (rollback ran)" in r.stdout, r.stdout
+    assert not (ws.root / "rolled-back.flag").exists()  # rolled back once, not again
+
+
 def test_the_round_trip_cap_escalates_to_a_human(ws: WS) -> None:
     setup(ws, extra="steps:\n  smoke: {max_round_trips: 1}\n")
     assert ws.doit().returncode == 0
