@@ -35,7 +35,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -254,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             print(where)
             print_author(author_state_ms(Path(where).resolve(), args.repeat))
         return 0
-    S.PYCACHE = Path(tempfile.mkdtemp(prefix="devloop-bench-pyc-"))
-    tmp = Path(tempfile.mkdtemp(prefix="devloop-bench-cache-"))
+    with S.workdir("devloop-bench-cache-", args.keep) as tmp:
+        return _sizes(args, tmp)
+
+
+def _sizes(args: argparse.Namespace, tmp: Path) -> int:
     try:
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
         lk = lookups(tmp, args.entries)
@@ -288,12 +290,6 @@ def main(argv: list[str] | None = None) -> int:
     except S.BenchError as exc:
         print(f"bench/cache.py: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if args.keep:
-            print(f"kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(S.PYCACHE, ignore_errors=True)
     return 0
 
 

@@ -26,7 +26,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -108,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of each command (default 3)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder and print where")
     args = ap.parse_args(argv)
-    S.PYCACHE = Path(tempfile.mkdtemp(prefix="devloop-bench-pyc-"))
-    tmp = Path(tempfile.mkdtemp(prefix="devloop-bench-restore-"))
+    with S.workdir("devloop-bench-restore-", args.keep) as tmp:
+        return _sizes(args, tmp)
+
+
+def _sizes(args: argparse.Namespace, tmp: Path) -> int:
     try:
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
         for n in [int(x) for x in args.features.split(",") if x]:
@@ -126,12 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     except S.BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if args.keep:
-            print(f"kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(S.PYCACHE, ignore_errors=True)
     return 0
 
 

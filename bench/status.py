@@ -23,6 +23,7 @@ what it should be (a run failed, or the no-op was not a no-op).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 STEPS = ("plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "evaluate")
@@ -56,6 +58,22 @@ DEVLOOP = _tool("devloop", "devloop.cli.main")
 
 
 PYCACHE: Path | None = None  # set by main(): bytecode of every child goes there
+
+
+@contextlib.contextmanager
+def workdir(prefix: str, keep: bool) -> Iterator[Path]:
+    """A temporary folder for a bench's workspaces (removed unless ``keep``), and one for their bytecode."""
+    global PYCACHE
+    PYCACHE = Path(tempfile.mkdtemp(prefix="devloop-bench-pyc-"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp
+    finally:
+        if keep:
+            print(f"kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(PYCACHE, ignore_errors=True)
 
 
 def _env() -> dict[str, str]:

@@ -260,29 +260,9 @@ def _real_folders(root: str, rel: str) -> bool:
 
 def _ledger(ws: Workspace, feature: str, entry: Entry, url: str) -> None:
     """One ``restored`` line per call behind the snapshot: what it cost then is what this saved."""
-    ledger.append_all(
-        ws.root,
-        [
-            {
-                "feature": feature,
-                "step": rec.get("step"),
-                "role": rec.get("role"),
-                "call": rec.get("call"),
-                "agent": rec.get("agent"),
-                "model": rec.get("model"),
-                "status": "restored",
-                "duration_s": 0.0,
-                "saved_s": rec.get("duration_s"),
-                "saved_usd": rec.get("cost_usd"),
-                "tokens_in": None,
-                "tokens_out": None,
-                "cost_usd": 0.0,
-                "key": entry.key[:12],
-                "store": url,
-                "answered": rec.get("time"),
-                "writer": entry.writer.get("user"),
-                "detail": f"restored from the answer cache ({url}) with its whole feature",
-            }
-            for rec in entry.records or [{"step": KIND, "role": KIND, "call": feature}]
-        ],
-    )
+    detail = f"restored from the answer cache ({url}) with its whole feature"
+    lines = []
+    for rec in entry.records or [{"step": KIND, "role": KIND, "call": feature}]:
+        call = {"feature": feature, **{k: rec.get(k) for k in ("step", "role", "call", "agent", "model")}}
+        lines.append(ledger.restored(call, rec, entry.key, url, entry.writer.get("user"), detail))
+    ledger.append_all(ws.root, lines)

@@ -20,6 +20,31 @@ def append(root: Path, entry: dict[str, Any]) -> None:
     append_all(root, [entry])
 
 
+def restored(
+    call: dict[str, Any], original: dict[str, Any], key: str, store: str, writer: str | None, detail: str
+) -> dict[str, Any]:
+    """The ledger line of an answer restored from the answer cache: what the original call cost is what it saved.
+
+    ``call``: its feature, step, role, call, agent and model; ``original``: the original call's
+    ``duration_s``, ``cost_usd`` and ``time``, as the cache entry kept them.
+    """
+    return {
+        **call,
+        "status": "restored",
+        "duration_s": 0.0,
+        "saved_s": original.get("duration_s"),
+        "saved_usd": original.get("cost_usd"),
+        "tokens_in": None,
+        "tokens_out": None,
+        "cost_usd": 0.0,
+        "key": key[:12],
+        "store": store,
+        "answered": original.get("time"),
+        "writer": writer,
+        "detail": detail,
+    }
+
+
 def append_all(root: Path, entries: list[dict[str, Any]]) -> None:
     """Append one line per entry in a single O_APPEND write (a feature restored whole says all its calls)."""
     secrets = secret_values()

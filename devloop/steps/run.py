@@ -366,29 +366,11 @@ class StepRun:
         rec = found.entry.record
         with self._mutex:
             self.restored += 1
-        ledger.append(
-            self.ws.root,
-            {
-                "feature": self.feature,
-                "step": self.step.name,
-                "role": role,
-                "call": call_id,
-                "agent": agent.name,
-                "model": rec.get("model") or agent.model,
-                "status": "restored",
-                "duration_s": 0.0,
-                "saved_s": rec.get("duration_s"),
-                "saved_usd": rec.get("cost_usd"),
-                "tokens_in": None,
-                "tokens_out": None,
-                "cost_usd": 0.0,
-                "key": found.entry.key[:12],
-                "store": found.store,
-                "answered": rec.get("time"),
-                "writer": found.entry.writer.get("user"),
-                "detail": f"restored from the answer cache ({found.store})",
-            },
-        )
+        call = {"feature": self.feature, "step": self.step.name, "role": role, "call": call_id,
+                "agent": agent.name, "model": rec.get("model") or agent.model}  # fmt: skip
+        detail = f"restored from the answer cache ({found.store})"
+        writer = found.entry.writer.get("user")
+        ledger.append(self.ws.root, ledger.restored(call, rec, found.entry.key, found.store, writer, detail))
 
     def _note_fix(self, agent: str, result: Any) -> None:
         with self._mutex:

@@ -187,8 +187,9 @@ class LoopMachine(RuleBasedStateMachine):
             self.partial_graph_sufficed(args)
         return r
 
-    def partial_graph_sufficed(self, args: tuple[str, ...]) -> None:
-        """A partial graph ran every step it had to, each to the end: the full graph right after runs nothing."""
+    def full_graph(self, args: tuple[str, ...]) -> tuple[Any, list[str], bool]:
+        """``doit`` with the fast path off: its output, the steps it printed, and whether it left every
+        record and the agents' log as they were."""
         before, n = self.records(), len(self.ws.calls())
         self.ws.env["DEVLOOP_FAST_PATH"] = "0"
         try:
@@ -196,8 +197,14 @@ class LoopMachine(RuleBasedStateMachine):
         finally:
             self.ws.env["DEVLOOP_FAST_PATH"] = "trace"
         ran = [line for line in full.stdout.splitlines() if line.startswith("Step: ")]
+        return full, ran, len(self.ws.calls()) == n and self.records() == before
+
+    def partial_graph_sufficed(self, args: tuple[str, ...]) -> None:
+        """A partial graph ran every step it had to, each to the end: the full graph right after runs nothing."""
+        n = len(self.ws.calls())
+        full, ran, still = self.full_graph(args)
         self.check(
-            not ran and len(self.ws.calls()) == n and self.records() == before,
+            not ran and still,
             "partial-graph",
             f"a partial graph ran and ended cleanly, but the full graph after it printed {full.stdout!r} and "
             f"called {len(self.ws.calls()) - n} agent(s)",
@@ -205,15 +212,10 @@ class LoopMachine(RuleBasedStateMachine):
 
     def full_graph_agrees(self, args: tuple[str, ...], said: str) -> None:
         """The fast path answered: the full graph, built and judged by doit, must run nothing either."""
-        before, n = self.records(), len(self.ws.calls())
-        self.ws.env["DEVLOOP_FAST_PATH"] = "0"
-        try:
-            full = self.ws.doit(*args)
-        finally:
-            self.ws.env["DEVLOOP_FAST_PATH"] = "trace"
-        ran = [line for line in full.stdout.splitlines() if line.startswith("Step: ")]
+        n = len(self.ws.calls())
+        full, ran, still = self.full_graph(args)
         self.check(
-            not ran and len(self.ws.calls()) == n and self.records() == before and full.stdout == said,
+            not ran and still and full.stdout == said,
             "fast-path",
             f"the fast path said {said!r}, but the full graph printed {full.stdout!r} and called "
             f"{len(self.ws.calls()) - n} agent(s)",
