@@ -647,10 +647,9 @@ def settle(ws: Workspace, features: list[str], limit: int) -> tuple[int, list[st
 
 def _restore(ws: Workspace, feature: str) -> bool:
     """A feature without a lock put back whole from its snapshot in the answer cache (devloop.loop.snapshots)."""
-    if os.path.lexists(f"{ws.root}/plans/{feature}/{LOCK_NAME}") or os.environ.get("DEVLOOP_NO_CACHE", "") not in (
-        "",
-        "0",
-    ):
+    if os.path.lexists(f"{ws.root}/plans/{feature}/{LOCK_NAME}"):
+        return False
+    if os.environ.get("DEVLOOP_NO_CACHE", "") not in ("", "0"):  # `devloop run --no-cache`: every call is asked
         return False
     from devloop.loop import snapshots  # lazy: only a feature without a lock looks for its snapshot
     from devloop.runtime import wslock  # lazy: only a feature without a lock looks for its snapshot
@@ -662,6 +661,9 @@ def _restore(ws: Workspace, feature: str) -> bool:
         calls = snapshots.restore(ws, feature)
     except DevloopError:
         return False  # another run holds the workspace, or devloop.yaml is broken: the full graph says so
+    except Exception as exc:  # a fault here must not stop a run that can restore call by call
+        print(f"devloop: {feature} not put back whole ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return False
     if calls:
         FAST["restored"] = FAST.get("restored", 0) + 1
         FAST["restored calls"] = FAST.get("restored calls", 0) + calls
