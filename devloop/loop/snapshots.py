@@ -63,8 +63,8 @@ def may_write(feature: str, rel: str) -> bool:
 def keep(ws: Workspace, feature: str) -> bool:
     """Keep ``feature``'s snapshot in the local store and the stores that take pushes, right after its proof.
 
-    Nothing is kept when the lock has no proof that holds now, a file is not
-    a plain file, or any of it holds a value devloop redacts.
+    Nothing is kept when the lock has no proof, a file changed since the proof
+    was written or is not a plain file, or any of it holds a value devloop redacts.
     """
     cache = answer_cache.of(ws)
     writers = cache.writers()
@@ -77,7 +77,8 @@ def keep(ws: Workspace, feature: str) -> bool:
     except OSError:
         return False
     body, found = proof.split(raw)
-    brief = (found or {}).get("files", {}).get(f"plans/{feature}/brief.md") if found else None
+    recorded = found.get("files") if found is not None else None
+    brief = recorded.get(f"plans/{feature}/brief.md") if isinstance(recorded, dict) else None
     lock = parse_lock(body, feature)
     if found is None or lock is None or not isinstance(brief, str) or not brief:
         return False
@@ -93,8 +94,7 @@ def keep(ws: Workspace, feature: str) -> bool:
             return False
         with open(root + rel, "rb") as fh:
             data = fh.read()
-        recorded = found["files"].get(rel)
-        if recorded is not None and recorded != gitclean.blob_id(data):
+        if rel in recorded and recorded[rel] != gitclean.blob_id(data):
             return False  # changed since the proof was written
         files[rel] = sha = hash_bytes(data)
         blobs[sha] = data

@@ -44,13 +44,13 @@ def call(run: StepRun, agent: Any, req: AgentRequest, expected: list[str]) -> tu
     reach = R.for_author(run.ws, run.feature, req.role, expected, owner="you")
     saved = _saved(run.ws, run.feature, run.step.name, req.call_id)
     attempt = f"{run.attempt.n}@{run.attempt.started}"
-    then = _load(saved, attempt)
+    then, blobs = _load(saved, attempt)
     moved: set[str] = set()
     if then is not None:
         now = _walk(run.ws.root)
         moved = {p for p in set(then) | set(now) if then.get(p) != now.get(p) and reach.why_not(p) is None}
         moved = {p for p in moved if now.get(p, ("f",))[0] != "d" and then.get(p, ("f",))[0] != "d"}
-        moved -= _same_bytes(run.ws.root, moved, _load_blobs(saved))
+        moved -= _same_bytes(run.ws.root, moved, blobs)
         moved = _seen_by_git(run.ws, moved)
         if reach.kind == R.IMPLEMENTER:
             moved = _mine(run, moved, now)
@@ -118,18 +118,6 @@ def _same_bytes(root: Path, moved: set[str], blobs: dict[str, str] | None) -> se
     return {p for p, blob in then.items() if now.get(p) == blob}
 
 
-def _load_blobs(path: Path) -> dict[str, str] | None:
-    """The contents saved with a prompt's walk (see :func:`_blobs`), or None."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    blobs = data.get("blobs") if isinstance(data, dict) else None
-    if not isinstance(blobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()):
-        return None
-    return blobs
-
-
 def _tools(rel: str) -> bool:
     """Folders tools fill (environments, packages, caches): never a person's answer, and too large to save."""
     return bool(TOOL_FOLDERS.intersection(rel.split("/")))
@@ -144,20 +132,24 @@ def _seen_by_git(ws: Workspace, paths: set[str]) -> set[str]:
     return {p for p in paths if p in listed or not os.path.lexists(ws.root / p)}
 
 
-def _load(path: Path, attempt: str) -> dict[str, Any] | None:
-    """The walk saved with this attempt's prompt (paths -> keys), or None.
+def _load(path: Path, attempt: str) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+    """The walk saved with this attempt's prompt (paths -> keys) and its files' contents (:func:`_blobs`).
 
     A walk saved for an earlier attempt (the step was redone, or an input
     changed, or an agent answered the call in the person's place) is none:
-    what changed since that older prompt is not an answer to this one.
+    what changed since that older prompt is not an answer to this one. The
+    contents are None in a walk an older devloop saved.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return None, None
     if not isinstance(data, dict) or not isinstance(data.get("walk"), dict) or data.get("attempt") != attempt:
-        return None
-    return {p: list(k) for p, k in data["walk"].items()}
+        return None, None
+    blobs = data.get("blobs")
+    if not isinstance(blobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()):
+        blobs = None
+    return {p: list(k) for p, k in data["walk"].items()}, blobs
 
 
 def _mine(run: StepRun, moved: set[str], now: dict[str, Any]) -> set[str]:
