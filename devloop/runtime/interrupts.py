@@ -5,6 +5,11 @@ reaches doit but not them. The handler installed here forwards the stop to
 every registered child group at once (worker threads included) and raises
 :class:`Interrupted` in the main thread; later signals while devloop records
 the interrupt only repeat the forwarding.
+
+The handler takes no lock: a second signal can land while the first one's
+handler is still running, in the same thread, and would wait forever for a
+lock that thread holds (a worker of ``doit -n`` gets Ctrl-C and its parent's
+SIGTERM at once). Its state is plain assignments, which need none.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-_requested = threading.Event()
+_requested = False  # set by the first signal; a plain flag, not an Event (see the module docstring)
 # How to stop the children that are running, given by the module that starts them (devloop.runtime.procs registers
 # itself on import): a signal for all of them at once, and the full stop (signal, grace, SIGKILL). Nothing
 # registered means no child was ever started.
@@ -33,7 +38,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 def requested() -> bool:
-    return _requested.is_set()
+    return _requested
 
 
 def on_stop(signal_all: Callable[[signal.Signals], None], stop_all: Callable[[], None]) -> None:
@@ -43,8 +48,8 @@ def on_stop(signal_all: Callable[[signal.Signals], None], stop_all: Callable[[],
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    first = not _requested.is_set()
-    _requested.set()
+    global _requested
+    first, _requested = not _requested, True
     for signal_all in _signal_children:
         signal_all(signal.SIGTERM)
     if first:
