@@ -19,7 +19,8 @@ it times the no-op ``doit`` in each, the no-op in a fresh ``git clone`` (no
 --all``; then, interleaved again, one hand edit of a plan.md followed by
 ``doit`` (devloop re-runs that feature's downstream steps with its instant
 agents; bare doit and make re-run the same tasks). Each child's peak RSS is
-read from ``wait4``. It prints
+read from ``wait4``. Then more edits, each run through bench/stepclock.py,
+give devloop's own time per re-run step, agents' time left out. It prints
 min/median/max of each figure and of each ratio against its target, the
 ``-X importtime`` report of the no-op (heavy packages it should not load) and
 cProfile's top 10 entries of the largest no-op.
@@ -32,6 +33,7 @@ an agent).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -52,7 +54,9 @@ TARGETS = {  # the ratios issue 29 asks for, by number of features (the largest 
     "first": 1.2,
     "edit": {10: 1.5, 100: 1.5, 1000: 1.3},
     "status": 1.2,
+    "step_ms": {1000: 20.0},  # devloop's own time per re-run step (issue 29), at 1000 features
 }
+STEPCLOCK = Path(__file__).with_name("stepclock.py")
 
 
 @dataclass
@@ -120,6 +124,7 @@ def make_makefile(root: Path, features: list[str]) -> None:
 class Size:
     n: int
     first_build_s: float = 0.0
+    steps: list[dict[str, float]] = field(default_factory=list)  # bench/stepclock.py's rows, every edit run
     times: dict[str, list[Sample]] = field(default_factory=dict)
 
     def med(self, key: str) -> float:
@@ -204,6 +209,13 @@ def measure_size(tmp: Path, n: int, repeat: int, has_make: bool) -> Size:
             size.times[key].append(sample)
     if not size.times["edit make"]:
         del size.times["edit make"]
+    for k in range(repeat):  # devloop's own time per step, apart: the clock's wrappers stay out of the pairs
+        edit(dl / "plans" / victim / "plan.md", repeat + k)
+        out = tmp / f"n{n}" / f"steps{k}.json"
+        sample = measure([sys.executable, str(STEPCLOCK), str(out)], dl)
+        if "FAILED" in sample.out or "ERROR" in sample.out:
+            raise S.BenchError(f"the clocked edit run failed:\n{S._tail(sample.out)}")
+        size.steps += json.loads(out.read_text(encoding="utf-8"))
     return size
 
 
@@ -252,6 +264,17 @@ def report(sizes: list[Size]) -> None:
             med, lo, hi = ratio(size.times[a], size.times[b])
             tail = verdict(med, target) if target != float("inf") else ""
             print(f"  {label:<44} {med:5.2f}× (pairs {lo:.2f}-{hi:.2f})  {tail}")
+        if size.steps:
+            own = [r["own_s"] * 1000 for r in size.steps]
+            runs = len(size.steps) / max(1, len({r["step"] for r in size.steps}))
+            mean = sum(own) / len(own)
+            label = "devloop's own time per re-run step"
+            target = target_for(size.n, "step_ms")
+            tail = verdict(mean, target) if target != float("inf") else ""
+            print(
+                f"  {label:<44} {mean:5.1f} ms mean, {statistics.median(own):.1f} median, {max(own):.1f} max "
+                f"({len(own)} steps in {runs:.0f} runs; agents' time left out, lazy imports in)  {tail}"
+            )
         rss = size.rss("noop devloop") / size.rss("noop bare")
         mb = f"({size.rss('noop devloop'):.0f} / {size.rss('noop bare'):.0f} MB)"
         label = "peak RSS of the no-op, devloop / bare"
