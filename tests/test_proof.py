@@ -103,3 +103,16 @@ def test_another_format_or_stamp_never_holds(tmp_path: Path) -> None:
     assert proof.Checker(tmp_path).holds(raw.replace(b'"format":1', b'"format":2')) is None
     stamp = proof.stamp(tmp_path).encode()
     assert proof.Checker(tmp_path).holds(raw.replace(stamp, b"0" * len(stamp))) is None
+
+
+def test_a_file_just_written_is_taken_by_its_known_id_only_while_its_stat_is_the_one_noted(tmp_path: Path) -> None:
+    files = lay_out(tmp_path)
+    raw = raw_for(tmp_path, files)
+    full = str(tmp_path / "plans/a/plan.md")
+    st = os.lstat(full)
+    key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    wrong = gitclean.blob_id(b"something else\n")
+    assert proof.Checker(tmp_path, known={full: (key, wrong)}).holds(raw) is None  # the noted id is used, not read
+    assert proof.Checker(tmp_path, known={full: (key, files["plans/a/plan.md"])}).holds(raw) is not None
+    os.utime(full, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # its stat moved on: the note no longer counts
+    assert proof.Checker(tmp_path, known={full: (key, wrong)}).holds(raw) is not None  # read: the bytes match

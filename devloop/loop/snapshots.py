@@ -37,6 +37,7 @@ from devloop.provenance.cache.entries import BadEntry, Entry
 from devloop.provenance.cache.stores import HostileBlob, StoreUnreachable
 from devloop.provenance.hashing import hash_bytes, hash_json
 from devloop.provenance.lockfile import parse_lock
+from devloop.runtime import journal
 from devloop.runtime.atomic import atomic_write_bytes, remove
 from devloop.steps import answer_cache, change
 from devloop.steps.order import ORDER
@@ -160,11 +161,14 @@ def _when(text: Any) -> datetime | None:
         return None
 
 
-def restore(ws: Workspace, feature: str) -> int:
+def restore(ws: Workspace, feature: str, known: dict[str, tuple[Any, str]] | None = None) -> int:
     """Put ``feature`` back from its snapshot when its lock is missing; the number of calls it restored (0: none).
 
-    The caller holds the workspace lock. Never fails the run: anything
-    unexpected leaves the feature to be judged step by step.
+    The caller holds the workspace lock, and no agent of this run has
+    started: the writes need no journal note. ``known`` gets the stat key
+    and blob id of each file written, so the proof checks that follow do
+    not read them back. Never fails the run: anything unexpected leaves the
+    feature to be judged step by step.
     """
     cache = answer_cache.of(ws)
     readers = cache.snapshot_readers()
@@ -187,17 +191,20 @@ def restore(ws: Workspace, feature: str) -> int:
             continue
         if got is None:
             continue
-        why = _put_back(ws, feature, got[0], got[1])
-        if why is None:
-            if store is not cache.local and cache.write:
-                cache._put([cache.local], got[0], got[1])
-            _ledger(ws, feature, got[0], store.url)
-            return max(1, len(got[0].records))
+        with journal.unnoted():
+            why = _put_back(ws, feature, got[0], got[1], known if known is not None else {})
+            if why is None:
+                if store is not cache.local and cache.write:
+                    cache._put([cache.local], got[0], got[1])
+                _ledger(ws, feature, got[0], store.url)
+                return max(1, len(got[0].records))
         cache.say(f"refused {key}", f"devloop: the snapshot of {feature} from {store.url} was not used: {why}")
     return 0
 
 
-def _put_back(ws: Workspace, feature: str, entry: Entry, blobs: dict[str, bytes]) -> str | None:
+def _put_back(
+    ws: Workspace, feature: str, entry: Entry, blobs: dict[str, bytes], known: dict[str, tuple[Any, str]]
+) -> str | None:
     """Write the snapshot's files; None when its proof then holds, else why not (and nothing is left of it)."""
     root = f"{ws.root}/"
     lock_rel = f"plans/{feature}/{LOCK_NAME}"
@@ -225,15 +232,20 @@ def _put_back(ws: Workspace, feature: str, entry: Entry, blobs: dict[str, bytes]
     try:
         for rel in sorted(todo, key=lambda r: r == lock_rel):  # the lock last: it says the rest is there
             mode = 0o755 if rel in entry.executable else 0o644
-            atomic_write_bytes(Path(root + rel), blobs[entry.files[rel]], mode=mode, fsync=rel == lock_rel)
+            data = blobs[entry.files[rel]]
+            atomic_write_bytes(Path(root + rel), data, mode=mode, fsync=rel == lock_rel)
             written.append(rel)
-        held = proof.Checker(ws.root).holds(blobs[entry.files[lock_rel]])
+            st = os.lstat(root + rel)
+            known[root + rel] = ((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino), gitclean.blob_id(data))
+        held = proof.Checker(ws.root, known=known).holds(blobs[entry.files[lock_rel]])
     except OSError as exc:
         held, why = None, f"writing failed ({exc})"
     else:
         why = "its proof does not hold here (an input differs)"
     if held is not None:
         return None
+    for rel in written:
+        known.pop(root + rel, None)
     for rel in reversed(written):  # only what this wrote, and only while it is still what it wrote
         try:
             with open(root + rel, "rb") as fh:

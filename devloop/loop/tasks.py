@@ -603,13 +603,14 @@ def settle(ws: Workspace, features: list[str], limit: int) -> tuple[int, list[st
     settled = 0
     stale: list[str] = []
     memo = ws.verdicts
+    known: dict[str, Any] = {}  # files just put back: the proofs below need not read them again
     for feature in features:  # first, before anything is judged: features without a lock put back whole
-        _restore(ws, feature)
+        _restore(ws, feature, known)
     if not memo.entries:  # a fresh clone, a new machine, an upgrade: let git vouch for unchanged files
         gitclean.enable(ws.root)
     changed = memo.changed()  # each file the memo rests on, stat'ed once
     memo.defer()  # what is judged here is kept at the end, each file stat'ed once
-    proofs = _Proofs(ws)
+    proofs = _Proofs(ws, known)
     try:
         with quiet():  # no step runs here: each file is stat'ed and hashed once
             for feature in features:
@@ -645,7 +646,7 @@ def settle(ws: Workspace, features: list[str], limit: int) -> tuple[int, list[st
     return settled, stale
 
 
-def _restore(ws: Workspace, feature: str) -> bool:
+def _restore(ws: Workspace, feature: str, known: dict[str, Any]) -> bool:
     """A feature without a lock put back whole from its snapshot in the answer cache (devloop.loop.snapshots)."""
     if os.path.lexists(f"{ws.root}/plans/{feature}/{LOCK_NAME}"):
         return False
@@ -658,7 +659,7 @@ def _restore(ws: Workspace, feature: str) -> bool:
     try:
         ws.config_view  # noqa: B018 - the cache's settings; a broken devloop.yaml is reported by the full graph
         wslock.acquire(ws.state)  # files are written: this run holds the workspace from here on
-        calls = snapshots.restore(ws, feature)
+        calls = snapshots.restore(ws, feature, known)
     except DevloopError:
         return False  # another run holds the workspace, or devloop.yaml is broken: the full graph says so
     except Exception as exc:  # a fault here must not stop a run that can restore call by call
@@ -750,11 +751,12 @@ class _Proofs:
     judged step's are.
     """
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, known: dict[str, Any] | None = None) -> None:
         from devloop.provenance.hashing import RACY_NS  # lazy: off the path of a no-op the memo proves
         from devloop.provenance.verdicts import STARTED_NS  # lazy: off the path of a no-op the memo proves
 
         self.ws = ws
+        self.known = known  # files put back whole by this settle: their stat key and blob id (proof.Checker)
         self.checker: Any = None
         self.limit = STARTED_NS - RACY_NS  # a file changed since is too new for the memo to keep (its rule 3)
 
@@ -775,7 +777,7 @@ class _Proofs:
             return False
         if self.checker is None:
             index = gitclean.current(self.ws.root) if not memo.entries else None
-            self.checker = proof.Checker(self.ws.root, index)
+            self.checker = proof.Checker(self.ws.root, index, self.known)
         held = self.checker.holds(raw)
         if held is None:
             return False

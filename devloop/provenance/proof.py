@@ -133,9 +133,14 @@ def folder_id(path: str) -> str:
 class Checker:
     """Checks proofs against the work tree of one workspace; git's index is used when given."""
 
-    def __init__(self, root: Path, index: gitclean.Index | None = None) -> None:
+    def __init__(
+        self, root: Path, index: gitclean.Index | None = None, known: dict[str, tuple[Any, str]] | None = None
+    ) -> None:
         self.root = f"{root}/"
         self.index = index
+        # full path -> (stat key, blob id) of files this process has just written with known bytes: a file
+        # whose stat is still that key is not read again (the caller scopes it to the writes it vouches for)
+        self.known = known if known is not None else {}
         self.stamp = stamp(root)
         self._dirs: dict[str, bool] = {}  # folder below the root -> a real folder, not a link
         self.seen: dict[str, tuple[int, int, int, int] | None] = {}  # full path -> the stat key checked
@@ -178,6 +183,8 @@ class Checker:
             return want.startswith("d:") and folder_id(full) == want
         if not stat.S_ISREG(st.st_mode) or want == "" or want.startswith("d:"):
             return False
+        if (mine := self.known.get(full)) is not None and mine[0] == key:
+            return mine[1] == want
         if self.index is not None and self.index.clean(rel, key) == want:
             return True
         try:

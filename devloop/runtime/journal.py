@@ -32,6 +32,7 @@ NAME = "journal.log"
 GONE = "-"
 APPEND_KEPT = 64 * 1024
 _ids = itertools.count()
+_unnoted = 0  # > 0 while devloop writes before any agent of this run can run (see unnoted)
 
 
 def start(root: Path, state_dir: Path, fresh: bool) -> None:
@@ -99,7 +100,7 @@ def writing(path: Path | str, data: bytes | None, append: bool = False) -> Itera
     is devloop's) and again once it is done (a watcher whose window began
     while the write was under way still counts it).
     """
-    rel = _rel(path)
+    rel = _rel(path) if not _unnoted else None
     if rel is None or rel == ".devloop/" + NAME:
         yield
         return
@@ -116,6 +117,19 @@ def writing(path: Path | str, data: bytes | None, append: bool = False) -> Itera
         yield
     finally:
         _append(_line("d", "", "", wid))
+
+
+@contextlib.contextmanager
+def unnoted() -> Iterator[None]:
+    """Writes that need no note: made before any agent of this run starts (features put back whole while
+    the graph is built, in doit's main process, with the workspace lock held). Notes serve only the
+    windows of agent calls, and a window that opens later reads the journal from its own mark on."""
+    global _unnoted
+    _unnoted += 1
+    try:
+        yield
+    finally:
+        _unnoted -= 1
 
 
 def mark() -> int:

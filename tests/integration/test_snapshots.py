@@ -84,6 +84,8 @@ def test_a_proven_feature_leaves_its_snapshot_and_a_feature_without_lock_is_put_
         "no agent was called for them.\nEverything is up to date (14 steps); no agent was called.\n"
     )
     assert "fast path (14 steps proven up to date;" in r.stderr  # by the proof just put back
+    journal = (built.root / ".devloop/journal.log").read_text()  # no agent could run: the writes need no note
+    assert not [line for line in journal.splitlines() if "\tplans/a/" in line or "\tsrc/a.py" in line]
     assert outputs_of(built.root, "a") == before  # byte for byte, the lock with its proof too
     assert os.access(built.root / "scripts/smoke/a.sh", os.X_OK)
     new = ledger(built.root)[lines:]
