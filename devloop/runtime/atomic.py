@@ -24,8 +24,12 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: 
     ``fsync=False`` is for caches, which may be lost on power failure but
     must never be half-written.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.devloop-{os.getpid()}-", suffix=".tmp", dir=path.parent)
+    prefix = f".{path.name}.devloop-{os.getpid()}-"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # its folder is not there yet (asked only then: a put-back writes thousands of files)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -55,8 +55,16 @@ def _secrets_of(items: Iterable[tuple[str, str]], names: frozenset[str] = frozen
 
 def secret_values(extra_names: Iterable[str] = ()) -> list[str]:
     """Every secret value known now, and its encoded forms, longest first (a secret holding another is masked whole)."""
-    values = _secrets_of(os.environ.items(), frozenset(extra_names)) | _registered
-    return sorted({form for v in values for form in forms(v)}, key=len, reverse=True)
+    return list(_secret_values(frozenset(os.environ.items()), frozenset(extra_names), frozenset(_registered)))
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_values(
+    environ: frozenset[tuple[str, str]], names: frozenset[str], registered: frozenset[str]
+) -> tuple[str, ...]:
+    """Kept per environment: a run that writes a thousand ledger lines scans its environment once."""
+    values = _secrets_of(environ, names) | registered
+    return tuple(sorted({form for v in values for form in forms(v)}, key=len, reverse=True))
 
 
 @functools.cache
