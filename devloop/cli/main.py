@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -9,8 +10,31 @@ import click
 from devloop import __version__
 from devloop.runtime.errors import DevloopError
 
+# Each command's module: a command imports only its own (`devloop status` never loads the deploy and cache
+# commands' modules); `devloop --help` lists them all. tests/test_cli_commands.py checks the table.
+COMMANDS = {
+    "approve": "gates", "cache": "cache", "claim": "gates", "config": "config_cmd", "cost": "usage",
+    "deploy": "deploy", "deployed": "deploy", "doctor": "doctor", "graph": "views", "init": "setup",
+    "monitor": "deploy", "new": "setup", "redo": "gates", "report": "views", "rollup": "views", "run": "run",
+    "status": "inspect", "why": "inspect",
+}  # fmt: skip
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """devloop's commands, each loaded from its module when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        commands = importlib.import_module(f"devloop.cli.{module}").COMMANDS
+        return next((c for c in commands if c.name == cmd_name), None)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="devloop")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -26,18 +50,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     2 devloop error, 3 bad config / name / arguments, 4 workspace busy.
     """
     ctx.obj = {"debug": debug}
-
-
-def _register() -> None:
-    # lazy: off the path of a no-op doit and devloop --help
-    from devloop.cli import cache, config_cmd, deploy, doctor, gates, inspect, run, setup, usage, views
-
-    for module in (setup, inspect, views, gates, deploy, usage, cache, doctor, config_cmd, run):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:
