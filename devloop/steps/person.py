@@ -146,10 +146,7 @@ def _load(path: Path, attempt: str) -> tuple[dict[str, Any] | None, dict[str, st
         return None, None
     if not isinstance(data, dict) or not isinstance(data.get("walk"), dict) or data.get("attempt") != attempt:
         return None, None
-    blobs = data.get("blobs")
-    if not isinstance(blobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()):
-        blobs = None
-    return {p: list(k) for p, k in data["walk"].items()}, blobs
+    return {p: list(k) for p, k in data["walk"].items()}, _contents(data)
 
 
 def _mine(run: StepRun, moved: set[str], now: dict[str, Any]) -> set[str]:
@@ -159,9 +156,24 @@ def _mine(run: StepRun, moved: set[str], now: dict[str, Any]) -> set[str]:
         return moved
     claims = _claims(run.ws)
     reach = {g: R.for_author(run.ws, g, "implementer", []) for g in others}
+    held: dict[str, str | None] = {}  # each path's content now, read once
+
+    def changed_for(g: str, p: str) -> bool:
+        """Whether ``p`` holds other bytes than when g's prompt was written (a changed stat alone is not enough)."""
+        then, blobs = others[g]
+        if then.get(p) == now.get(p) or reach[g].why_not(p) is not None:
+            return False
+        if blobs is None or p not in blobs:
+            return True  # new since g's prompt, or a walk saved by an older devloop
+        if p not in held:
+            from devloop.provenance.cache import workstate  # lazy: only when several features wait on a person
+
+            held[p] = workstate.blob_ids(run.ws.root, [p]).get(p)
+        return held[p] != blobs[p]
+
     mine, unsure = set(), {}
     for p in sorted(moved):
-        rivals = [g for g, then in others.items() if then.get(p) != now.get(p) and reach[g].why_not(p) is None]
+        rivals = [g for g in others if changed_for(g, p)]
         if not rivals:
             mine.add(p)
             continue
@@ -183,9 +195,21 @@ def _mine(run: StepRun, moved: set[str], now: dict[str, Any]) -> set[str]:
     return mine
 
 
-def _waiting_implementers(ws: Workspace, feature: str) -> dict[str, dict[str, Any]]:
-    """Other features' saved walks of calls that wait on a person playing the implementer."""
-    return {path.parent.name: {p: list(k) for p, k in data["walk"].items()} for path, data in _waits(ws, feature)}
+def _waiting_implementers(ws: Workspace, feature: str) -> dict[str, tuple[dict[str, Any], dict[str, str] | None]]:
+    """Other features' saved walks of calls that wait on a person playing the implementer, with their files'
+    contents as their prompts were written (None in a walk an older devloop saved)."""
+    return {
+        path.parent.name: ({p: list(k) for p, k in data["walk"].items()}, _contents(data))
+        for path, data in _waits(ws, feature)
+    }
+
+
+def _contents(data: dict[str, Any]) -> dict[str, str] | None:
+    """A saved walk's file contents (:func:`_blobs`), or None when it has none (saved by an older devloop)."""
+    blobs = data.get("blobs")
+    if not isinstance(blobs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()):
+        return None
+    return blobs
 
 
 def _waits(ws: Workspace, but: str) -> Iterator[tuple[Path, dict[str, Any]]]:

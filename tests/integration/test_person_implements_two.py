@@ -88,3 +88,24 @@ def test_fix_rounds_of_two_features_take_each_feature_s_own_code_without_asking(
         assert f"Step: code_review:{f}\n" in r.stdout, r.stdout
         assert lw.lock(f).steps["code_review"].data["cycles"] == 2
         assert lw.lock(f).steps["code_review"].attempt is None
+
+
+def test_a_file_another_feature_saw_as_it_is_now_is_not_its_rival_after_a_mere_touch(ws: WS) -> None:
+    """b's prompt was written after the person wrote src/shared.py: a later touch changes its stat, not what b saw."""
+    import os
+
+    ws.config(implementer="me")
+    ws.add_feature("a")
+    r = ws.doit()
+    assert "Next: write plans/a/deviations.md, scripts/smoke/a.sh" in r.stdout, r.stdout + r.stderr
+    (ws.root / "src").mkdir()
+    (ws.root / "src/shared.py").write_text("SHARED = 1\n")  # written while only a waits
+    ws.add_feature("b")
+    r = ws.doit("implement:b")
+    assert "Next: write plans/b/deviations.md, scripts/smoke/b.sh" in r.stdout, r.stdout + r.stderr
+    st = os.stat(ws.root / "src/shared.py")
+    os.utime(ws.root / "src/shared.py", ns=(st.st_atime_ns, st.st_mtime_ns + 5 * 10**9))  # touched: same bytes
+    _answer(ws, "a")
+    r = ws.doit("implement:a")
+    assert r.returncode == 0 and "claim" not in r.stdout, r.stdout + r.stderr
+    assert "src/shared.py" in _code(ws, "a")
