@@ -36,6 +36,7 @@ from devloop.provenance.cache import entries, keys, upkeep
 from devloop.provenance.cache.entries import BadEntry, Entry
 from devloop.provenance.cache.stores import HostileBlob, StoreUnreachable
 from devloop.provenance.hashing import hash_bytes, hash_json
+from devloop.provenance.hashing import key_of as key_of_stat
 from devloop.provenance.lockfile import parse_lock
 from devloop.runtime import journal
 from devloop.runtime.atomic import atomic_write_bytes, remove
@@ -235,8 +236,7 @@ def _put_back(
             data = blobs[entry.files[rel]]
             atomic_write_bytes(Path(root + rel), data, mode=mode, fsync=rel == lock_rel)
             written.append(rel)
-            st = os.lstat(root + rel)
-            known[root + rel] = ((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino), gitclean.blob_id(data))
+            known[root + rel] = (key_of_stat(os.lstat(root + rel)), gitclean.blob_id(data))
         held = proof.Checker(ws.root, known=known).holds(blobs[entry.files[lock_rel]])
     except OSError as exc:
         held, why = None, f"writing failed ({exc})"

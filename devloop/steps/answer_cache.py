@@ -384,7 +384,7 @@ def author_entry(
             data = path.read_bytes()
         except OSError:
             return None
-        if _holds_secret(data):
+        if holds_secret(data):
             return None
         sha = hash_bytes(data)
         files[rel], blobs[sha] = sha, data
@@ -407,10 +407,6 @@ def author_entry(
 
 def holds_secret(data: bytes) -> bool:
     """Whether ``data`` holds a value devloop redacts: such bytes never go to a store."""
-    return _holds_secret(data)
-
-
-def _holds_secret(data: bytes) -> bool:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -156,20 +156,13 @@ def _mine(run: StepRun, moved: set[str], now: dict[str, Any]) -> set[str]:
         return moved
     claims = _claims(run.ws)
     reach = {g: R.for_author(run.ws, g, "implementer", []) for g in others}
-    held: dict[str, str | None] = {}  # each path's content now, read once
 
     def changed_for(g: str, p: str) -> bool:
         """Whether ``p`` holds other bytes than when g's prompt was written (a changed stat alone is not enough)."""
         then, blobs = others[g]
         if then.get(p) == now.get(p) or reach[g].why_not(p) is not None:
             return False
-        if blobs is None or p not in blobs:
-            return True  # new since g's prompt, or a walk saved by an older devloop
-        if p not in held:
-            from devloop.provenance.cache import workstate  # lazy: only when several features wait on a person
-
-            held[p] = workstate.blob_ids(run.ws.root, [p]).get(p)
-        return held[p] != blobs[p]
+        return not _same_bytes(run.ws.root, {p}, blobs)  # new since g's prompt, or an older walk: changed
 
     mine, unsure = set(), {}
     for p in sorted(moved):
