@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devloop.provenance import lockfile
 from devloop.provenance.lockfile import HEADER, LOCK_NAME, dump_lock, empty_lock, read_lock, write_lock
 from devloop.provenance.state import VERSION, Attempt, Call, FeatureLock, Force, Gate, StepRecord
 from devloop.runtime.errors import DevloopError
@@ -62,6 +65,8 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_the_json_cache_gives_the_same_records(tmp_path: Path) -> None:
     path, cache = tmp_path / LOCK_NAME, tmp_path / "cache"
     write_lock(path, sample_lock(), cache)
+    assert not (cache / "daily-ingest.json").exists()  # written once the step is done with the lock
+    lockfile.flush_copies()
     assert (cache / "daily-ingest.json").is_file()
     assert read_lock(path, "daily-ingest", cache) == sample_lock() == read_lock(path, "daily-ingest")
     kept = json.loads((cache / "daily-ingest.json").read_text())
@@ -70,6 +75,17 @@ def test_the_json_cache_gives_the_same_records(tmp_path: Path) -> None:
     path.write_text(path.read_text()[:-20])  # cut short: the error points at the copy kept
     with pytest.raises(DevloopError, match="the last version devloop read is kept as JSON"):
         read_lock(path, "daily-ingest", cache)
+
+
+def test_a_process_that_wrote_a_lock_leaves_its_copy_when_it_exits(tmp_path: Path) -> None:
+    """The copy waits for the step's end; a process that ends first (a CLI command) writes it on exit."""
+    code = (
+        "import sys; from pathlib import Path; from devloop.provenance.lockfile import write_lock, empty_lock\n"
+        "write_lock(Path(sys.argv[1]) / 'devloop.lock', empty_lock('f'), Path(sys.argv[1]) / 'cache')\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=60)
+    kept = json.loads((tmp_path / "cache" / "f.json").read_text())
+    assert kept["sha"] == hashlib.sha256((tmp_path / "devloop.lock").read_bytes()).hexdigest()
 
 
 def test_version_1_locks_are_migrated(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from devloop.after_deploy.gcpdetect import deploy_tree
 from devloop.config.workspace import CONFIG_FILE, Workspace
 from devloop.loop.advice import next_action
 from devloop.loop.targets import artifacts
-from devloop.provenance import LOCK_NAME
+from devloop.provenance import LOCK_NAME, lockfile
 from devloop.provenance.hashing import hash_file, hash_json, hash_output
 from devloop.provenance.lockfile import now_iso
 from devloop.provenance.staleness import Current, Status, assess
@@ -259,7 +259,13 @@ def feature_status(ws: Workspace, feature: str, lock: FeatureLock | None = None)
 
 def execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     """Bring one step of one feature up to date. Never raises for agent trouble."""
+    try:
+        return _execute(ws, feature, step_name)
+    finally:
+        lockfile.flush_copies()  # the lock's JSON copy, once per step (a forked worker never runs exit hooks)
 
+
+def _execute(ws: Workspace, feature: str, step_name: str) -> Outcome:
     wslock.acquire(ws.ensure_state_dir())
     lock = ws.read_lock(feature)
     blocked = _blocked(ws, feature, step_name, lock)

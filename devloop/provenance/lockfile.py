@@ -370,6 +370,7 @@ def _line_of(text: str, where: list[Any]) -> int | None:
 
 def _explain(path: Path, bad: _Bad, cache: Path | None) -> str:
     """One line: the file and line, what is wrong, that nothing was touched, and where a good copy is."""
+    flush_copies()
     shown = _shown(path)
     line = f":{bad.line}" if bad.line else ""
     msg = f"{shown}{line}: {bad.what}. devloop left it as it is; "
@@ -419,4 +420,30 @@ def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> 
         text = dump_lock(lock)
     atomic_write_text(path, text)
     if cache_dir is not None:
-        _write_cache(cache_dir / f"{lock.feature}.json", hash_bytes(text.encode("utf-8")), text[len(HEADER) :])
+        _copy_later(cache_dir / f"{lock.feature}.json", hash_bytes(text.encode("utf-8")), text[len(HEADER) :])
+
+
+# The JSON copy of each lock last written, not yet on disk. A step writes its lock several times (begun, each
+# answer, done); the copy (a last good version to name when a lock is found damaged) is written once, when
+# the step ends (:func:`flush_copies`, called by the engine) or when the process exits.
+_PENDING: dict[Path, tuple[str, str]] = {}
+_EXIT_HOOK: list[bool] = []
+
+
+def _copy_later(cache: Path, sha: str, body: str) -> None:
+    if not _PENDING and not _EXIT_HOOK:
+        import atexit
+
+        atexit.register(flush_copies)
+        _EXIT_HOOK.append(True)
+    _PENDING[cache] = (sha, body)
+
+
+def flush_copies() -> None:
+    """Write the pending JSON copies of locks (see :data:`_PENDING`)."""
+    while _PENDING:
+        try:
+            cache, (sha, body) = _PENDING.popitem()
+        except KeyError:  # another thread took the last one
+            return
+        _write_cache(cache, sha, body)

@@ -270,7 +270,13 @@ def state(ws: Workspace, lock: Any, step: str, feature: str) -> dict[str, str]:
             return p.startswith(own) and not p.endswith(f"/{LOCK_NAME}") and "/.history/" not in p
         return True
 
-    return workstate.blob_ids(ws.root, [p for p in listed if p not in ours and read(p)])
+    # the ids of files outside the loop's folders are saved for the next process: those are the many that
+    # seldom change; the feature's own files are few, and change with every run
+    return workstate.blob_ids(ws.root, [p for p in listed if p not in ours and read(p)], save=_shared)
+
+
+def _shared(rel: str) -> bool:
+    return not change.is_loop_file(rel)
 
 
 def step_key(feature: str, step: str, cur: Any) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 from devloop.config.workspace import Workspace
 from devloop.confine.reach import inside
 from devloop.provenance.cache import listing as kept_listing
+from devloop.provenance.cache import shared_view
 from devloop.provenance.state import FeatureLock
 from devloop.runtime import gitsafe
 
@@ -183,7 +184,10 @@ def listing_for_author(ws: Workspace, feature: str) -> set[str] | None:
     Where the process can watch the workspace (Linux, a local file system),
     the answer is kept and brought up to date from what changed since
     (:mod:`devloop.provenance.cache.listing`): the same set, without asking
-    git again about what did not change.
+    git again about what did not change. Between processes, the part outside
+    the loop's folders is saved with stats that prove it
+    (:mod:`devloop.provenance.cache.shared_view`): git then lists only the
+    feature's folder.
     """
     kept = kept_listing.author_listing(ws.root, feature, _LOOP_TOPS, "plans")
     if kept is not None:
@@ -192,22 +196,30 @@ def listing_for_author(ws: Workspace, feature: str) -> set[str] | None:
     if key in ws.memo:
         return ws.memo[key]
     tops = sorted(e.name for e in os.scandir(ws.root) if e.name not in _LOOP_TOPS)
+    own = f"plans/{feature}"
     if len(tops) > 500:  # a command line that long: one listing of everything instead
         whole = listing(ws)
         if whole is None:
             return None
-        own = f"plans/{feature}/"
-        return {p for p in whole if not is_loop_file(p) or p.startswith(own)}
-    done = gitsafe.run(
-        ws.root,
-        ["--literal-pathspecs", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-         *tops, f"plans/{feature}"],
-    )  # fmt: skip
-    out = None
-    if done is not None and done.returncode == 0:
-        out = {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+        return {p for p in whole if not is_loop_file(p) or p.startswith(own + "/")}
+    shared = shared_view.load(ws.root, _LOOP_TOPS, "plans")
+    proof = shared_view.Proof.start(ws.root, _LOOP_TOPS, "plans") if shared is None else None
+    out = _author_ls(ws, [own] if shared is not None else [*tops, own])
+    if out is not None and shared is not None:
+        out |= shared
+    elif out is not None and proof is not None:
+        proof.save({p for p in out if p != own and not p.startswith(own + "/")})
     ws.memo[key] = out
     return out
+
+
+def _author_ls(ws: Workspace, paths: list[str]) -> set[str] | None:
+    done = gitsafe.run(
+        ws.root, ["--literal-pathspecs", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *paths]
+    )
+    if done is None or done.returncode != 0:
+        return None
+    return {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
 
 
 _LOOP_TOPS = {d.rstrip("/") for d in LOOP_DIRS}

@@ -11,6 +11,7 @@ it whole (:class:`BadEntry`), and the caller asks the agent.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import re
@@ -18,6 +19,7 @@ import socket
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from devloop import __version__
 from devloop.provenance.lockfile import now_iso
 
 VERSION = 1
@@ -71,17 +73,17 @@ def record_of(ledger_line: dict[str, Any]) -> dict[str, Any]:
 
 def writer() -> dict[str, str]:
     """Who writes an entry now: user, host, time, devloop's version (a store's readers can see whose answers)."""
-    from importlib.metadata import PackageNotFoundError, version  # lazy: only when an answer is kept
+    return {**_who(), "at": now_iso()}
 
+
+@functools.cache
+def _who() -> dict[str, str]:
+    """User, host and devloop's version: asked once per process (a step keeps several entries)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    try:
-        ours = version("devloop")
-    except PackageNotFoundError:
-        ours = "unknown"
-    return {"user": user, "host": socket.gethostname(), "at": now_iso(), "devloop": ours}
+    return {"user": user, "host": socket.gethostname(), "devloop": __version__}
 
 
 def safe_path(rel: object) -> bool:

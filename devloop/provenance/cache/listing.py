@@ -218,6 +218,73 @@ def _key(path: str) -> Key | None:
         return None
 
 
+def find_sources(root: Path) -> list[tuple[str, Key | None]] | None:
+    """What git reads besides the folders to decide what it lists, each file with its stat key now (None: absent).
+
+    The index, the repository's config, ``info/exclude`` and ``HEAD``, the global config and ignore files, every
+    file an ``include`` or ``core.excludesFile`` names, and the ``.gitignore`` of each folder between the
+    repository's top and ``root``. None: git could not tell.
+    """
+    done = gitsafe.run(
+        root,
+        ["rev-parse", "--show-toplevel", "--git-path", "index", "--git-path", "info/exclude", "--git-path",
+         "config", "--git-path", "config.worktree", "--git-path", "HEAD"],
+        timeout=30,
+    )  # fmt: skip
+    if done is None or done.returncode != 0:
+        return None
+    lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
+    if len(lines) < 6:
+        return None
+    top = lines[0]
+    files = {os.path.join(str(root), p) for p in lines[1:6]}
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    files |= {
+        os.path.join(home, ".gitconfig"),
+        os.path.join(xdg, "git", "config"),
+        os.path.join(xdg, "git", "ignore"),
+    }
+    conf = gitsafe.run(root, ["config", "-z", "--list", "--show-origin"], timeout=30)
+    if conf is None or conf.returncode != 0:
+        return None
+    parts = conf.stdout.decode("utf-8", "surrogateescape").split("\0")
+    for origin, item in zip(parts[0::2], parts[1::2], strict=False):
+        key, _, value = item.partition("\n")
+        key = key.lower()
+        here = origin[5:] if origin.startswith("file:") else ""
+        if here:
+            files |= {os.path.join(top, here), os.path.join(str(root), here)}
+        if key == "core.excludesfile" or (key.startswith("include") and key.endswith(".path")):
+            named = os.path.expanduser(value)
+            near = [os.path.dirname(os.path.join(top, here)), top, str(root)] if here else [top, str(root)]
+            files |= {os.path.join(d, named) for d in near}
+    rel = os.path.relpath(str(root), top)
+    if rel != ".":  # the workspace lies below the repository's top: the folders above it ignore too
+        up = top
+        for name in rel.split(os.sep):
+            files.add(os.path.join(up, ".gitignore"))
+            up = os.path.join(up, name)
+    return [(p, _key(p)) for p in sorted(files)]
+
+
+def ignored(root: Path, folders: list[str]) -> set[str] | None:
+    """Which of ``folders`` (relative to ``root``) git ignores; None when git cannot tell."""
+    if not folders:
+        return set()
+    if any(f.startswith(":") for f in folders):
+        return None  # check-ignore reads pathspec magic there, and refuses literal pathspecs
+    done = gitsafe.run(
+        root,
+        ["check-ignore", "-z", "--stdin"],
+        stdin=b"".join(_enc(f) + b"\0" for f in folders),
+        env={"GIT_LITERAL_PATHSPECS": "0"},
+    )
+    if done is None or done.returncode not in (0, 1):
+        return None
+    return {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
 class Tree:
     """What this process keeps of one workspace: listings, watches and each file's blob id."""
 
@@ -316,47 +383,10 @@ class Tree:
 
     # -- what git reads besides the folders --------------------------------------------------
     def _find_sources(self) -> bool:
-        done = gitsafe.run(
-            Path(self.root),
-            ["rev-parse", "--show-toplevel", "--git-path", "index", "--git-path", "info/exclude", "--git-path",
-             "config", "--git-path", "config.worktree", "--git-path", "HEAD"],
-            timeout=30,
-        )  # fmt: skip
-        if done is None or done.returncode != 0:
+        found = find_sources(Path(self.root))
+        if found is None:
             return False
-        lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
-        if len(lines) < 6:
-            return False
-        top = lines[0]
-        files = {os.path.join(self.root, p) for p in lines[1:6]}
-        home = os.path.expanduser("~")
-        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-        files |= {
-            os.path.join(home, ".gitconfig"),
-            os.path.join(xdg, "git", "config"),
-            os.path.join(xdg, "git", "ignore"),
-        }
-        conf = gitsafe.run(Path(self.root), ["config", "-z", "--list", "--show-origin"], timeout=30)
-        if conf is None or conf.returncode != 0:
-            return False
-        parts = conf.stdout.decode("utf-8", "surrogateescape").split("\0")
-        for origin, item in zip(parts[0::2], parts[1::2], strict=False):
-            key, _, value = item.partition("\n")
-            key = key.lower()
-            here = origin[5:] if origin.startswith("file:") else ""
-            if here:
-                files |= {os.path.join(top, here), os.path.join(self.root, here)}
-            if key == "core.excludesfile" or (key.startswith("include") and key.endswith(".path")):
-                named = os.path.expanduser(value)
-                near = [os.path.dirname(os.path.join(top, here)), top, self.root] if here else [top, self.root]
-                files |= {os.path.join(d, named) for d in near}
-        rel = os.path.relpath(self.root, top)
-        if rel != ".":  # the workspace lies below the repository's top: the folders above it ignore too
-            up = top
-            for name in rel.split(os.sep):
-                files.add(os.path.join(up, ".gitignore"))
-                up = os.path.join(up, name)
-        self.sources = [(p, _key(p)) for p in sorted(files)]
+        self.sources = found
         return True
 
     def _sources_hold(self) -> bool:
@@ -435,21 +465,6 @@ class Tree:
             return  # gone meanwhile: its folder's watch told
         self.files.setdefault(wd, set()).add(rel)
 
-    def _ignored(self, folders: list[str]) -> set[str] | None:
-        if not folders:
-            return set()
-        if any(f.startswith(":") for f in folders):
-            return None  # check-ignore reads pathspec magic there, and refuses literal pathspecs
-        done = gitsafe.run(
-            Path(self.root),
-            ["check-ignore", "-z", "--stdin"],
-            stdin=b"".join(_enc(f) + b"\0" for f in folders),
-            env={"GIT_LITERAL_PATHSPECS": "0"},
-        )
-        if done is None or done.returncode not in (0, 1):
-            return None
-        return {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
-
     def _list_shared(self) -> set[str] | None:
         """Everything git lists outside the loop's folders, every folder it walks watched; None: not kept."""
         started = time.time_ns()
@@ -475,10 +490,10 @@ class Tree:
         fresh = self._fresh_root(bar)
         while todo_known or dark:
             if dark:
-                ignored = self._ignored(dark)
-                if ignored is None:
+                skipped = ignored(Path(self.root), dark)
+                if skipped is None:
                     return None
-                todo_known += [d for d in dark if d not in ignored]
+                todo_known += [d for d in dark if d not in skipped]
                 dark = []
             next_round = []
             for rel in todo_known:
