@@ -267,8 +267,6 @@ class StepRun:
         Answered and parsed calls are journaled like ``ask``; the others are
         not, so the next run asks them again (with the reason when rejected).
         """
-        from concurrent.futures import ThreadPoolExecutor, wait
-
         results: list[AskResult | None] = [None] * len(asks)
         todo = []
         for i, a in enumerate(asks):
@@ -279,20 +277,38 @@ class StepRun:
                 todo.append(i)
         if todo:
             with agent_progress(f"{label}: {count(len(todo), 'call')} in parallel"):
-                pool = ThreadPoolExecutor(len(todo))
-                try:
-                    futures = {pool.submit(self._ask_one, asks[i]): i for i in todo}
-                    pending = set(futures)
-                    while pending:  # in slices: a Ctrl-C taken by a worker thread is acted on here
-                        _, pending = wait(pending, timeout=0.25)
-                    for future, i in futures.items():
-                        results[i] = future.result()
-                except BaseException:
-                    procs.stop_all()  # the workers' agents: stop them before waiting for the workers
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
-                pool.shutdown(wait=True)
+                self._in_threads(asks, todo, results)
         return [r for r in results if r is not None]
+
+    def _in_threads(self, asks: list[Ask], todo: list[int], results: list[AskResult | None]) -> None:
+        """Ask ``asks[i]`` for each ``i`` in ``todo``, one thread each, into ``results``; a worker's exception is
+        raised here. Plain threads, not a pool: ``concurrent.futures`` loads ``logging``, 10-20 ms of a
+        review step's own time."""
+        outcomes: dict[int, tuple[AskResult | None, BaseException | None]] = {}
+
+        def work(i: int) -> None:
+            try:
+                outcomes[i] = (self._ask_one(asks[i]), None)
+            except BaseException as exc:  # handed to the caller, in the order asked
+                outcomes[i] = (None, exc)
+
+        threads = [threading.Thread(target=work, args=(i,), name=f"devloop-ask-{i}") for i in todo]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():  # in slices: a Ctrl-C taken by a worker thread is acted on here
+                    t.join(0.25)
+            for i in todo:
+                result, exc = outcomes[i]
+                if exc is not None:
+                    raise exc
+                results[i] = result
+        except BaseException:
+            procs.stop_all()  # the workers' agents: stop them before waiting for the workers
+            for t in threads:
+                t.join()
+            raise
 
     def _ask_one(self, a: Ask, show: bool = False) -> AskResult:
         hit = self.memo(a.call_id)
