@@ -219,6 +219,20 @@ def test_turned_off_with_the_watches(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not (root / workstate.SAVED_FILE).exists()
 
 
+def test_nothing_is_saved_on_a_file_system_that_is_not_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network file system's folder stats may lag another machine's changes: as for the watches, not there."""
+    monkeypatch.setattr(listing, "_local", lambda root: False)
+    shared_view._local.cache_clear()
+    try:
+        root = tmp_path / "ws"
+        workspace(root)
+        got, _ = author_state(root, "a")
+        assert got == uncached_listing(root, "a")
+        assert not (root / ".devloop" / shared_view.FILE).exists()
+    finally:
+        shared_view._local.cache_clear()
+
+
 def make_repo_in(root: Path) -> None:
     """make_repo in a folder that may exist already, with a state folder."""
     root.mkdir(parents=True, exist_ok=True)

@@ -24,12 +24,14 @@ clock tick as the listing could hide behind an unchanged stat, and one made
 after the listing started shows as a stat newer than that. The sources are
 read before the listing and again after it, and must not have moved. A
 nested repository, a linked ``.gitignore`` or a name git could read as
-pathspec magic leaves nothing saved. ``DEVLOOP_NO_WATCH=1`` turns this off
-with the watches: every call asks git.
+pathspec magic leaves nothing saved. As with the watches, only local file
+systems (on Linux, ``/proc/self/mountinfo``), and ``DEVLOOP_NO_WATCH=1``
+turns this off: every call asks git.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -49,8 +51,17 @@ STATE_DIR = ".devloop"
 COUNTS = {"used": 0, "saved": 0}  # in this process: listings taken from the saved one, listings saved
 
 
-def _off() -> bool:
-    return os.environ.get(listing.OFF, "") not in ("", "0")
+def _off(root: Path) -> bool:
+    """Turned off, or a file system whose folder stats another machine's changes may not reach in time."""
+    return os.environ.get(listing.OFF, "") not in ("", "0") or not _local(str(root))
+
+
+@functools.cache
+def _local(root: str) -> bool:
+    """On Linux, only local file systems (as for the watches); elsewhere, stats are trusted as the memo trusts them."""
+    if not os.path.exists("/proc/self/mountinfo"):
+        return True
+    return listing._local(os.path.realpath(root))
 
 
 def _lkey(path: str) -> Key | None:
@@ -95,7 +106,7 @@ def _who(root: Path, skip: set[str], own: str) -> Any:
 
 def load(root: Path, skip: set[str], own: str) -> set[str] | None:
     """The saved listing of the workspace outside ``skip`` and ``own``, when every stat proves it; else None."""
-    if _off():
+    if _off(root):
         return None
     try:
         data = json.loads((root / STATE_DIR / FILE).read_bytes())
@@ -128,7 +139,7 @@ class Proof:
     @classmethod
     def start(cls, root: Path, skip: set[str], own: str) -> Proof | None:
         """None where nothing would be saved (turned off, no state folder, git cannot tell its sources)."""
-        if _off() or not (root / STATE_DIR).is_dir():
+        if _off(root) or not (root / STATE_DIR).is_dir():
             return None
         proof = cls(root, skip, own)
         return proof if proof.sources is not None else None
