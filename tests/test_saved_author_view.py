@@ -121,6 +121,45 @@ def test_a_second_process_asks_git_only_about_the_features_folder(tmp_path: Path
     assert first[0] == fresh_listing(root, "a")
 
 
+def test_after_a_commit_the_folders_are_not_walked_again(tmp_path: Path) -> None:
+    """A commit moves only git's index: git lists again, and the folders' saved stats still prove the rest."""
+    root = tmp_path / "ws"
+    workspace(root)
+    write(root / "src/new.py", "x\n")
+    settle()
+    author_state(root, "a")  # saved with src/new.py untracked
+    git(root, "add", "src/new.py")
+    git(root, "commit", "-qm", "new")
+    settle()
+    kept, used = shared_view.COUNTS["kept folders"], shared_view.COUNTS["used"]
+    got, blobs = author_state(root, "a")
+    assert shared_view.COUNTS["kept folders"] == kept + 1 and shared_view.COUNTS["used"] == used
+    assert got == uncached_listing(root, "a") and blobs == fresh_blobs(root, got)
+    again, _ = author_state(root, "a")
+    assert again == got and shared_view.COUNTS["used"] == used + 1  # the view saved after the commit holds
+    write(root / "src/other.py", "y\n")  # a folder changed too: walked again
+    git(root, "add", "src/other.py")
+    settle()
+    got, _ = author_state(root, "a")
+    assert got == uncached_listing(root, "a") and shared_view.COUNTS["kept folders"] == kept + 1
+
+
+def test_a_rule_changed_outside_the_folders_walks_them_again(tmp_path: Path) -> None:
+    """Only a moved index keeps the folders' proof: a folder that ``info/exclude`` stops ignoring is walked."""
+    root = tmp_path / "ws"
+    workspace(root)
+    write(root / ".git/info/exclude", "build/\n")
+    write(root / "build/a.txt", "a\n")
+    settle()
+    assert "build/a.txt" not in author_state(root, "a")[0]
+    write(root / ".git/info/exclude", "")
+    settle()
+    assert "build/a.txt" in author_state(root, "a")[0]  # saved: build/ is a folder git walks now
+    write(root / "build/b.txt", "b\n")
+    got, blobs = author_state(root, "a")
+    assert "build/b.txt" in got and got == uncached_listing(root, "a") and blobs == fresh_blobs(root, got)
+
+
 def test_a_file_in_a_folder_git_lists_nothing_from_is_seen(tmp_path: Path) -> None:
     """An empty folder (or one holding only ignored files) is walked by git: a new file there is listed."""
     root = tmp_path / "ws"

@@ -218,7 +218,7 @@ def _key(path: str) -> Key | None:
         return None
 
 
-def find_sources(root: Path) -> list[tuple[str, Key | None]] | None:
+def find_sources(root: Path) -> Sources | None:
     """What git reads besides the folders to decide what it lists, each file with its stat key now (None: absent).
 
     The index, the repository's config, ``info/exclude`` and ``HEAD``, the global config and ignore files, every
@@ -265,7 +265,15 @@ def find_sources(root: Path) -> list[tuple[str, Key | None]] | None:
         for name in rel.split(os.sep):
             files.add(os.path.join(up, ".gitignore"))
             up = os.path.join(up, name)
-    return [(p, _key(p)) for p in sorted(files)]
+    found = Sources((p, _key(p)) for p in sorted(files))
+    found.index = os.path.join(str(root), lines[1])
+    return found
+
+
+class Sources(list):  # type: ignore[type-arg]
+    """:func:`find_sources`' answer, which also names git's index among them (a commit moves only that one)."""
+
+    index: str | None = None
 
 
 def ignored(root: Path, folders: list[str]) -> set[str] | None:

@@ -48,7 +48,9 @@ from devloop.runtime.atomic import atomic_write_text
 FILE = "author-view.json"
 FORMAT = 1
 STATE_DIR = ".devloop"
-COUNTS = {"used": 0, "saved": 0}  # in this process: listings taken from the saved one, listings saved
+# In this process: listings taken from the saved view, listings saved, and of those the ones whose folder
+# stats were kept from the view before (only the index had moved).
+COUNTS = {"used": 0, "saved": 0, "kept folders": 0}
 
 
 def _off(root: Path) -> bool:
@@ -105,20 +107,28 @@ def _who(root: Path, skip: set[str], own: str) -> Any:
 
 
 def load(root: Path, skip: set[str], own: str) -> set[str] | None:
-    """The saved listing of the workspace outside ``skip`` and ``own``, when every stat proves it; else None."""
+    """The saved listing of the workspace outside ``skip`` and ``own``, when every stat proves it; else None.
+
+    When only git's index moved (a commit, an add) and every folder and ``.gitignore`` is as saved, the
+    folders' stats still prove the folder part: they are kept for :meth:`Proof.save`, which then need not
+    walk the folders again (the listing itself is asked of git: the index says what is tracked).
+    """
+    _FOLDERS.pop(str(root), None)
     if _off(root):
         return None
     try:
         data = json.loads((root / STATE_DIR / FILE).read_bytes())
         if not isinstance(data, dict) or data.get("who") != _who(root, skip, own):
             return None
-        for path, key in data["sources"]:
-            if listing._key(path) != (tuple(key) if key is not None else None):
-                return None
-        base = f"{root}/"
-        for rel, key in data["stats"].items():
-            if (_lkey(base + rel) if rel else _folder_key(root, rel)) != tuple(key):
-                return None
+        moved = [path for path, key in data["sources"] if listing._key(path) != (tuple(key) if key else None)]
+        if moved and moved != [data.get("index")]:
+            return None
+        stats = {rel: tuple(key) for rel, key in data["stats"].items()}
+        if _now(root, stats) != stats:
+            return None
+        if moved:
+            _FOLDERS[str(root)] = stats
+            return None
         listed = data["listed"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -128,6 +138,16 @@ def load(root: Path, skip: set[str], own: str) -> set[str] | None:
     return set(listed)
 
 
+# Folder and .gitignore stats a saved view proved when only the index had moved, by workspace (see load).
+_FOLDERS: dict[str, dict[str, Key]] = {}
+
+
+def _now(root: Path, stats: dict[str, Key]) -> dict[str, Key | None]:
+    """The stat key now of each folder (``""``: the root) and ``.gitignore`` of ``stats``."""
+    base = f"{root}/"
+    return {rel: _lkey(base + rel) if rel else _folder_key(root, rel) for rel in stats}
+
+
 class Proof:
     """The sources' stats and the time, taken before git lists; :meth:`save` adds the folders' after."""
 
@@ -135,6 +155,7 @@ class Proof:
         self.root, self.skip, self.own = root, skip, own
         self.started = time.time_ns()
         self.sources = listing.find_sources(root)
+        self.index = getattr(self.sources, "index", None)
 
     @classmethod
     def start(cls, root: Path, skip: set[str], own: str) -> Proof | None:
@@ -146,7 +167,12 @@ class Proof:
 
     def save(self, listed: set[str]) -> bool:
         """Save ``listed`` (git's listing outside ``skip`` and ``own``) with its proof; False: nothing saved."""
-        stats = self._folders(listed)
+        kept = _FOLDERS.pop(str(self.root), None)
+        if kept is not None and _now(self.root, kept) == kept:
+            stats: dict[str, Key] | None = kept  # only the index moved: the same folders, as they were
+            COUNTS["kept folders"] += 1
+        else:
+            stats = self._folders(listed)
         if stats is None or [(p, listing._key(p)) for p, _ in self.sources or ()] != self.sources:
             return False
         bar = self.started - hashing.RACY_NS
@@ -154,7 +180,7 @@ class Proof:
         if any(hashing.newest(k) >= bar for k in keys):
             return False  # changed around the listing: the next listing may save
         data = {"who": _who(self.root, self.skip, self.own), "sources": self.sources, "stats": stats,
-                "listed": sorted(listed)}  # fmt: skip
+                "listed": sorted(listed), "index": self.index}  # fmt: skip
         try:
             atomic_write_text(self.root / STATE_DIR / FILE, json.dumps(data), fsync=False)
         except OSError:
