@@ -380,7 +380,8 @@ def contradiction(lines: list[Line], kw: Keyword, verdict_lines: list[int]) -> s
     for word in kw.against:
         if not rendered.said(whole, word):
             continue
-        at = [ln.number for ln in others if rendered.said(ln.text, word)]
+        chars = rendered.characters(whole)
+        at = [ln.number for ln in others if rendered.said(ln.text, word, chars)]
         where = f"at line {at[0]}" if at else "across lines"
         return f"contradicts itself: {word.upper()!r} can be read {where}, beside the '{kw.form}' line"
     return None
