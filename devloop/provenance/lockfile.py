@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from devloop.provenance import LOCK_NAME as LOCK_NAME  # re-exported: callers name it here
-from devloop.provenance import gitclean, proof
+from devloop.provenance import gitclean, jsontext, proof
 from devloop.provenance.hashing import hash_bytes
 from devloop.provenance.migrate import migrate_v1
 from devloop.provenance.state import VERSION, FeatureLock
@@ -407,7 +407,7 @@ def _redacted(value: Any) -> Any:
 
 def dump_lock(lock: FeatureLock) -> str:
     """The lock's text: the header, then the JSON form (see the module docstring)."""
-    return HEADER + json.dumps(lock.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return HEADER + jsontext.dumps(lock.to_dict()) + "\n"
 
 
 def write_lock(path: Path, lock: FeatureLock, cache_dir: Path | None = None) -> None:
