@@ -77,7 +77,7 @@ def said(text: str, words: str, among: frozenset[str] | None = None) -> bool:
     lines of one answer share its patterns.
     """
     text = plain(text)
-    present = _ASCII.union(ch for ch in set(text) if not ch.isascii())
+    present = _held(text)
     if among is not None and present <= among:
         present = among
     pattern = _pattern(words, present)
@@ -118,7 +118,11 @@ _ASCII = frozenset(chr(i) for i in range(128))
 
 def characters(text: str) -> frozenset[str]:
     """What :func:`said`'s ``among`` takes: ASCII and the other characters ``text`` reads as (see :func:`plain`)."""
-    return _ASCII.union(ch for ch in set(plain(text)) if not ch.isascii())
+    return _held(plain(text))
+
+
+def _held(plain_text: str) -> frozenset[str]:
+    return _ASCII.union(ch for ch in set(plain_text) if not ch.isascii())
 
 
 def _other(present: frozenset[str]) -> re.Pattern[str]:
