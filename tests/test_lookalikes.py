@@ -62,7 +62,7 @@ def _said_with_every_look_alike(text: str, words: str) -> bool:
 _WORDS = ("needs work", "revise", "production grade", "reject", "approve")
 # the verdict words' letters, their look-alikes (ASCII and not), marks, punctuation, tags and spaces
 _ALPHABET = sorted(
-    set("needsworkrevisproductigaplNEEDSWORK _*-.:<>/[]()|!01&;#\u200b\u0301\n")
+    set("needsworkrevisproductigaplNEEDSWORK _*-.:<>/[]()|!01&;#\u200b\u0301\n\u2014\u201c\u00e9\u4e2d\U0001f600")
     | {ch for c in "needsworkrevisapl" for ch in sorted(rendered._alikes(c))[:12]}
 )
 
@@ -84,3 +84,16 @@ def test_look_alike_words_are_read_in_texts_that_share_no_pattern() -> None:
     assert rendered.said(cyrillic, "needs work") and rendered.said(greek, "needs work")
     assert rendered.said(f"fine\n{greek}", "needs work", rendered.characters(cyrillic)) is True
     assert not rendered.said("VOTE: PRODUCTION GRADE", "needs work", rendered.characters(cyrillic))
+
+
+def test_answers_that_differ_only_in_characters_no_class_holds_share_their_patterns() -> None:
+    """Dashes, quotes, accents and emoji are in no look-alike class: they do not make a pattern of their own."""
+    rendered._pattern_among.cache_clear()
+    rendered.said("VOTE: fine", "needs work")
+    assert rendered._pattern_among.cache_info().misses == 1
+    for text in ("fine \u2014 \u201cok\u201d", "caf\u00e9 \U0001f600", "\u4e2d\u6587 needs work"):
+        rendered.said(text, "needs work")
+    assert rendered._pattern_among.cache_info().misses == 1
+    assert rendered.said("\u4e2d\u6587 needs work", "needs work")
+    assert rendered.said("N\u0415EDS work", "needs work")  # a Cyrillic look-alike: its own, bigger classes
+    assert rendered._pattern_among.cache_info().misses == 2

@@ -122,6 +122,7 @@ def characters(text: str) -> frozenset[str]:
 
 
 def _held(plain_text: str) -> frozenset[str]:
+    """ASCII and the text's other characters (the patterns' caches are keyed by what is left of each class)."""
     return _ASCII.union(ch for ch in set(plain_text) if not ch.isascii())
 
 
