@@ -380,8 +380,7 @@ def contradiction(lines: list[Line], kw: Keyword, verdict_lines: list[int]) -> s
     for word in kw.against:
         if not rendered.said(whole, word):
             continue
-        chars = rendered.characters(whole)
-        at = [ln.number for ln in others if rendered.said(ln.text, word, chars)]
+        at = [ln.number for ln in others if rendered.said(ln.text, word)]
         where = f"at line {at[0]}" if at else "across lines"
         return f"contradicts itself: {word.upper()!r} can be read {where}, beside the '{kw.form}' line"
     return None

@@ -68,18 +68,14 @@ def _invisible(ch: str) -> bool:
     return ch in _IGNORABLE or unicodedata.category(ch) in ("Cf", "Mn", "Me")
 
 
-def said(text: str, words: str, among: frozenset[str] | None = None) -> bool:
+def said(text: str, words: str) -> bool:
     """Whether ``words`` (ASCII letters, spaces between words) can be read anywhere in ``text``.
 
     Case, spacing, punctuation, emphasis, tags and look-alike letters do not
     matter; the text is also read backwards (a right-to-left override).
-    ``among`` (:func:`characters` of a text this one is part of) lets the
-    lines of one answer share its patterns.
     """
     text = plain(text)
-    present = _held(text)
-    if among is not None and present <= among:
-        present = among
+    present = _ASCII.union(ch for ch in set(text) if not ch.isascii())
     pattern = _pattern(words, present)
     other = _other(present)
     untagged = _TAG.sub("", text)
@@ -112,23 +108,15 @@ _SPACES = re.compile(r"\s+")
 # holds), not for all of Unicode's look-alikes: a character class matches a character of the text
 # exactly when the class cut down to those characters does, and every view searched is made of the
 # text's characters and spaces. Compiling classes of hundreds of characters cost 5-15 ms per
-# verdict word in every process that reads an answer; an ASCII answer's take under 1 ms, once.
+# verdict word in every process that reads an answer; an ASCII answer's take under 1 ms, once. The
+# caches are keyed by what is left of each class, so texts that differ only in characters no class
+# holds (dashes, quotes, accents, emoji) share their patterns.
 _ASCII = frozenset(chr(i) for i in range(128))
-
-
-def characters(text: str) -> frozenset[str]:
-    """What :func:`said`'s ``among`` takes: ASCII and the other characters ``text`` reads as (see :func:`plain`)."""
-    return _held(plain(text))
-
-
-def _held(plain_text: str) -> frozenset[str]:
-    """ASCII and the text's other characters (the patterns' caches are keyed by what is left of each class)."""
-    return _ASCII.union(ch for ch in set(plain_text) if not ch.isascii())
 
 
 def _other(present: frozenset[str]) -> re.Pattern[str]:
     """Every character that is not a letter, a digit, a look-alike of one, or a space (among ``present``)."""
-    return _other_among(frozenset(ch for ch in present if ch in _symbols()))
+    return _other_among(present & _symbols())
 
 
 @cache
