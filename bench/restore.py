@@ -12,7 +12,14 @@ time is asserted):
 2. **from the local store**: every file the steps wrote, locks included, is
    removed (``git clean`` of the untracked outputs; the briefs stay), and
    ``doit`` puts the workspace back; target (issue 31): at most 2x the no-op;
-3. **a fresh clone** of the briefs-only commit restoring from the shared store.
+3. **a fresh clone** of the briefs-only commit restoring from the shared store;
+4. **the disk's floor**: right after each restore, its files removed again
+   and written back the same way (a temp file beside each, renamed over
+   it, the locks fsynced) by a bare loop that checks nothing. A
+   restore cannot cost less than creating its files, and on some disks
+   that alone is more than the no-op; the bench says how much of the
+   restore is the disk's (restore / floor, each restore with the floor
+   measured right after it).
 
 It exits non-zero when a run fails, asks an agent, or leaves a file other
 than it was.
@@ -26,6 +33,7 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,6 +82,37 @@ def timed_restore(root: Path, n: int, want: dict[str, bytes]) -> float:
     return took
 
 
+def written_by_steps(root: Path) -> dict[str, bytes]:
+    """The files a restore writes: every untracked file below plans/, src/ and scripts/, by path."""
+    done = S.run(["git", "ls-files", "-o", "--exclude-standard", "-z", "--", "plans", "src", "scripts"], root)
+    return {rel: (root / rel).read_bytes() for rel in done.stdout.split("\0") if rel}
+
+
+def floor(root: Path, files: dict[str, bytes]) -> float:
+    """Seconds a bare loop takes to put ``files`` back below ``root`` as devloop's atomic writes do.
+
+    The same outputs are removed first, as before a restore (``git clean``), so
+    the files are created in the same folders, the missing ones made on the way.
+    """
+    S.run(["git", "clean", "-fdxq", "--", "plans", "src", "scripts"], root)
+    t0 = time.perf_counter()
+    for rel, data in files.items():
+        path = root / rel
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if rel.endswith("/devloop.lock"):
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return time.perf_counter() - t0
+
+
 def measure(tmp: Path, n: int, repeat: int) -> dict[str, float]:
     base = tmp / f"n{n}"
     dl = base / "devloop"
@@ -83,19 +122,27 @@ def measure(tmp: Path, n: int, repeat: int) -> dict[str, float]:
     time.sleep(2.5)  # the verdict memo trusts no file younger than 2 s
     S.run([*S.DOIT], dl)
     noop = statistics.median(S.time_commands({"noop": ([*S.DOIT], dl)}, repeat)["noop"])
-    local, clones = [], []
+    files = written_by_steps(dl)
+    local, clones, floors = [], [], []
     for k in range(repeat):
         S.run(["git", "clean", "-fdxq", "--", "plans", "src", "scripts"], dl)
         local.append(timed_restore(dl, n, want))
+        floors.append(floor(dl, files))  # leaves the same bytes as the restore did
         clone = base / f"clone{k}"
         S.run(["git", "clone", "-q", str(dl), str(clone)], base)
         clones.append(timed_restore(clone, n, want))
         shutil.rmtree(clone)
+    pairs = [a / b for a, b in zip(local, floors, strict=True)]
     return {
         "build": build,
         "noop": noop,
         "local": statistics.median(local),
         "clone": statistics.median(clones),
+        "floor": statistics.median(floors),
+        "files": len(files),
+        "floor range": f"{min(floors):.3f}-{max(floors):.3f}",
+        "over floor": statistics.median(pairs),
+        "over floor range": f"{min(pairs):.2f}-{max(pairs):.2f}",
         "local range": f"{min(local):.3f}-{max(local):.3f}",
         "clone range": f"{min(clones):.3f}-{max(clones):.3f}",
     }
@@ -123,6 +170,9 @@ def _sizes(args: argparse.Namespace, tmp: Path) -> int:
             print(f"  no-op doit                         {r['noop']:8.3f} s")
             print(f"  restored whole, local store        {r['local']:8.3f} s ({r['local range']})")
             print(f"  restore / no-op                    {ratio:8.2f}x (target <= {RESTORE_TARGET}x: {verdict})")
+            print(f"  the disk's floor: {r['files']} files   {r['floor']:8.3f} s ({r['floor range']}); "
+                  f"{r['floor'] / r['noop']:.2f}x the no-op")  # fmt: skip
+            print(f"  restore / the floor (pairs)        {r['over floor']:8.2f}x ({r['over floor range']})")
             print(f"  fresh clone, from a shared store   {r['clone']:8.3f} s ({r['clone range']}); "
                   f"{r['clone'] / r['noop']:.2f}x the no-op")  # fmt: skip
     except S.BenchError as exc:
