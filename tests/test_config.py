@@ -294,3 +294,31 @@ def test_gates_get_unique_safe_names_and_plain_ones_keep_their_written_form() ->
     msg = error_of("steps:\n  implement:\n    gates: [{argv: [a], name: unit}, {argv: [b], name: unit}]\n")
     assert msg.count("\n") == 0
     assert "steps.implement.gates: gate name unit used twice" in msg
+
+
+# -- cache stores ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("gs:/team-bucket/answers", "begins like a URL but has no '://'"),
+        ("s3:team-bucket", "begins like a URL but has no '://'"),
+        ("file:/mnt/shared", "begins like a URL but has no '://'"),
+        ("gs://", "names no bucket or folder"),
+        ("s3:///", "names no bucket or folder"),
+        (" gs://team-bucket", "is not a URL scheme"),
+        ("g_s://team-bucket", "is not a URL scheme"),
+    ],
+)
+def test_a_store_url_with_a_broken_scheme_is_refused(url: str, said: str) -> None:
+    """As a folder, ``gs:/bucket`` would be a folder ``gs:`` in the workspace, never the bucket meant."""
+    msg = error_of(f"cache:\n  stores:\n    - {{url: '{url}', push: true}}\n")
+    assert f"{SRC}: line 3: cache.stores.0.url: " in msg and said in msg, msg
+
+
+@pytest.mark.parametrize(
+    "url", ["gs://team-bucket/answers", "memory://", "../shared-answers", "/mnt/shared", "./gs:/odd", "~/answers"]
+)
+def test_store_urls_and_folder_paths_are_accepted(url: str) -> None:
+    assert parse_config(f"cache:\n  stores:\n    - {{url: '{url}'}}\n", SRC).cache.stores[0].url == url

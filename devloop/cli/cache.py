@@ -32,13 +32,16 @@ def _stores(ws: Workspace) -> Any:
 
 
 def _pick(ws: Workspace, url: str | None, want: str) -> list[Any]:
-    """The stores a command acts on: the one named by URL (as in devloop.yaml), else those with ``want``."""
+    """The stores a command acts on: the one named by URL (as in devloop.yaml, or a folder store's full
+    path), else those with ``want``."""
+    from devloop.steps.answer_cache import where  # lazy: off the path of devloop --help
+
     c = _stores(ws)
     if url is not None:
         if url in ("local", c.local.url):
             return [c.local]
         for i, (spec, _) in enumerate(c.shared):
-            if spec["url"] == url:
+            if url in (spec["url"], where(ws, spec["url"])):
                 store = c._store(i)
                 if store is None:
                     raise click.ClickException(f"the store {url} cannot be used here")
@@ -90,14 +93,19 @@ def status(as_json: bool, root: Path | None) -> None:
     ws = open_workspace(root)
     c = _stores(ws)
     cfg = ws.config_view.get("cache") or {}
+    from devloop.provenance.cache.stores import display_url  # lazy: off the path of devloop --help
+
     rows = []
-    stores = [("local", c.local, True, bool(cfg.get("write", True)))]
+    stores = [("local", c.local.url, c.local, True, bool(cfg.get("write", True)), "")]
     for i, (spec, _) in enumerate(c.shared):
-        stores.append(("shared", c._store(i), bool(spec.get("read", True)), bool(spec.get("push"))))
-    for kind, store, read, push in stores:
+        store = c._store(i)
+        why = c.unusable.get(i, "")
+        read, push = bool(spec.get("read", True)), bool(spec.get("push"))
+        stores.append(("shared", display_url(spec["url"]), store, read, push, why))
+    for kind, url, store, read, push, why in stores:
         row: dict[str, Any] = {"store": kind, "read": read, "push": push}
         if store is None:
-            rows.append({**row, "url": "?", "error": "cannot be used here"})
+            rows.append({**row, "url": url, "error": f"cannot be used here ({why})" if why else "cannot be used here"})
             continue
         row["url"] = store.url
         try:

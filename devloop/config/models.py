@@ -354,7 +354,8 @@ class CacheStoreConfig(_Strict):
     url: str = Field(
         min_length=1,
         description="Where the store lives: gs://bucket/prefix (pip install devloop[gcs]), s3://bucket/prefix "
-        "(devloop[s3]), a folder path or file:// URL (a shared mount), or any fsspec URL.",
+        "(devloop[s3]), a folder path (relative to the workspace, or absolute) or file:// URL (a shared mount), "
+        "or any fsspec URL.",
     )
     options: dict[str, Any] = Field(
         default_factory=dict,
@@ -373,6 +374,26 @@ class CacheStoreConfig(_Strict):
         "answered, gates included): trust it as you trust your commits. The local store is always read so.",
     )
     timeout: float = Field(10, gt=0, le=600, description="Seconds per request before the store counts as unreachable.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_or_folder(cls, url: str) -> str:
+        """A URL is ``scheme://...`` with something after it; anything else is a folder path, unless it begins
+        like a URL (``gs:/bucket``, ``s3:bucket``): that is a typo, and as a folder it would be made in the
+        workspace and never be the bucket meant."""
+        scheme, sep, rest = url.partition("://")
+        if sep:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+                raise ValueError(f"{scheme!r} is not a URL scheme (write gs://bucket/prefix, or a folder path)")
+            if not rest.strip("/") and scheme.lower() != "memory":
+                raise ValueError(f"{scheme}:// names no bucket or folder (write {scheme}://bucket/prefix)")
+            return url
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", url):
+            raise ValueError(
+                f"{url!r} begins like a URL but has no '://' (e.g. gs://bucket/prefix); "
+                f"a folder whose name holds ':' is written ./{url}"
+            )
+        return url
 
 
 class CacheConfig(_Strict):

@@ -54,6 +54,15 @@ _SAID: set[str] = set()  # what was said on stderr in this process
 _GUARD = threading.Lock()  # reviewers' threads look answers up at the same time
 
 
+def where(ws: Workspace, url: str) -> str:
+    """A shared store's location: a folder path is taken from the workspace (``~`` expanded), as the local
+    store's is, so every clone and every subfolder a command runs from finds the same store; a URL as written."""
+    if "://" in url:
+        return url
+    path = os.path.expanduser(url)
+    return path if os.path.isabs(path) else os.path.realpath(ws.root / path)
+
+
 class AnswerCache:
     """The stores of one workspace in this process: the local one, then the shared ones, in order."""
 
@@ -65,18 +74,21 @@ class AnswerCache:
         local = Path(os.path.expanduser(cfg.get("local") or ".devloop/cache"))
         self.local: Store = open_store(str(local if local.is_absolute() else ws.root / local))
         self.shared: list[tuple[dict[str, Any], Store | None]] = [(s, None) for s in cfg.get("stores") or []]
+        self.unusable: dict[int, str] = {}  # a shared store that cannot be used here -> why
         self._places: dict[str, str | None] = {}  # a folder store's root -> where agents may write that holds it
 
     # -- stores ----------------------------------------------------------------
     def _store(self, i: int) -> Store | None:
         spec, store = self.shared[i]
         if store is None:
-            how = (spec["url"], json.dumps(spec.get("options") or {}, sort_keys=True), spec.get("timeout"))
+            url = where(self.ws, spec["url"])
+            how = (url, json.dumps(spec.get("options") or {}, sort_keys=True), spec.get("timeout"))
             store = _OPEN.get(how)  # one per process: a store found down stays down without asking again
             if store is None:
                 try:
-                    store = open_store(spec["url"], spec.get("options") or {}, float(spec.get("timeout") or 10))
+                    store = open_store(url, spec.get("options") or {}, float(spec.get("timeout") or 10))
                 except (StoreUnreachable, ImportError, ValueError, OSError) as exc:
+                    self.unusable[i] = str(exc) or type(exc).__name__
                     self.say(spec["url"], f"devloop: answer store {spec['url']} cannot be used ({exc}); it is skipped")
                     return None
                 _OPEN[how] = store

@@ -10,6 +10,7 @@ import pytest
 from devloop.provenance.cache.entries import parse
 from devloop.provenance.cache.stores import open_store
 from devloop.provenance.hashing import hash_bytes
+from tests.conftest import BIN
 from tests.integration.test_answer_cache import P, edit_run_undo, script
 
 
@@ -134,3 +135,25 @@ def test_a_store_agents_may_write_is_never_read(answered):
     assert r.returncode == 0, r.stdout + r.stderr
     assert [c for c in answered.calls_since(n) if c[1] == "plan_review"], "an untrusted store answered"
     assert r.stderr.count("which agents' programs may write; it is not read") == 1, r.stderr
+
+
+def test_a_relative_folder_store_is_taken_from_the_workspace_wherever_a_command_runs(answered, tmp_path):
+    """``../team-answers`` is one folder for `devloop` and `doit -k` run in a subfolder and at the top alike."""
+    answered.config(extra="cache:\n  stores:\n    - {url: '../team-answers', push: true}\n")
+    below = answered.root / "plans"
+    r = answered.run([str(BIN / "devloop"), "cache", "push"], cwd=below)
+    assert r.returncode == 0, r.stderr
+    assert "8 answers copied to" in r.stdout and str(tmp_path / "team-answers") in r.stdout
+    assert len(list(open_store(str(tmp_path / "team-answers")).entries())) == 8
+    assert not (answered.root / "team-answers").exists() and not (below / "team-answers").exists()
+    status = json.loads(answered.run([str(BIN / "devloop"), "cache", "status", "--json"], cwd=below).stdout)
+    assert status["stores"][1]["url"] == str(tmp_path / "team-answers") and status["stores"][1]["answers"] == 8
+
+
+def test_status_names_a_store_that_cannot_be_used_and_why(answered):
+    answered.config(extra="cache:\n  stores:\n    - {url: 'nosuchfs://team/answers'}\n")
+    r = answered.devloop("cache", "status")
+    assert r.returncode == 0, r.stderr
+    assert "shared nosuchfs://team/answers  (read): cannot be used here (" in r.stdout, r.stdout
+    assert "fsspec knows no nosuchfs:// filesystem" in r.stdout
+    assert answered.doit().returncode == 0  # a store that cannot be used never fails a run
