@@ -322,3 +322,22 @@ def test_a_store_url_with_a_broken_scheme_is_refused(url: str, said: str) -> Non
 )
 def test_store_urls_and_folder_paths_are_accepted(url: str) -> None:
     assert parse_config(f"cache:\n  stores:\n    - {{url: '{url}'}}\n", SRC).cache.stores[0].url == url
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("sandbox_writable: ['~', '.cache']\n", "sandbox_writable.1"),
+        ("sandbox_writable: ['../shared']\n", "sandbox_writable.0"),
+        ("agents:\n  x: {kind: command, argv: [x], writable: ['$HOME/.x']}\n", "agents.x.writable.0"),
+    ],
+)
+def test_a_relative_writable_folder_is_refused(text: str, field: str) -> None:
+    """Taken from whichever folder a command runs in, the sandbox and the cache's trust could differ on it."""
+    msg = error_of(text)
+    assert f"{field}: " in msg and "is relative; write an absolute path or one below ~" in msg, msg
+
+
+def test_absolute_and_home_writable_folders_are_accepted() -> None:
+    cfg = parse_config("sandbox_writable: ['~', '/tmp', '~other/x']\n", SRC)
+    assert cfg.sandbox_writable == ["~", "/tmp", "~other/x"]

@@ -6,7 +6,16 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from devloop.config.independence import Conflict, conflicts
 from devloop.config.names import feature_name_problem, is_agent_name
@@ -19,6 +28,18 @@ def _off_is_a_word(value: object) -> object:
 
 
 SandboxMode = Annotated[Literal["auto", "bubblewrap", "off"], BeforeValidator(_off_is_a_word)]
+
+
+def _outside_place(place: str) -> str:
+    """A folder agents' programs may write: absolute or below a home folder (``~``), never relative. A relative
+    path would be taken from whichever folder a command runs in, so the sandbox and the answer cache's trust
+    could each read it as a different folder."""
+    if not place.startswith(("/", "~")):
+        raise ValueError(f"{place!r} is relative; write an absolute path or one below ~ (e.g. ~/.mytool)")
+    return place
+
+
+WritablePlace = Annotated[str, AfterValidator(_outside_place)]
 
 
 class _Strict(BaseModel):
@@ -55,7 +76,7 @@ class CommandAgentConfig(_Strict):
     sandbox: SandboxMode | None = Field(
         None, description="auto, bubblewrap or off for this agent; unset: the workspace's `sandbox`."
     )
-    writable: list[str] = Field(
+    writable: list[WritablePlace] = Field(
         default_factory=list,
         description="Folders outside the workspace this agent may write besides `sandbox_writable` (e.g. ~/.mytool).",
     )
@@ -429,7 +450,7 @@ class Config(_Strict):
         "writes outside their reach), off (a snapshot of the workspace is compared after each and what is out of "
         "reach is put back), auto (bubblewrap when it can start here, else off, said once per run).",
     )
-    sandbox_writable: list[str] = Field(
+    sandbox_writable: list[WritablePlace] = Field(
         default_factory=lambda: ["~", "/tmp", "/var/tmp"],
         description="Folders outside the workspace confined programs may write (agents' CLIs keep state in ~); "
         "the rest of the file system is read-only to them.",
