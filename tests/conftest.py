@@ -16,6 +16,12 @@ FAKES = Path(__file__).parent / "fakes"
 FAKE_AGENT = FAKES / "fake_agent.py"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first, the rest in their order: with several workers, a test of a minute or two
+    started last would leave the other workers idle until it ends. Every worker sorts alike (xdist needs it)."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def happy_script(feature: str) -> dict[str, Any]:
     """Scripted answers for one feature's trip through the whole loop (10 agent calls)."""
     p = f"plans/{feature}"

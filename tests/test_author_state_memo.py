@@ -232,6 +232,7 @@ def check(ws: Workspace, root: Path) -> None:
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
+@pytest.mark.long
 @given(st.lists(actions, min_size=1, max_size=14))
 def test_the_kept_listing_and_states_are_always_the_fresh_ones(steps: list[tuple]) -> None:
     saved = hashing.RACY_NS

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,6 +52,7 @@ FRAGMENTS = [
 SIZE = 1_000_000
 
 
+@pytest.mark.long
 @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=6))
 def test_a_megabyte_of_hostile_text_is_parsed_by_every_parser(parts: list[str]) -> None:

@@ -80,6 +80,7 @@ def check(root: Path) -> None:
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
+@pytest.mark.long
 @given(st.lists(actions, min_size=1, max_size=14))
 def test_the_saved_view_and_ids_are_always_the_fresh_ones(steps: list[tuple]) -> None:
     with tempfile.TemporaryDirectory() as tmp:

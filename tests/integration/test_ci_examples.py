@@ -117,6 +117,7 @@ def _job(ws: WS, feature: str) -> subprocess.CompletedProcess[str]:
     return r
 
 
+@pytest.mark.long
 def test_four_clones_advance_four_features_and_merge_into_an_up_to_date_workspace(tmp_path: Path) -> None:
     origin, _ = _workspace(tmp_path)
     clones = {f: _clone(origin, tmp_path, f"job-{f}") for f in FEATURES}

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.crash_harness import run
 
 
+@pytest.mark.long
 def test_kill_9_anywhere_in_the_loop_loses_nothing_and_repeats_no_finished_answer(tmp_path: Path) -> None:
     n = int(os.environ.get("DEVLOOP_CRASH_POINTS", "4"))
     points = run(n, tmp_path)

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +70,7 @@ AFTER_EDIT = Counter(
 )
 
 
+@pytest.mark.long
 def test_the_full_demo_runs_the_whole_loop_offline() -> None:
     r, work, elapsed = run_demo()
     try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tests.integration.test_state_machine import LoopMachine
 
 RULES = [
@@ -38,6 +40,7 @@ RULES = [
 ]
 
 
+@pytest.mark.long
 def test_a_wait_for_a_person_is_not_answered_by_a_change_of_mtimes_alone():
     m = LoopMachine()
     try:

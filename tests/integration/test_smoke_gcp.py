@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.conftest import WS, happy_script
 from tests.gcp_servers import PROJECT, Emulator, LoggingServer, bq_emulator_fixture, logging_server_fixture  # noqa: F401
 
@@ -26,6 +28,7 @@ rollback_triggers:
 """
 
 
+@pytest.mark.long
 def test_doit_smoke_queries_bigquery_and_logging_through_the_official_clients(
     ws: WS, bq_emulator: Emulator, logging_server: LoggingServer
 ) -> None:

@@ -32,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -703,4 +704,4 @@ class LoopMachine(RuleBasedStateMachine):
 
 
 LoopMachine.TestCase.settings = settings.get_profile(os.environ.get("DEVLOOP_STATEFUL", "ci"))
-TestLoopStates = LoopMachine.TestCase
+TestLoopStates = pytest.mark.long(LoopMachine.TestCase)
