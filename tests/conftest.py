@@ -17,9 +17,12 @@ FAKE_AGENT = FAKES / "fake_agent.py"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` first, the rest in their order: with several workers, a test of a minute or two
-    started last would leave the other workers idle until it ends. Every worker sorts alike (xdist needs it)."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    """The files holding a test marked ``long`` first, each whole and in its order (a test that checks what a
+    long one left in its process stays right after it), then the rest as collected. With several workers, a
+    test of a minute or two started last would leave the others idle until it ends. Every worker sorts alike,
+    as xdist needs."""
+    long_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("long")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in long_files)
 
 
 def happy_script(feature: str) -> dict[str, Any]:
