@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devloop.confine import reach as R
@@ -57,9 +56,12 @@ _GUARD = threading.Lock()  # reviewers' threads look answers up at the same time
 def where(ws: Workspace, url: str) -> str:
     """A shared store's location: a folder path is taken from the workspace (``~`` expanded), as the local
     store's is, so every clone and every subfolder a command runs from finds the same store; a URL as written."""
-    if "://" in url:
-        return url
-    path = os.path.expanduser(url)
+    return url if "://" in url else _folder(ws, url)
+
+
+def _folder(ws: Workspace, path: str) -> str:
+    """A folder setting's path: ``~`` expanded, a relative one taken from the workspace."""
+    path = os.path.expanduser(path)
     return path if os.path.isabs(path) else os.path.realpath(ws.root / path)
 
 
@@ -71,8 +73,7 @@ class AnswerCache:
         cfg = ws.config_view.get("cache") or {}
         self.read = bool(cfg.get("read", True)) and os.environ.get(NO_CACHE, "") in ("", "0")
         self.write = bool(cfg.get("write", True))
-        local = Path(os.path.expanduser(cfg.get("local") or ".devloop/cache"))
-        self.local: Store = open_store(str(local if local.is_absolute() else ws.root / local))
+        self.local: Store = open_store(_folder(ws, cfg.get("local") or ".devloop/cache"))
         self.shared: list[tuple[dict[str, Any], Store | None]] = [(s, None) for s in cfg.get("stores") or []]
         self.unusable: dict[int, str] = {}  # a shared store that cannot be used here -> why
         self._places: dict[str, str | None] = {}  # a folder store's root -> where agents may write that holds it
