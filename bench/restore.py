@@ -1,6 +1,6 @@
 """Benchmark: a whole workspace's answers put back from the answer cache by feature snapshots.
 
-    .venv/bin/python bench/restore.py [--features 10,100,1000] [--repeat 3] [--keep]
+    .venv/bin/python bench/restore.py [--features 10,100,1000] [--repeat 3] [--keep] [--where DIR]
 
 For each size N, bench/status.py's workspace (every role a replay agent) is
 committed with its briefs and built once; each proven feature leaves its
@@ -72,7 +72,12 @@ def timed_restore(root: Path, n: int, want: dict[str, bytes]) -> float:
     done = S.run([*S.DOIT], root, check=False, timeout=7200)
     took = time.perf_counter() - t0
     if S._failed(done) or f"Restored from the answer cache: {n} feature" not in done.stdout:
-        raise S.BenchError(f"the restore of {n} features did not restore them all\n{S._tail(done.stdout)}")
+        said = "\n".join(x for x in done.stdout.splitlines() if not x.startswith(("Step: ", "Artifact: ", "Next: ")))
+        notes = "\n".join(x for x in done.stderr.splitlines() if not x.startswith("... "))  # not the progress lines
+        raise S.BenchError(
+            f"the restore of {n} features did not restore them all (exit {done.returncode})\n"
+            f"{S._tail(said)}\n--- stderr (tail) ---\n{S._tail(notes)}"
+        )
     if asked := asked_since(root, lines):
         raise S.BenchError(f"the restore asked {len(asked)} agents: {asked[0]}")
     got = outputs(root)
@@ -153,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--features", default="10,100", help="comma-separated sizes (default 10,100)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of each command (default 3)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder and print where")
+    ap.add_argument(
+        "--where", metavar="DIR",
+        help="make the workspaces in DIR (another disk, e.g. /dev/shm) instead of the temp folder; not below a "
+        "folder agents may write ($TMPDIR when set, ~), where devloop rightly refuses the shared store",
+    )  # fmt: skip
     args = ap.parse_args(argv)
-    with S.workdir("devloop-bench-restore-", args.keep) as tmp:
+    with S.workdir("devloop-bench-restore-", args.keep, args.where) as tmp:
         return _sizes(args, tmp)
 
 

@@ -61,11 +61,12 @@ PYCACHE: Path | None = None  # set by main(): bytecode of every child goes there
 
 
 @contextlib.contextmanager
-def workdir(prefix: str, keep: bool) -> Iterator[Path]:
-    """A temporary folder for a bench's workspaces (removed unless ``keep``), and one for their bytecode."""
+def workdir(prefix: str, keep: bool, where: str | None = None) -> Iterator[Path]:
+    """A temporary folder for a bench's workspaces (removed unless ``keep``; in ``where``, else in $TMPDIR),
+    and one for their bytecode."""
     global PYCACHE
     PYCACHE = Path(tempfile.mkdtemp(prefix="devloop-bench-pyc-"))
-    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=where))
     try:
         yield tmp
     finally:
