@@ -33,15 +33,38 @@ def probe(ws: WS, *args: str, env: dict[str, str] | None = None) -> tuple[subpro
     return r, json.loads(line[len("PROBE ") :])
 
 
-@pytest.fixture
-def settled(ws: WS) -> WS:
-    """Two features through the whole loop, and one more doit so the memo holds every verdict."""
+@pytest.fixture(scope="session")
+def settled_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two features through the whole loop, built once per test process: each test gets a copy (14 agent calls
+    and a dozen processes each time would cost the suite minutes)."""
+    tmp = tmp_path_factory.mktemp("settled")
+    ws = WS(tmp / "ws", tmp)
+    ws.root.mkdir()
+    assert ws.git("init", "-q").returncode == 0 and ws.devloop("init").returncode == 0
     ws.config()
     ws.add_feature("a")
     ws.add_feature("b")
-    assert ws.doit().returncode == 0
+    r = ws.doit()
+    assert r.returncode == 0, r.stdout + r.stderr
+    return tmp
+
+
+@pytest.fixture
+def settled(settled_once: Path, tmp_path: Path) -> WS:
+    """A copy of the two built features, and one more doit so the memo holds every verdict of the copy.
+
+    A copy's files have new inodes and ctimes, which no verdict of the original's memo matches: the doit
+    after the pause judges every step again from the locks and keeps each verdict, as after a build."""
+    for name in ("ws", "home"):
+        shutil.copytree(settled_once / name, tmp_path / name, symlinks=True)
+    for name in ("script.json", "calls.jsonl"):
+        shutil.copy2(settled_once / name, tmp_path / name)
+    ws = WS(tmp_path / "ws", tmp_path)
+    ws.script = json.loads(ws.script_path.read_text())
+    calls = len(ws.calls())
     age(ws.root)  # the memo keeps only verdicts on files settled past the racy window
     assert "Everything is up to date" in ws.doit().stdout
+    assert len(ws.calls()) == calls  # the copy asked no agent
     return ws
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from devloop.provenance import proof
 from tests.conftest import WS
-from tests.integration.test_fast_path import settled  # noqa: F401 - the fixture, shared
+from tests.integration.test_fast_path import settled, settled_once  # noqa: F401 - the fixtures, shared
 
 STEPS = ["plan", "plan_review", "red_team", "implement", "code_review", "deploy_review", "evaluate"]
 TRACE = re.compile(

@@ -69,8 +69,8 @@ def test_views_read_the_loop_and_call_no_agent(ws: WS, tmp_path: Path) -> None:
     text = ws.read("plans/alpha/report.md")
     assert "| plan | up to date | author | - | " in text
     assert "| plan_review | up to date | judge, author | - |" in text and "| 3 | unknown |" in text
-    # the duration is devloop's own (no agent): a tenth of a second or less, more on a loaded machine
-    assert re.search(r"\| red_team \| up to date \| - \| - \| \d+\.\d \| - \| 0 \| - \|", text)
+    # the duration is devloop's own (no agent), in seconds to the millisecond: 0.0 or 0.004, more when loaded
+    assert re.search(r"\| red_team \| up to date \| - \| - \| \d+\.\d{1,3} \| - \| 0 \| - \|", text)
     assert "skipped: no red-team risk tag" in text
     assert "| smoke | not run |" in text and "| evaluate | up to date | judge |" in text
     assert "trigger_correctness 3" in text and "Total: 10 agent calls" in text and "cost unknown" in text
