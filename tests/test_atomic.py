@@ -69,6 +69,31 @@ def test_failed_write_leaves_no_temp_file_and_keeps_the_old_file(tmp_path: Path)
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
+def test_a_link_or_file_already_at_the_temp_name_is_never_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever guesses the next temp name and plants a link or a file there gets neither followed nor
+    overwritten: the write takes another name, and the sweep still knows the name as devloop's."""
+    import os
+
+    from devloop.runtime import atomic
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("theirs")
+    work = tmp_path / "w"
+    work.mkdir()
+    draws = iter([b"\x00\x00\x00\x01", b"\x00\x00\x00\x02", b"\x00\x00\x00\x03"])
+    monkeypatch.setattr(atomic.os, "urandom", lambda n: next(draws))
+    planted_link = work / f".f.txt.devloop-{os.getpid()}-00000001.tmp"
+    planted_link.symlink_to(outside)
+    planted_file = work / f".f.txt.devloop-{os.getpid()}-00000002.tmp"
+    planted_file.write_text("planted")
+    atomic_write_text(work / "f.txt", "mine")
+    assert (work / "f.txt").read_text() == "mine" and not (work / "f.txt").is_symlink()
+    assert outside.read_text() == "theirs" and planted_file.read_text() == "planted"
+    assert atomic._TEMP.fullmatch(planted_link.name) and atomic._TEMP.fullmatch(planted_file.name)
+
+
 # -- archive -----------------------------------------------------------------
 
 

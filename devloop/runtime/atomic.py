@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,31 +21,52 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: 
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``.
 
     ``fsync=False`` is for caches, which may be lost on power failure but
-    must never be half-written.
+    must never be half-written. The temp file is written through its
+    descriptor alone (no buffered file object, no second lookup of its
+    name): a restore writes a thousand files, and these costs were a
+    fifth of it.
     """
-    prefix = f".{path.name}.devloop-{os.getpid()}-"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+        fd, tmp = _temp_beside(path)
     except FileNotFoundError:  # its folder is not there yet (asked only then: a put-back writes thousands of files)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+        fd, tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             if fsync:
-                os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        elif path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
+                os.fsync(fd)
+            if mode is None:
+                try:
+                    mode = os.stat(path).st_mode & 0o7777  # an overwrite keeps the file's mode
+                except OSError:
+                    mode = 0o644
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
         with journal.writing(path, data):
             os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# O_EXCL: never an existing name, not even a link planted there (the open does not follow it)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new file ``.<name>.devloop-<pid>-<8 random hex digits>.tmp`` beside ``path``, open for writing (mode 0600)."""
+    prefix = f"{path.parent}/.{path.name}.devloop-{os.getpid()}-"
+    for _ in range(100):
+        tmp = f"{prefix}{os.urandom(4).hex()}.tmp"
+        try:
+            return os.open(tmp, _CREATE, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp name beside {path}")
 
 
 def append_bytes(path: Path, data: bytes) -> None:
