@@ -33,7 +33,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -100,20 +99,21 @@ def floor(root: Path, files: dict[str, bytes]) -> float:
     the files are created in the same folders, the missing ones made on the way.
     """
     S.run(["git", "clean", "-fdxq", "--", "plans", "src", "scripts"], root)
+    create = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     t0 = time.perf_counter()
     for rel, data in files.items():
         path = root / rel
+        tmp = f"{path.parent}/.{path.name}.{os.urandom(4).hex()}.tmp"
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            fd = os.open(tmp, create, 0o600)
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if rel.endswith("/devloop.lock"):
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+            fd = os.open(tmp, create, 0o600)
+        os.write(fd, data)
+        if rel.endswith("/devloop.lock"):
+            os.fsync(fd)
+        os.fchmod(fd, 0o644)
+        os.close(fd)
         os.replace(tmp, path)
     return time.perf_counter() - t0
 
