@@ -92,3 +92,31 @@ def test_an_author_s_state_kept_between_calls_is_the_state_found_afresh(ws: WS, 
         assert str(w.root) in listing._TREES
     finally:
         listing.drop(w.root)
+
+
+def test_git_is_not_sent_into_the_features_archives_and_no_other_history_folder_is_left_out(ws: WS) -> None:
+    """An archive gains a folder with each overwrite: git skips the features' archives (untracked or committed,
+    none of it is an input); a folder named .history anywhere else is the user's and stays listed."""
+    ws.add_feature("a")
+    files = {
+        "plans/a/.history/20261207-120000.plan/plans/a/plan.md": "old\n",
+        "plans/a/.history/committed.md": "old, committed\n",
+        "plans/a/notes.md": "own\n",
+        "src/.history/mod.py": "theirs\n",
+        ".history/top.md": "theirs\n",
+    }
+    for rel, text in files.items():
+        (ws.root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws.root / rel).write_text(text)
+    ws.git("add", "-f", "plans/a/.history/committed.md")
+    raw = ws.git(*listing.LS_FILES, "plans/a", "src", ".history")
+    named = set(raw.stdout.split("\0"))
+    assert "plans/a/.history/20261207-120000.plan/plans/a/plan.md" not in named  # git did not list it
+    assert {"plans/a/notes.md", "src/.history/mod.py", ".history/top.md"} <= named
+    w = Workspace(ws.root)
+    for got in (change.listing_for_author(w, "a"), change.listing(w)):
+        assert got is not None
+        assert not any(change.archived(p) for p in got), sorted(p for p in got if change.archived(p))
+        assert {"src/.history/mod.py", ".history/top.md"} <= got
+    assert change.archived("plans/a/.history/x.md") and not change.archived("plans/a/history/x.md")
+    assert not change.archived("src/.history/mod.py") and not change.archived("plans/.history/x.md")

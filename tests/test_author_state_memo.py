@@ -76,11 +76,12 @@ def git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def fresh_listing(root: Path, feature: str) -> set[str]:
-    """What the author of ``feature`` may read, as a fresh ``git ls-files`` of the whole workspace says."""
+    """What the author of ``feature`` may read, as a fresh ``git ls-files`` of the whole workspace says (its
+    archive left out: an earlier version is never an input)."""
     out = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout
     whole = {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
     own = f"plans/{feature}/"
-    return {p for p in whole if not change.is_loop_file(p) or p.startswith(own)}
+    return {p for p in whole if not change.is_loop_file(p) or (p.startswith(own) and not change.archived(p))}
 
 
 def fresh_blobs(root: Path, paths: set[str]) -> dict[str, str]:

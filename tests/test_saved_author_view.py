@@ -117,8 +117,7 @@ def test_a_second_process_asks_git_only_about_the_features_folder(tmp_path: Path
         assert author_state(root, "a") == first
     finally:
         change.gitsafe.run = real  # type: ignore[assignment]
-    assert calls == [["--literal-pathspecs", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                      "plans/a"]]  # fmt: skip
+    assert calls == [[*listing.LS_FILES, "plans/a"]]
     assert first[0] == fresh_listing(root, "a")
 
 

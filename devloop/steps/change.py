@@ -167,10 +167,11 @@ def listing(ws: Workspace, paths: list[str] | None = None) -> set[str] | None:
         if ("git-listing", None) in ws.memo or asked > 3:  # judging many features: one listing for all
             whole = listing(ws)
             return None if whole is None else whole.intersection(paths)
-    done = gitsafe.run(ws.root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ())])
+    listed = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", *kept_listing.NO_ARCHIVES]
+    done = gitsafe.run(ws.root, [*listed, "--", *(paths or ())])
     out = None
     if done is not None and done.returncode == 0:
-        out = {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+        out = {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p and not archived(p)}
     ws.memo[key] = out
     return out
 
@@ -191,7 +192,7 @@ def listing_for_author(ws: Workspace, feature: str) -> set[str] | None:
     """
     kept = kept_listing.author_listing(ws.root, feature, _LOOP_TOPS, "plans")
     if kept is not None:
-        return kept
+        return {p for p in kept if not archived(p)}
     key = ("git-listing-author", feature)
     if key in ws.memo:
         return ws.memo[key]
@@ -214,12 +215,16 @@ def listing_for_author(ws: Workspace, feature: str) -> set[str] | None:
 
 
 def _author_ls(ws: Workspace, paths: list[str]) -> set[str] | None:
-    done = gitsafe.run(
-        ws.root, ["--literal-pathspecs", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *paths]
-    )
+    done = gitsafe.run(ws.root, [*kept_listing.LS_FILES, *paths])
     if done is None or done.returncode != 0:
         return None
-    return {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+    return {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p and not archived(p)}
+
+
+def archived(rel: str) -> bool:
+    """A file of a feature's archive (``plans/<feature>/.history/``): an earlier version, never an input."""
+    parts = rel.split("/", 3)
+    return len(parts) == 4 and parts[0] == "plans" and parts[2] == ".history"
 
 
 _LOOP_TOPS = {d.rstrip("/") for d in LOOP_DIRS}

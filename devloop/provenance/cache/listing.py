@@ -78,6 +78,13 @@ from devloop.provenance import gitclean, hashing
 from devloop.provenance.hashing import Key
 from devloop.runtime import gitsafe
 
+# git is not sent into the features' archives: nothing below plans/<feature>/.history/ is part of a change or
+# of what an author's answer rests on, and an archive gains a folder with each overwrite (a feature edited
+# eighty times: 1,400 files each listing walked again). -x applies to untracked files only.
+NO_ARCHIVES = ("-x", "/plans/*/.history/")
+# what git tracks or would track below the paths that follow, each path taken as written
+LS_FILES = ("--literal-pathspecs", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *NO_ARCHIVES, "--")
+
 OFF = "DEVLOOP_NO_WATCH"
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
@@ -409,7 +416,7 @@ class Tree:
     def _git_list(self, paths: list[str]) -> set[str] | None:
         done = gitsafe.run(
             Path(self.root),
-            ["--literal-pathspecs", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *paths],
+            [*LS_FILES, *paths],
         )
         if done is None or done.returncode != 0:
             return None
