@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     as xdist needs."""
     long_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("long")}
     items.sort(key=lambda item: item.nodeid.split("::")[0] not in long_files)
+
+
+@pytest.fixture(autouse=True)
+def _no_fsspec_work_left() -> Iterator[None]:
+    """Nothing a test started on fsspec's I/O thread outlives it. A bucket given up leaves gcsfs retrying
+    there for the rest of its timeout, and its backoff draws from the global ``random``: Hypothesis saw
+    that state change under a later property test of the same worker and warned."""
+    yield
+    asyn = sys.modules.get("fsspec.asyn")
+    loop = asyn.loop[0] if asyn is not None else None
+    if loop is None or loop.is_closed():
+        return
+
+    async def cancel_the_rest() -> None:
+        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(cancel_the_rest(), loop).result(timeout=30)
 
 
 def happy_script(feature: str) -> dict[str, Any]:
